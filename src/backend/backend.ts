@@ -1,0 +1,112 @@
+// The kernel contract that every backend implements: plain typed arrays in, typed arrays out.
+// `reference` (plain TypeScript) is the spec; `native` (C++ SIMD) must match it kernel by kernel.
+//
+// Conventions, the same for every kernel:
+// - float32, row-major, contiguous. Dimensions are passed explicitly; buffers may be longer than needed.
+// - The first arguments are the outputs. Forward kernels overwrite their outputs.
+// - Backward kernels ACCUMULATE (+=) into their gradient outputs, so a tensor used twice sums its grads.
+// - Token ids and targets are Int32Array; -100 in targets means "ignore" (Hugging Face's ignore_index).
+
+export type F32 = Float32Array;
+export type I32 = Int32Array;
+export type BackendName = 'reference' | 'native';
+
+export interface Backend {
+  readonly name: BackendName;
+  /** Threads the backend uses (1 for reference). */
+  readonly threads: number;
+
+  // ---- matmul ----
+  /**
+   * C[M,N] = (accumulate ? C : 0) + op(A) @ op(B).
+   * op(A) is [M,K]: A is stored [M,K], or [K,M] when transA. op(B) is [K,N]: B is [K,N], or [N,K] when transB.
+   */
+  gemm(c: F32, a: F32, b: F32, m: number, n: number, k: number,
+    transA: boolean, transB: boolean, accumulate: boolean): void;
+  /** out[r,c] += bias[c] for out [rows, cols]. */
+  addBias(out: F32, bias: F32, rows: number, cols: number): void;
+  /** out[c] += sum over r of x[r,c] for x [rows, cols] (the bias gradient). */
+  sumRows(out: F32, x: F32, rows: number, cols: number): void;
+
+  // ---- elementwise (n elements) ----
+  add(out: F32, a: F32, b: F32, n: number): void;           // out = a + b
+  mul(out: F32, a: F32, b: F32, n: number): void;           // out = a * b
+  scale(out: F32, a: F32, s: number, n: number): void;      // out = s * a
+  axpy(y: F32, alpha: number, x: F32, n: number): void;     // y += alpha * x
+  /** y += alpha * a * b (the backward of mul). */
+  addMul(y: F32, alpha: number, a: F32, b: F32, n: number): void;
+  sum(x: F32, n: number): number;
+  sumSquares(x: F32, n: number): number;
+
+  // ---- activations ----
+  /** GPT-2's gelu_new: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
+  geluForward(out: F32, x: F32, n: number): void;
+  geluBackward(dx: F32, dout: F32, x: F32, n: number): void;
+  /** silu(x) = x * sigmoid(x). */
+  siluForward(out: F32, x: F32, n: number): void;
+  siluBackward(dx: F32, dout: F32, x: F32, n: number): void;
+
+  // ---- normalisation; x, out [rows, cols]; mean, rstd [rows] are saved for backward ----
+  layerNormForward(out: F32, mean: F32, rstd: F32, x: F32, weight: F32, bias: F32,
+    rows: number, cols: number, eps: number): void;
+  layerNormBackward(dx: F32, dweight: F32, dbias: F32, dout: F32, x: F32, mean: F32, rstd: F32,
+    weight: F32, rows: number, cols: number): void;
+  /** out = x * rstd * weight, rstd = 1 / sqrt(mean(x^2) + eps) (Llama's RMSNorm, computed in f32). */
+  rmsNormForward(out: F32, rstd: F32, x: F32, weight: F32, rows: number, cols: number, eps: number): void;
+  rmsNormBackward(dx: F32, dweight: F32, dout: F32, x: F32, rstd: F32, weight: F32,
+    rows: number, cols: number): void;
+
+  // ---- softmax over the last dim of x [rows, cols] ----
+  softmaxForward(out: F32, x: F32, rows: number, cols: number): void;
+  softmaxBackward(dx: F32, dout: F32, out: F32, rows: number, cols: number): void;
+
+  /**
+   * Rotary embedding, Hugging Face's rotate_half form (pairs i and i + D/2), on x [tokens, heads, D].
+   * cos, sin: [maxPos, D/2]; positions: [tokens]. inverse rotates by -theta (the backward).
+   * out may alias x.
+   */
+  rope(out: F32, x: F32, cos: F32, sin: F32, positions: I32, tokens: number, heads: number,
+    headDim: number, inverse: boolean): void;
+
+  /**
+   * Scaled dot-product attention without a [T,T] matrix.
+   * q, out: [B, T, H, D]; k, v: [B, T, KVH, D] (H % KVH == 0: query head h reads kv head h / (H/KVH)).
+   * lse: [B, H, T], the log-sum-exp of each query's scores, saved for backward.
+   * causal: query t sees keys <= t. segments: null, or [B, T] ids; a query sees only keys of its own
+   * segment (block-diagonal mask for packed sequences).
+   */
+  attentionForward(out: F32, lse: F32, q: F32, k: F32, v: F32, batch: number, seqLen: number,
+    heads: number, kvHeads: number, headDim: number, scale: number, causal: boolean,
+    segments: I32 | null): void;
+  attentionBackward(dq: F32, dk: F32, dv: F32, dout: F32, q: F32, k: F32, v: F32, out: F32, lse: F32,
+    batch: number, seqLen: number, heads: number, kvHeads: number, headDim: number, scale: number,
+    causal: boolean, segments: I32 | null): void;
+
+  /**
+   * Fused log-softmax + negative log-likelihood over logits [rows, vocab].
+   * losses[r] = logsumexp(logits[r]) - logits[r, target[r]], or 0 when target is -100; lse[r] saved.
+   */
+  crossEntropyForward(losses: F32, lse: F32, logits: F32, targets: I32, rows: number, vocab: number): void;
+  /** dlogits[r] += dlosses[r] * (softmax(logits[r]) - onehot(target[r])); ignored rows add nothing. */
+  crossEntropyBackward(dlogits: F32, dlosses: F32, logits: F32, lse: F32, targets: I32,
+    rows: number, vocab: number): void;
+
+  // ---- embedding; weight [vocab, dim], ids [n] ----
+  embeddingForward(out: F32, weight: F32, ids: I32, n: number, dim: number): void;
+  embeddingBackward(dweight: F32, dout: F32, ids: I32, n: number, dim: number): void;
+
+  /**
+   * Inverted dropout with a counter-based mask: element i is kept iff dropoutHash(seed, i) >= p * 2^32,
+   * kept values are scaled by 1/(1-p). The mask is recomputed from the seed in backward, never stored.
+   */
+  dropoutForward(out: F32, x: F32, n: number, p: number, seed: number): void;
+  dropoutBackward(dx: F32, dout: F32, n: number, p: number, seed: number): void;
+
+  // ---- optimizers (in place on one parameter tensor) ----
+  /** PyTorch's AdamW: decoupled decay, then the bias-corrected Adam step. step is 1-based. */
+  adamw(param: F32, grad: F32, m: F32, v: F32, n: number, lr: number, beta1: number, beta2: number,
+    eps: number, weightDecay: number, step: number): void;
+  /** PyTorch's SGD with momentum (buf initialised to grad on the first step), dampening, nesterov. */
+  sgd(param: F32, grad: F32, buf: F32, n: number, lr: number, momentum: number, dampening: number,
+    nesterov: boolean, weightDecay: number, firstStep: boolean): void;
+}

@@ -1,0 +1,48 @@
+// Loads the C++ addon (build/Release/gptune.node) and describes it as one TypeScript type.
+// Every kernel takes the same arguments, in the same order, as the Backend method of its name.
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Backend } from '../backend.js';
+
+export type NativeKernels = Omit<Backend, 'name' | 'threads'>;
+export interface NativeAddon extends NativeKernels {
+  /** The instruction set the kernels dispatch to: 'avx512' | 'avx2' | 'scalar'. */
+  isa(): string;
+  threads(): number;
+  setThreads(n: number): void;
+  /** Caps the ISA (0 scalar, 1 avx2, 2 avx512) and returns the one in force. */
+  setIsa(level: number): string;
+}
+
+export type AddonLoad = { addon: NativeAddon; error: null } | { addon: null; error: string };
+
+/** The package root: the first folder above this file that holds package.json (src/ or dist/src/). */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error('gptune: cannot find the package root above ' + fileURLToPath(import.meta.url));
+    dir = up;
+  }
+  return dir;
+}
+
+let cached: AddonLoad | null = null;
+
+export function loadAddon(): AddonLoad {
+  if (cached) return cached;
+  const path = join(packageRoot(), 'build', 'Release', 'gptune.node');
+  if (!existsSync(path)) {
+    cached = { addon: null, error: `the native addon was not built (${path} is missing; run \`npm rebuild gptune\` and read the compiler output)` };
+    return cached;
+  }
+  try {
+    const addon = createRequire(import.meta.url)(path) as NativeAddon;
+    cached = { addon, error: null };
+  } catch (e) {
+    cached = { addon: null, error: `the native addon at ${path} failed to load: ${(e as Error).message}` };
+  }
+  return cached;
+}

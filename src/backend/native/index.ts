@@ -1,0 +1,22 @@
+// The native backend: the addon's kernels under the Backend interface (marshalling only).
+import type { Backend } from '../backend.js';
+import type { NativeAddon } from './binding.js';
+
+export function nativeBackend(addon: NativeAddon): Backend {
+  const k = addon;
+  return {
+    name: 'native',
+    get threads() { return addon.threads(); },
+    gemm: k.gemm, addBias: k.addBias, sumRows: k.sumRows,
+    add: k.add, mul: k.mul, scale: k.scale, axpy: k.axpy, addMul: k.addMul, sum: k.sum, sumSquares: k.sumSquares,
+    geluForward: k.geluForward, geluBackward: k.geluBackward, siluForward: k.siluForward, siluBackward: k.siluBackward,
+    layerNormForward: k.layerNormForward, layerNormBackward: k.layerNormBackward,
+    rmsNormForward: k.rmsNormForward, rmsNormBackward: k.rmsNormBackward,
+    softmaxForward: k.softmaxForward, softmaxBackward: k.softmaxBackward, rope: k.rope,
+    attentionForward: k.attentionForward, attentionBackward: k.attentionBackward,
+    crossEntropyForward: k.crossEntropyForward, crossEntropyBackward: k.crossEntropyBackward,
+    embeddingForward: k.embeddingForward, embeddingBackward: k.embeddingBackward,
+    dropoutForward: k.dropoutForward, dropoutBackward: k.dropoutBackward,
+    adamw: k.adamw, sgd: k.sgd,
+  };
+}

@@ -1,0 +1,31 @@
+// The reference backend: plain TypeScript loops, one file per op family. It is the spec that the
+// native kernels are tested against, and the fallback when the addon cannot load.
+import type { Backend } from '../backend.js';
+import { add, addMul, axpy, mul, scale, sum, sumSquares } from './elementwise.js';
+import { gemm } from './gemm.js';
+import { addBias, sumRows } from './bias.js';
+import { geluBackward, geluForward, siluBackward, siluForward } from './activations.js';
+import { layerNormBackward, layerNormForward } from './layernorm.js';
+import { rmsNormBackward, rmsNormForward } from './rmsnorm.js';
+import { softmaxBackward, softmaxForward } from './softmax.js';
+import { rope } from './rope.js';
+import { attentionBackward, attentionForward } from './attention.js';
+import { crossEntropyBackward, crossEntropyForward } from './crossentropy.js';
+import { embeddingBackward, embeddingForward } from './embedding.js';
+import { dropoutBackward, dropoutForward } from './dropout.js';
+import { adamw, sgd } from './optimizers.js';
+
+export const referenceBackend: Backend = {
+  name: 'reference',
+  threads: 1,
+  gemm, addBias, sumRows,
+  add, mul, scale, axpy, addMul, sum, sumSquares,
+  geluForward, geluBackward, siluForward, siluBackward,
+  layerNormForward, layerNormBackward, rmsNormForward, rmsNormBackward,
+  softmaxForward, softmaxBackward, rope,
+  attentionForward, attentionBackward,
+  crossEntropyForward, crossEntropyBackward,
+  embeddingForward, embeddingBackward,
+  dropoutForward, dropoutBackward,
+  adamw, sgd,
+};
