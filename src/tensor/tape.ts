@@ -78,11 +78,12 @@ function releaseLive(keep: Set<Tensor>, from = 0): void {
  * Library-internal scope (generation, evaluation): frees the activations fn creates, except the
  * tensors it returns. Not for user code: training steps are freed by backward().
  */
-export function scoped<T extends Tensor | Tensor[] | void | number>(fn: () => T): T {
+export function scoped<T>(fn: () => T): T {
   const mark = live.length;
   const tapeMark = tape.length;
   const out = fn();
-  const keep = new Set<Tensor>(out === undefined || typeof out === 'number' ? [] : Array.isArray(out) ? out : [out]);
+  const keep = new Set<Tensor>();
+  for (const t of Array.isArray(out) ? out : [out]) if (t !== null && typeof t === 'object' && 'dispose' in t) keep.add(t as Tensor);
   if (tape.length > tapeMark) throw new Error('scoped: ops inside recorded gradients; run them under noGrad');
   releaseLive(keep, mark);
   return out;
