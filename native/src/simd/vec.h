@@ -1,5 +1,5 @@
-// One vector type per ISA with the same small interface (Vec512: 16 lanes, Vec256: 8, Vec1: a plain
-// float), so a kernel's row loop is written once as a template and compiled per ISA by dispatch_isa().
+// One vector type per ISA with the same small interface (Vec512: 16 lanes, Vec256: 8, Vec1: 4 floats
+// in plain loops), so a kernel's row loop is written once as a template and compiled per ISA by dispatch_isa().
 // Also a vectorised exp (range reduction + degree-7 polynomial, ~1 ulp) for softmax, loss and activations.
 #pragma once
 #include <cmath>
@@ -21,33 +21,38 @@
 
 namespace gptune {
 
-// ---- scalar: also the reference shape of every operation ----
+// ---- baseline (no AVX): 4 floats as plain loops, which the compiler may map onto SSE2. Four lanes,
+// not one, so that row reductions are four shorter float chains as on the wide ISAs. ----
 struct Vec1 {
-  static constexpr int W = 1;
-  float v;
-  static Vec1 set1(float a) { return {a}; }
-  static Vec1 load(const float* p) { return {*p}; }
-  static Vec1 loadn(const float* p, int n, float fill) { return {n > 0 ? *p : fill}; }
-  void store(float* p) const { *p = v; }
-  void storen(float* p, int n) const { if (n > 0) *p = v; }
-  float reduce_add() const { return v; }
-  float reduce_max() const { return v; }
-  friend Vec1 operator+(Vec1 a, Vec1 b) { return {a.v + b.v}; }
-  friend Vec1 operator-(Vec1 a, Vec1 b) { return {a.v - b.v}; }
-  friend Vec1 operator*(Vec1 a, Vec1 b) { return {a.v * b.v}; }
-  friend Vec1 operator/(Vec1 a, Vec1 b) { return {a.v / b.v}; }
-  static Vec1 fmadd(Vec1 a, Vec1 b, Vec1 c) { return {a.v * b.v + c.v}; }
-  static Vec1 max(Vec1 a, Vec1 b) { return {a.v > b.v ? a.v : b.v}; }
-  static Vec1 min(Vec1 a, Vec1 b) { return {a.v < b.v ? a.v : b.v}; }
-  static Vec1 sqrt(Vec1 a) { return {std::sqrt(a.v)}; }
+  static constexpr int W = 4;
+  float v[4];
+  template <class F> static Vec1 each(F f) { Vec1 r; for (int i = 0; i < 4; ++i) r.v[i] = f(i); return r; }
+  static Vec1 set1(float a) { return each([&](int) { return a; }); }
+  static Vec1 load(const float* p) { return each([&](int i) { return p[i]; }); }
+  static Vec1 loadn(const float* p, int n, float fill) { return each([&](int i) { return i < n ? p[i] : fill; }); }
+  void store(float* p) const { for (int i = 0; i < 4; ++i) p[i] = v[i]; }
+  void storen(float* p, int n) const { for (int i = 0; i < n; ++i) p[i] = v[i]; }
+  float reduce_add() const { return (v[0] + v[2]) + (v[1] + v[3]); }
+  float reduce_max() const { float a = v[0] > v[2] ? v[0] : v[2], b = v[1] > v[3] ? v[1] : v[3]; return a > b ? a : b; }
+  friend Vec1 operator+(Vec1 a, Vec1 b) { return each([&](int i) { return a.v[i] + b.v[i]; }); }
+  friend Vec1 operator-(Vec1 a, Vec1 b) { return each([&](int i) { return a.v[i] - b.v[i]; }); }
+  friend Vec1 operator*(Vec1 a, Vec1 b) { return each([&](int i) { return a.v[i] * b.v[i]; }); }
+  friend Vec1 operator/(Vec1 a, Vec1 b) { return each([&](int i) { return a.v[i] / b.v[i]; }); }
+  static Vec1 fmadd(Vec1 a, Vec1 b, Vec1 c) { return each([&](int i) { return a.v[i] * b.v[i] + c.v[i]; }); }
+  // max/min return the second operand on NaN, like maxps/minps
+  static Vec1 max(Vec1 a, Vec1 b) { return each([&](int i) { return a.v[i] > b.v[i] ? a.v[i] : b.v[i]; }); }
+  static Vec1 min(Vec1 a, Vec1 b) { return each([&](int i) { return a.v[i] < b.v[i] ? a.v[i] : b.v[i]; }); }
+  static Vec1 sqrt(Vec1 a) { return each([&](int i) { return std::sqrt(a.v[i]); }); }
   // Round to nearest by the 1.5 * 2^23 trick (exact for |a| < 2^22; no SSE4.1 needed).
-  static Vec1 round(Vec1 a) { return {(a.v + 12582912.f) - 12582912.f}; }
+  static Vec1 round(Vec1 a) { return each([&](int i) { return (a.v[i] + 12582912.f) - 12582912.f; }); }
   // 2^n for an integral n in [-127, 127]; n = -127 gives 0.
   static Vec1 pow2i(Vec1 n) {
-    uint32_t bits = static_cast<uint32_t>(static_cast<int32_t>(n.v) + 127) << 23;
-    float f;
-    std::memcpy(&f, &bits, 4);
-    return {f};
+    return each([&](int i) {
+      uint32_t bits = static_cast<uint32_t>(static_cast<int32_t>(n.v[i]) + 127) << 23;
+      float f;
+      std::memcpy(&f, &bits, 4);
+      return f;
+    });
   }
 };
 
