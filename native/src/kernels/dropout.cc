@@ -53,8 +53,12 @@ GPTUNE_KERNEL(dropoutForward) {
   parallel_for(n, kGrain, [&](int64_t s, int64_t e) {
     if (mk.none_kept) { for (int64_t i = s; i < e; ++i) out[i] = 0.f; return; }
     dispatch_isa([&](auto) {  // the hash loop auto-vectorises per ISA (vpmulld, shifts, a compare mask)
-      for (int64_t i = s; i < e; ++i)
-        out[i] = dropout_hash(mk.seed, static_cast<uint32_t>(i)) >= mk.threshold ? x[i] * mk.scale : 0.f;
+      const uint32_t seed = mk.seed, threshold = mk.threshold;  // locals: a float store cannot alias them
+      const float scale = mk.scale;
+      for (int64_t i = s; i < e; ++i) {
+        const float kept = x[i] * scale;  // unconditional load and multiply, then a select: vectorises
+        out[i] = dropout_hash(seed, static_cast<uint32_t>(i)) >= threshold ? kept : 0.f;
+      }
     });
   });
 }
@@ -67,8 +71,12 @@ GPTUNE_KERNEL(dropoutBackward) {
   if (mk.none_kept) return;
   parallel_for(n, kGrain, [&](int64_t s, int64_t e) {
     dispatch_isa([&](auto) {
-      for (int64_t i = s; i < e; ++i)
-        dx[i] += dropout_hash(mk.seed, static_cast<uint32_t>(i)) >= mk.threshold ? dout[i] * mk.scale : 0.f;
+      const uint32_t seed = mk.seed, threshold = mk.threshold;
+      const float scale = mk.scale;
+      for (int64_t i = s; i < e; ++i) {
+        const float kept = dout[i] * scale;
+        dx[i] += dropout_hash(seed, static_cast<uint32_t>(i)) >= threshold ? kept : 0.f;
+      }
     });
   });
 }

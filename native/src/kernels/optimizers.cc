@@ -68,16 +68,19 @@ GPTUNE_KERNEL(sgd) {
   const float omd = static_cast<float>(1.0 - dampening), neg_lr = static_cast<float>(-lr);
   const bool decay = weight_decay != 0.0, use_mom = momentum != 0.0;
   parallel_for(n, kGrain, [&](int64_t s, int64_t e) {
-    dispatch_isa([&](auto) {
+    dispatch_isa([&, wd, mom, omd, neg_lr, decay, use_mom](auto) {  // scalars by value: float stores cannot alias them
+      float* p = param;
+      float* bf = buf;
+      const float* gr = grad;
       for (int64_t i = s; i < e; ++i) {
-        float d = grad[i];
-        if (decay) d = d + wd * param[i];
+        float d = gr[i];
+        if (decay) d = d + wd * p[i];
         if (use_mom) {
-          const float b = first ? d : buf[i] * mom + omd * d;
-          buf[i] = b;
+          const float b = first ? d : bf[i] * mom + omd * d;
+          bf[i] = b;
           d = nesterov ? d + mom * b : b;
         }
-        param[i] = param[i] + neg_lr * d;
+        p[i] = p[i] + neg_lr * d;
       }
     });
   });
