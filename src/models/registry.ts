@@ -1,5 +1,6 @@
 // model_type -> architecture. One entry per file in this folder; an unknown type is refused by name.
 import { GPT2LMHeadModel, gpt2ConfigFrom } from './gpt2.js';
+import { LlamaForCausalLM, llamaConfigFrom } from './llama.js';
 import type { CausalLM } from './causal_lm.js';
 
 interface Architecture {
@@ -13,7 +14,14 @@ const ARCHITECTURES: Record<string, Architecture> = {
     create: (raw, source) => new GPT2LMHeadModel(gpt2ConfigFrom(raw, source)),
     mapWeightName: GPT2LMHeadModel.mapWeightName,
   },
+  llama: {
+    create: (raw, source) => new LlamaForCausalLM(llamaConfigFrom(raw, source)),
+    mapWeightName: LlamaForCausalLM.mapWeightName,
+  },
 };
+// Same file, same math: Qwen2 adds q/k/v biases; Mistral without a sliding window is a Llama.
+ARCHITECTURES.qwen2 = ARCHITECTURES.llama;
+ARCHITECTURES.mistral = ARCHITECTURES.llama;
 
 export function architectureFor(config: Record<string, unknown>, source = 'config.json'): Architecture {
   const type = config.model_type;
