@@ -66,6 +66,7 @@ export function listSources(path: string): string[] {
   }
   if (!st.isDirectory()) return [path];
   const all = (readdirSync(path, { recursive: true }) as string[])
+    .filter((f) => !isHiddenOrCache(String(f)))
     .map((f) => join(path, String(f)))
     .filter((f) => statSync(f).isFile())
     .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
@@ -74,6 +75,11 @@ export function listSources(path: string): string[] {
   const json = all.filter((f) => JSON_EXT.has(extname(f).toLowerCase()));
   if (json.length > 0) return json;
   throw new GptuneError('the folder holds no .txt, .jsonl or .json files', { file: path });
+}
+
+/** Hidden files and folders (temp files included) and token caches are never data. */
+export function isHiddenOrCache(relPath: string): boolean {
+  return relPath.split(/[\\/]/).some((part) => part.startsWith('.')) || /\.tokens(\.json)?$/.test(relPath);
 }
 
 /** text for .txt/.md; for JSON(L) the first row decides: "text" -> jsonl-text, "input_ids" -> jsonl-ids. */

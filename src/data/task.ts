@@ -5,7 +5,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { ChatTemplate, type ChatMessage } from '../tokenizers/chat_template.js';
 import { GptuneError, describe, errorMessage } from '../util/errors.js';
-import { ArrayDataset, valCount } from './corpus.js';
+import { ArrayDataset, isHiddenOrCache, valCount } from './corpus.js';
 import { readRows, type BadRow } from './jsonl.js';
 import { IGNORE_INDEX, type Example, type TextTokenizer } from './types.js';
 
@@ -117,7 +117,7 @@ function taskSources(path: string | readonly string[]): string[] {
     let st;
     try { st = statSync(p); } catch { throw new GptuneError('no such file or folder', { file: p }); }
     if (!st.isDirectory()) { out.push(p); continue; }
-    const files = (readdirSync(p, { recursive: true }) as string[]).map((f) => join(p, String(f)))
+    const files = (readdirSync(p, { recursive: true }) as string[]).filter((f) => !isHiddenOrCache(String(f))).map((f) => join(p, String(f)))
       .filter((f) => ['.jsonl', '.json', '.ndjson'].includes(extname(f).toLowerCase()) && statSync(f).isFile()).sort();
     if (files.length === 0) throw new GptuneError('the folder holds no .jsonl or .json files', { file: p });
     out.push(...files);

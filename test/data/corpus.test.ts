@@ -151,6 +151,13 @@ test('a folder: its .txt files recursively, sorted by path, each a document', ()
   assert.equal(c.summary.tokens, expected.length);
   assert.deepEqual(allBlockIds(c), expected.slice(0, Math.floor(expected.length / 4) * 4));
   assert.ok(c.summary.cachePath!.startsWith(dir + '.'), 'the cache of a folder sits beside the folder');
+  // Hidden files (temp files) and token caches inside the folder are not data.
+  writeFileSync(join(dir, '.a.txt.tmp-1-x'), 'partial');
+  writeFileSync(join(dir, 'c.txt.0123.tokens'), 'x');
+  writeFileSync(join(dir, 'c.txt.0123.tokens.json'), '{}');
+  mkdirSync(join(dir, '.git'));
+  writeFileSync(join(dir, '.git', 'x.txt'), 'x');
+  assert.equal(listSources(dir).length, 3);
 });
 
 test('JSONL {"text"} rows: one document each; empty texts are skipped and counted', () => {
