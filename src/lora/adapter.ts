@@ -124,3 +124,11 @@ export function loadAdapterWeights(model: Module, dir: string): void {
     file.close();
   }
 }
+
+/** Checkpoint hooks for the trainer: a LoRA run's checkpoints are PEFT adapter directories. */
+export function loraCheckpointHooks(model: Module, opts: SaveAdapterOptions = {}): { saveWeights(dir: string): void; loadWeights(dir: string): void } {
+  return {
+    saveWeights: (dir) => saveAdapter(model, dir, opts),
+    loadWeights: (dir) => loadAdapterWeights(model, dir),
+  };
+}

@@ -155,6 +155,12 @@ export function loraSummary(model: Module): LoraSummary {
   };
 }
 
+/** PEFT's print_trainable_parameters line: "trainable params: 1,024 || all params: 9,000 || trainable%: 11.3778". */
+export function formatLoraSummary(s: LoraSummary): string {
+  const n = (x: number) => x.toLocaleString('en-US');
+  return `trainable params: ${n(s.trainableParams)} || all params: ${n(s.totalParams)} || trainable%: ${(100 * s.trainableParams / s.totalParams).toFixed(4)}`;
+}
+
 /** Every LoraLinear with its module name, in model order. */
 export function loraModules(model: Module): Array<[string, LoraLinear]> {
   return model.namedModules().filter((e): e is [string, LoraLinear] => e[1] instanceof LoraLinear);
