@@ -10,7 +10,8 @@ import { createModel } from '../../models/registry.js';
 import type { CausalLM } from '../../models/causal_lm.js';
 import { loadTokenizerDir, resolveTokenizer, type LoadedTokenizer } from '../../tokenizers/load.js';
 import { ChatTemplate } from '../../tokenizers/chat_template.js';
-import { Batches, evalBatches, loadCorpus, loadTaskData, defaultPadId, detectTaskFormat, listSources, firstRow, type SequenceDataset } from '../../data/index.js';
+import { Batches, evalBatches, loadCorpus, loadTaskData, defaultPadId, detectTaskFormat, listSources, readRows, type SequenceDataset } from '../../data/index.js';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { applyLora, saveAdapter, loadAdapterWeights, ALL_LINEAR } from '../../lora/index.js';
 import { train, type TrainHooks } from '../../train/trainer.js';
 import { fullFineTuneHooks, saveFullWeights } from '../../train/weights_io.js';
@@ -113,6 +114,22 @@ export function registerTrain(program: Command): void {
   return void cmd;
 }
 
+/** The first row of a JSONL file (read from its first 1 MB) or of a JSON array. */
+function firstRow(file: string): unknown {
+  const fd = openSync(file, 'r');
+  const buf = Buffer.alloc(1 << 20);
+  const n = readSync(fd, buf, 0, buf.length, 0);
+  closeSync(fd);
+  const head = buf.subarray(0, n).toString('utf8');
+  if (head.trimStart().startsWith('[')) return readRows(file)[0]?.value;
+  const line = head.split('\n').find((l) => l.trim());
+  try {
+    return line ? JSON.parse(line) : null;
+  } catch {
+    return null; // the loader reports the bad row with its line
+  }
+}
+
 /** Whether a data path holds task rows (prompt/completion, Alpaca, chat) rather than text or ids. */
 function isTaskData(path: string, format: string): boolean {
   if (['prompt-completion', 'alpaca', 'messages', 'sharegpt'].includes(format)) return true;
@@ -176,7 +193,7 @@ async function runTrain(cfg: TrainConfig, verbose: boolean): Promise<void> {
 
   // Data.
   const textTok = tok?.tokenizer ?? { encode: () => [], decode: () => '', vocabSize: model.vocabSize, bosId: null, eosId: null, padId: null };
-  let train: SequenceDataset, val: SequenceDataset | null;
+  let trainSet: SequenceDataset, valSet: SequenceDataset | null;
   let dataSummary: Record<string, unknown>;
   if (task) {
     const maxLength = Math.min(cfg.maxLength ?? seqLen, seqLen);
@@ -186,18 +203,18 @@ async function runTrain(cfg: TrainConfig, verbose: boolean): Promise<void> {
       chatTemplate: tok?.chatTemplate ? new ChatTemplate(tok.chatTemplate) : undefined,
       addBos: tok?.config.add_bos_token === true,
     });
-    ({ train, val } = data);
+    ({ train: trainSet, val: valSet } = data);
     dataSummary = { kind: 'task', ...data.summary };
     const s = data.summary;
     console.log(`data: ${s.kept} examples (${s.truncated} truncated, ${s.dropped} dropped${s.skippedRows ? `, ${s.skippedRows} bad rows skipped` : ''}), ${s.train} train / ${s.val} val, ${s.labelTokens} completion tokens`);
   } else {
     const corpus = loadCorpus(cfg.data, textTok, { seqLen, format: cfg.format as never, valFraction: cfg.valFraction, valData: cfg.valData, skipBadRows: cfg.skipBadRows, vocabSize: model.vocabSize } as never);
-    ({ train, val } = corpus);
+    ({ train: trainSet, val: valSet } = corpus);
     dataSummary = { kind: 'corpus', ...corpus.summary };
     const s = corpus.summary;
     console.log(`data: ${s.tokens} tokens in ${s.documents} documents -> ${s.train} train / ${s.val} val sequences of ${seqLen}${s.cacheBuilt ? ' (token cache built)' : ''}`);
   }
-  if (train.size === 0) throw new Error(`${cfg.data}: no training sequences (the data is shorter than one sequence of ${seqLen} tokens?)`);
+  if (trainSet.size === 0) throw new Error(`${cfg.data}: no training sequences (the data is shorter than one sequence of ${seqLen} tokens?)`);
 
   // Method.
   if (method === 'lora') {
@@ -205,11 +222,11 @@ async function runTrain(cfg: TrainConfig, verbose: boolean): Promise<void> {
       : cfg.loraTargets === ALL_LINEAR || /[\\^$*+?()[\]|]/.test(cfg.loraTargets) ? cfg.loraTargets
         : cfg.loraTargets.split(',').map((s) => s.trim()).filter(Boolean);
     const summary = applyLora(model, { r: cfg.loraR, lora_alpha: cfg.loraAlpha, lora_dropout: cfg.loraDropout, target_modules: targets, use_rslora: cfg.useRslora, base_model_name_or_path: cfg.model ?? null }, { seed: cfg.seed });
-    console.log(`lora: r ${cfg.loraR}, alpha ${cfg.loraAlpha} on ${summary.modules.length} modules; ${summary.trainable.toLocaleString()} trainable of ${summary.total.toLocaleString()} parameters`);
+    console.log(`lora: r ${cfg.loraR}, alpha ${cfg.loraAlpha} on ${summary.adapted.length} modules; ${summary.trainableParams.toLocaleString()} trainable of ${summary.totalParams.toLocaleString()} parameters`);
   }
 
   const padId = tok ? defaultPadId(tok.tokenizer) : 0;
-  const batches = new Batches(train, { batchSize: cfg.batchSize, seqLen, padId, shuffle: true, seed: cfg.seed, packing: cfg.packing });
+  const batches = new Batches(trainSet, { batchSize: cfg.batchSize, seqLen, padId, shuffle: true, seed: cfg.seed, packing: cfg.packing });
   const stepsPerEpoch = Math.max(1, Math.ceil(batches.batchesPerEpoch / cfg.gradAccum));
   const maxSteps = cfg.maxSteps ?? Math.max(1, Math.round(cfg.epochs * stepsPerEpoch));
   const resolved = { ...cfg, method, lr, seqLen, maxSteps, backend: backend().name };
@@ -228,7 +245,7 @@ async function runTrain(cfg: TrainConfig, verbose: boolean): Promise<void> {
     keepCheckpoints: cfg.keepCheckpoints, progress: cfg.progress, config: resolved,
   }, {
     ...weightHooks,
-    evalBatches: val && val.size > 0 ? () => evalBatches(val!, { batchSize: cfg.batchSize, seqLen, padId, packing: cfg.packing }) : undefined,
+    evalBatches: valSet && valSet.size > 0 ? () => evalBatches(valSet!, { batchSize: cfg.batchSize, seqLen, padId, packing: cfg.packing }) : undefined,
   });
 
   // The run's result in --out: an HF model dir (full) or a PEFT adapter dir (LoRA), plus the record.
