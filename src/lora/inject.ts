@@ -84,9 +84,9 @@ export function planLora(model: Module, config: Partial<LoraConfig> | LoraConfig
   const entries: LoraPlanEntry[] = [];
   for (const slot of slots) {
     if (isIn(cfg.exclude_modules, slot.name)) continue;
-    const hit = typeof targets === 'string' ? fullMatch(targets, slot.name) : listMatch(targets, slot.name);
-    if (!hit || !layerSelected(cfg, targets, slot.name)) continue;
-    if (typeof hit === 'string') matchedEntries.add(hit);
+    const hits = typeof targets === 'string' ? (fullMatch(targets, slot.name) ? [targets] : []) : listMatches(targets, slot.name);
+    if (hits.length === 0 || !layerSelected(cfg, targets, slot.name)) continue;
+    for (const t of hits) matchedEntries.add(t);
     if (!(slot.module instanceof Linear)) {
       throw new GptuneError(`target_modules selects '${slot.name}', which is a ${slot.module.constructor.name}, not a Linear ` +
         `(LoRA adapts Linear layers; the model's are ${describeNames(linears.map((s) => s.name))})`, { key: 'target_modules' });
@@ -256,14 +256,13 @@ function fullMatch(pattern: string, name: string): boolean {
 }
 
 /** PEFT: a list entry matches the module of that exact name or any module whose name ends with '.' + entry. */
-function listMatch(targets: readonly string[], name: string): string | null {
-  if (targets.includes(name)) return name;
-  return targets.find((t) => name.endsWith('.' + t)) ?? null;
+function listMatches(targets: readonly string[], name: string): string[] {
+  return targets.filter((t) => name === t || name.endsWith('.' + t));
 }
 
 function isIn(patterns: string[] | string | null, name: string): boolean {
   if (patterns === null) return false;
-  return typeof patterns === 'string' ? fullMatch(patterns, name) : listMatch(patterns, name) !== null;
+  return typeof patterns === 'string' ? fullMatch(patterns, name) : listMatches(patterns, name).length > 0;
 }
 
 /** PEFT's layers_to_transform: the layer index is the first number after layers_pattern (or any module list). */

@@ -26,6 +26,9 @@ test('target_modules list: exact names or suffixes after a dot', () => {
     [h(0, 'attn.c_proj'), h(0, 'mlp.c_proj'), h(1, 'attn.c_proj'), h(1, 'mlp.c_proj')]);
   assert.deepEqual(applyLora(gpt2(), { target_modules: ['mlp.c_proj', h(0, 'attn.c_attn')] }).adapted,
     [h(0, 'attn.c_attn'), h(0, 'mlp.c_proj'), h(1, 'mlp.c_proj')]);
+  // Overlapping entries are fine (each matched something), and a module is adapted once.
+  assert.deepEqual(applyLora(gpt2(), { target_modules: ['c_proj', 'mlp.c_proj'] }).adapted,
+    [h(0, 'attn.c_proj'), h(0, 'mlp.c_proj'), h(1, 'attn.c_proj'), h(1, 'mlp.c_proj')]);
   // 'proj' is not a dotted suffix of 'c_proj'.
   assert.throws(() => applyLora(gpt2(), { target_modules: ['proj'] }), /matches no module/);
 });
