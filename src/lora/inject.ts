@@ -2,11 +2,11 @@
 // swaps those Linears in place for LoraLinear, and freezes every other parameter.
 import { Module } from '../nn/module.js';
 import { Linear } from '../nn/layers.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { Tensor } from '../tensor/tensor.js';
 import type { WeightLayout } from '../tensor/ops/linear.js';
 import { GptuneError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
-import { ALL_LINEAR, DEFAULT_TARGET_MODULES, type LoraConfig, loraConfig, loraScaling, patternValue } from './config.js';
+import { ALL_LINEAR, DEFAULT_TARGET_MODULES, type LoraConfig, loraConfig, patternValue } from './config.js';
 import { LoraLinear, loraDropoutSeed } from './lora_linear.js';
 
 /** One module to adapt, decided before the model is touched (so a bad adapter changes nothing). */
@@ -84,9 +84,9 @@ export function planLora(model: Module, config: Partial<LoraConfig> | LoraConfig
   const entries: LoraPlanEntry[] = [];
   for (const slot of slots) {
     if (isIn(cfg.exclude_modules, slot.name)) continue;
-    const hit = typeof targets === 'string' ? fullMatch(targets, slot.name) : listMatch(targets, slot.name);
-    if (!hit || !layerSelected(cfg, targets, slot.name)) continue;
-    if (typeof hit === 'string') matchedEntries.add(hit);
+    const hits = typeof targets === 'string' ? (fullMatch(targets, slot.name) ? [targets] : []) : listMatches(targets, slot.name);
+    if (hits.length === 0 || !layerSelected(cfg, targets, slot.name)) continue;
+    for (const t of hits) matchedEntries.add(t);
     if (!(slot.module instanceof Linear)) {
       throw new GptuneError(`target_modules selects '${slot.name}', which is a ${slot.module.constructor.name}, not a Linear ` +
         `(LoRA adapts Linear layers; the model's are ${describeNames(linears.map((s) => s.name))})`, { key: 'target_modules' });
@@ -171,8 +171,21 @@ export function loraParameters(model: Module): Tensor[] {
   return loraModules(model).flatMap(([, m]) => m.loraParameters());
 }
 
+/** Folds every adapter into its base weight (float32, refused on NaN/Inf); all or nothing. */
 export function mergeLora(model: Module): void {
-  for (const [, m] of loraModules(model)) m.merge();
+  const layers = loraModules(model);
+  refuseTiedWeights(model, layers);
+  const done: LoraLinear[] = [];
+  try {
+    for (const [, m] of layers) {
+      if (m.merged) continue;
+      m.merge();
+      done.push(m);
+    }
+  } catch (e) {
+    for (const m of done) m.unmerge();
+    throw e;
+  }
 }
 
 export function unmergeLora(model: Module): void {
@@ -180,15 +193,36 @@ export function unmergeLora(model: Module): void {
 }
 
 /**
- * Replaces every LoraLinear by its fuse(): a plain Linear with W + delta (PEFT's merge_and_unload).
- * All layers are fused before any is swapped, so a broken adapter (NaN/Inf) leaves the model as it was.
+ * Replaces every LoraLinear by a plain Linear holding W + delta (PEFT's merge_and_unload). Merges
+ * in place and reuses the merged tensors, so no second copy of the weights is made; a broken
+ * adapter (NaN/Inf) throws with the model unchanged.
  */
 export function fuseLora(model: Module): string[] {
+  mergeLora(model);
   const slots = moduleSlots(model).filter((s) => s.module instanceof LoraLinear);
-  const fused = slots.map((s) => (s.module as LoraLinear).fuse());
-  slots.forEach((s, i) => { (s.parent as unknown as Record<string | number, unknown>)[s.key] = fused[i]; });
+  for (const s of slots) {
+    const m = s.module as LoraLinear;
+    const plain = new Linear(m.inFeatures, m.outFeatures, { bias: m.bias !== null, layout: m.layout });
+    plain.weight = m.weight;
+    plain.bias = m.bias;
+    plain.training = m.training;
+    (s.parent as unknown as Record<string | number, unknown>)[s.key] = plain;
+  }
   configs.delete(model);
   return slots.map((s) => s.name);
+}
+
+/** Merging into a weight that another module also holds (a tied head) would change both: refuse. */
+function refuseTiedWeights(model: Module, layers: Array<[string, LoraLinear]>): void {
+  const holders = new Map<Tensor, number>();
+  for (const [, m] of model.namedModules()) {
+    for (const v of Object.values(m)) if (v instanceof Tensor) holders.set(v, (holders.get(v) ?? 0) + 1);
+  }
+  for (const [name, m] of layers) {
+    if ((holders.get(m.weight) ?? 0) > 1) {
+      throw new GptuneError(`cannot merge the adapter of '${name}': its weight is tied to another parameter, which merging would change too`);
+    }
+  }
 }
 
 // ---- module traversal and PEFT's matching rules ----
@@ -222,14 +256,13 @@ function fullMatch(pattern: string, name: string): boolean {
 }
 
 /** PEFT: a list entry matches the module of that exact name or any module whose name ends with '.' + entry. */
-function listMatch(targets: readonly string[], name: string): string | null {
-  if (targets.includes(name)) return name;
-  return targets.find((t) => name.endsWith('.' + t)) ?? null;
+function listMatches(targets: readonly string[], name: string): string[] {
+  return targets.filter((t) => name === t || name.endsWith('.' + t));
 }
 
 function isIn(patterns: string[] | string | null, name: string): boolean {
   if (patterns === null) return false;
-  return typeof patterns === 'string' ? fullMatch(patterns, name) : listMatch(patterns, name) !== null;
+  return typeof patterns === 'string' ? fullMatch(patterns, name) : listMatches(patterns, name).length > 0;
 }
 
 /** PEFT's layers_to_transform: the layer index is the first number after layers_pattern (or any module list). */

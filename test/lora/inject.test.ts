@@ -26,6 +26,9 @@ test('target_modules list: exact names or suffixes after a dot', () => {
     [h(0, 'attn.c_proj'), h(0, 'mlp.c_proj'), h(1, 'attn.c_proj'), h(1, 'mlp.c_proj')]);
   assert.deepEqual(applyLora(gpt2(), { target_modules: ['mlp.c_proj', h(0, 'attn.c_attn')] }).adapted,
     [h(0, 'attn.c_attn'), h(0, 'mlp.c_proj'), h(1, 'mlp.c_proj')]);
+  // Overlapping entries are fine (each matched something), and a module is adapted once.
+  assert.deepEqual(applyLora(gpt2(), { target_modules: ['c_proj', 'mlp.c_proj'] }).adapted,
+    [h(0, 'attn.c_proj'), h(0, 'mlp.c_proj'), h(1, 'attn.c_proj'), h(1, 'mlp.c_proj')]);
   // 'proj' is not a dotted suffix of 'c_proj'.
   assert.throws(() => applyLora(gpt2(), { target_modules: ['proj'] }), /matches no module/);
 });
@@ -136,6 +139,30 @@ test('fuseLora swaps every LoraLinear for a plain Linear with the same outputs',
   assert.ok(model.namedModules().every(([, m]) => !(m instanceof LoraLinear)));
   assert.equal(loraConfigOf(model), undefined);
   expectClose('fused logits', logits(), before, { atol: 1e-5, rtol: 0 });
+});
+
+test('fuseLora / mergeLora with a broken adapter throw and leave every layer unmerged', () => {
+  const model = gpt2();
+  model.initWeights(4);
+  applyLora(model, { target_modules: ['c_attn', 'c_fc'], r: 2 }, { seed: 2 });
+  const layers = loraModules(model);
+  const weights = layers.map(([, m]) => Float32Array.from(m.weight.data));
+  for (const [, m] of layers) m.lora_B.weight.data.fill(0.01);
+  layers[2][1].lora_B.weight.data[0] = NaN; // a later layer: earlier ones merge first, then roll back
+  assert.throws(() => fuseLora(model), /NaNs or Infs/);
+  assert.equal(loraModules(model).length, 4);
+  layers.forEach(([, m], i) => {
+    assert.equal(m.merged, false);
+    expectClose(`rolled back ${i}`, m.weight.data, weights[i], { atol: 1e-6, rtol: 0 });
+  });
+});
+
+test('merging into a weight tied to another parameter is refused', () => {
+  const model = gpt2({ tie_word_embeddings: false });
+  const head = model.namedModules().find(([n]) => n === 'lm_head')![1] as Linear;
+  head.weight = (model as unknown as { transformer: { wte: { weight: typeof head.weight } } }).transformer.wte.weight; // tie it
+  applyLora(model, { target_modules: ['lm_head'], r: 2 });
+  assert.throws(() => fuseLora(model), /'lm_head': its weight is tied to another parameter/);
 });
 
 test('LoRA dropout follows the model\'s dropoutSeed (set per micro-batch by the trainer)', () => {
