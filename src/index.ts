@@ -16,7 +16,7 @@ export { loadTokenizerDir, builtinTokenizer, resolveTokenizer, type LoadedTokeni
 export type { Tokenizer } from './tokenizers/tokenizer.js';
 export { ChatTemplate } from './tokenizers/chat_template.js';
 export * from './lora/index.js';
-export * from './data/index.js';
+export { Batches, evalBatches, collate, loadCorpus, loadTaskData, ArrayDataset, alpacaPrompt, type Batch, type Example, type SequenceDataset, type TaskFormat } from './data/index.js';
 export { train, evaluateLoss, type TrainOptions, type TrainHooks, type TrainSummary, type BatchSource } from './train/trainer.js';
 export { AdamW } from './train/optim/adamw.js';
 export { SGD } from './train/optim/sgd.js';
