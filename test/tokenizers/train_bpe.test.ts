@@ -129,6 +129,52 @@ test('special tokens take the first ids in order; the training text is not split
   assert.ok('endoftext' in r.vocab, 'the special token text inside training data is ordinary text');
 });
 
+// ---- the fast trainer against a naive one that recounts every pair at every step ----
+
+function naiveTrain(texts: string[], vocabSize: number, specialTokens: string[]): [string, string][] {
+  const ids = new Map<string, number>();
+  for (const s of specialTokens) if (!ids.has(s)) ids.set(s, ids.size);
+  [...BYTE_TO_CHAR].sort().forEach((c) => ids.set(c, ids.size));   // one UTF-16 unit each: sort() is code point order
+  const counts = new Map<string, number>();
+  for (const t of texts) for (const w of t.match(GPT2) ?? []) counts.set(w, (counts.get(w) ?? 0) + 1);
+  const words = [...counts].map(([w, n]) => ({ parts: [...new TextEncoder().encode(w)].map((b) => BYTE_TO_CHAR[b]), n }));
+  const merges: [string, string][] = [];
+  while (ids.size < vocabSize) {
+    const pairs = new Map<string, { a: string; b: string; n: number }>();
+    for (const { parts, n } of words) {
+      for (let i = 0; i + 1 < parts.length; i++) {
+        const k = parts[i] + ' ' + parts[i + 1];
+        const p = pairs.get(k) ?? { a: parts[i], b: parts[i + 1], n: 0 };
+        p.n += n;
+        pairs.set(k, p);
+      }
+    }
+    let best: { a: string; b: string; n: number } | undefined;
+    for (const p of pairs.values()) {
+      if (!best || p.n > best.n || (p.n === best.n && (ids.get(p.a)! < ids.get(best.a)! || (p.a === best.a && ids.get(p.b)! < ids.get(best.b)!)))) best = p;
+    }
+    if (!best) break;
+    merges.push([best.a, best.b]);
+    if (!ids.has(best.a + best.b)) ids.set(best.a + best.b, ids.size);
+    for (const w of words) {
+      const next: string[] = [];
+      for (let i = 0; i < w.parts.length; i++) {
+        if (i + 1 < w.parts.length && w.parts[i] === best.a && w.parts[i + 1] === best.b) { next.push(best.a + best.b); i++; } else next.push(w.parts[i]);
+      }
+      w.parts = next;
+    }
+  }
+  return merges;
+}
+
+test('the indexed, heap-driven trainer gives the merges of a naive recount-everything trainer', () => {
+  for (const [seed, nWords, vocabSize] of [[1, 3000, 600], [2, 300, 100000], [4, 2000, 257]] as const) {
+    const texts = pseudoText(seed, nWords);
+    const specials = seed === 2 ? ['<s>', '</s>'] : ['<|endoftext|>'];
+    assert.deepEqual(trainBpeSync(texts, { vocabSize, specialTokens: specials }).merges, naiveTrain(texts, vocabSize, specials), `seed ${seed}`);
+  }
+});
+
 // ---- round trip and consistency on a larger corpus ----
 
 test('encode/decode round-trips any text, and training words encode to the segmentation training reached', () => {
@@ -169,6 +215,7 @@ test('trainBpe takes async iterables and gives what trainBpeSync gives', async (
   const b = trainBpeSync(texts, { vocabSize: 500 });
   assert.deepEqual(a, b);
   assert.ok(progress.includes('count') && progress.includes('merge'));
+  await assert.rejects(trainBpe('one string' as unknown as string[], { vocabSize: 500 }), /one string/);
 });
 
 // ---- files ----
