@@ -88,8 +88,7 @@ export class WordCounter {
 
 /** Trains on texts (each one is pre-tokenized on its own, as HF treats each sequence fed to it). */
 export async function trainBpe(texts: Iterable<string> | AsyncIterable<string>, opts: TrainBpeOptions): Promise<TrainBpeResult> {
-  checkOptions(opts);
-  if (typeof texts === 'string') throw new GptuneError('trainBpe: expected an iterable of texts, got one string (wrap it in an array)');
+  checkOptions(opts, texts);
   const counter = new WordCounter();
   let lastReport = 0;
   for await (const t of texts as AsyncIterable<string>) {
@@ -106,13 +105,15 @@ export async function trainBpe(texts: Iterable<string> | AsyncIterable<string>, 
 
 /** trainBpe for texts already in memory. */
 export function trainBpeSync(texts: Iterable<string>, opts: TrainBpeOptions): TrainBpeResult {
-  checkOptions(opts);
+  checkOptions(opts, texts);
   const counter = new WordCounter();
   for (const t of texts) counter.add(t);
   return bpeFromWordCounts(counter.counts, opts);
 }
 
-function checkOptions(opts: TrainBpeOptions): void {
+function checkOptions(opts: TrainBpeOptions, texts?: unknown): void {
+  // A string is an iterable of its characters: it would train on one-character texts without a word.
+  if (typeof texts === 'string') throw new GptuneError('trainBpe: expected an iterable of texts, got one string (wrap it in an array)');
   if (!Number.isInteger(opts.vocabSize) || opts.vocabSize < 1) {
     throw new GptuneError(`vocab size must be a positive integer, got ${opts.vocabSize}`, { key: 'vocabSize' });
   }
