@@ -81,6 +81,25 @@ Prepared prepare(const Geometry& g, int64_t ntk, int64_t Tpad, int64_t BK) {
   return {segp, kmin, kmax};
 }
 
+// A fresh id per forward call (the per-thread packed keys of one call are stale in the next).
+uint64_t next_call_id() {
+  static std::atomic<uint64_t> id{0};
+  return id.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+
+// The fraction of thread time doing work when n equal items run on the pool's threads.
+double balance(int64_t n) {
+  const int64_t nt = num_threads();
+  return double(n) / double(nt * ((n + nt - 1) / nt));
+}
+
+// How many chunks to cut each of `items` equal items into (up to max_chunks) so threads stay busy.
+int64_t chunks_for_balance(int64_t items, int64_t max_chunks) {
+  int64_t c = 1;
+  while (c < max_chunks && balance(items * c) < 0.9) c = std::min(max_chunks, c * 2);
+  return c;
+}
+
 // Dynamic schedule: threads take items 0, 1, 2, ... from a shared counter.
 template <typename F>
 void run_items(int64_t n, F&& f) {
@@ -99,11 +118,10 @@ void run_items(int64_t n, F&& f) {
 // processes query heads [h0, h1) and adds (acc) or stores its dk/dv rows at row stride ld.
 template <typename F>
 void backward_schedule(const Geometry& g, F&& fn, float* dk, float* dv) {
-  const int64_t group = g.H / g.KVH, nt = num_threads();
-  auto efficiency = [&](int64_t items) { return double(items) / double(nt * ((items + nt - 1) / nt)); };
+  const int64_t group = g.H / g.KVH;
   int64_t split = 1;
   for (int64_t s = 2; s <= group; ++s)
-    if (group % s == 0 && efficiency(g.B * g.KVH * s) > efficiency(g.B * g.KVH * split) + 0.05) split = s;
+    if (group % s == 0 && balance(g.B * g.KVH * s) > balance(g.B * g.KVH * split) + 0.05) split = s;
   const int64_t ld = g.KVH * g.D;
   if (split == 1) {
     run_items(g.B * g.KVH, [&](int64_t it) {

@@ -17,9 +17,18 @@ constexpr int W = 8;
 
 constexpr int KV = 4;                  // vectors per key-tile row
 constexpr int BK = KV * W;             // keys per tile: 64 (avx512), 32 (avx2)
-constexpr int BQ = 64;                 // queries per tile
-constexpr int RS = ATT_AVX512 ? 4 : 2; // query rows per score block: RS*KV accumulators
-constexpr int RU = ATT_AVX512 ? 4 : 2; // output rows per rank-update block: RU*NVU accumulators
+#ifndef ATT_BQ
+#define ATT_BQ 64
+#endif
+constexpr int BQ = ATT_BQ;             // queries per tile
+#ifndef ATT_RS
+#define ATT_RS 4
+#endif
+#ifndef ATT_RU
+#define ATT_RU 4
+#endif
+constexpr int RS = ATT_AVX512 ? ATT_RS : 2; // query rows per score block: RS*KV accumulators
+constexpr int RU = ATT_AVX512 ? ATT_RU : 2; // output rows per rank-update block: RU*NVU accumulators
 constexpr int NVU = 4;                 // head-dim vectors per rank-update block
 
 // ---- vector helpers ----
@@ -76,6 +85,29 @@ ATT_TARGET inline vmask visible(int64_t s_base, int64_t limit, const int32_t* se
   return m;
 }
 ATT_TARGET inline vf vselect(vmask m, vf yes, vf no) { return _mm512_mask_blend_ps(m, no, yes); }
+
+// In-register 16x16 transpose: stage k swaps bit k of the row index with bit k of the lane index,
+// pairing rows i and i + 2^k through two-source lane permutes (index 16 + l is lane l of the second row).
+template <int S>
+ATT_TARGET inline void transpose_stage(vf r[16], __m512i lo, __m512i hi) {
+#pragma GCC unroll 16
+  for (int i = 0; i < 16; ++i) {
+    if (i & S) continue;
+    vf a = r[i], b = r[i + S];
+    r[i] = _mm512_permutex2var_ps(a, lo, b);
+    r[i + S] = _mm512_permutex2var_ps(a, hi, b);
+  }
+}
+ATT_TARGET inline void transpose(vf r[16]) {
+  transpose_stage<1>(r, _mm512_setr_epi32(0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30),
+                        _mm512_setr_epi32(1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31));
+  transpose_stage<2>(r, _mm512_setr_epi32(0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29),
+                        _mm512_setr_epi32(2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31));
+  transpose_stage<4>(r, _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27),
+                        _mm512_setr_epi32(4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31));
+  transpose_stage<8>(r, _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23),
+                        _mm512_setr_epi32(8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31));
+}
 #else
 ATT_TARGET inline vf vzero() { return _mm256_setzero_ps(); }
 ATT_TARGET inline vf vset(float x) { return _mm256_set1_ps(x); }
@@ -132,54 +164,99 @@ ATT_TARGET inline vmask visible(int64_t s_base, int64_t limit, const int32_t* se
   return _mm256_castsi256_ps(m);
 }
 ATT_TARGET inline vf vselect(vmask m, vf yes, vf no) { return _mm256_blendv_ps(no, yes, m); }
+
+// In-register 8x8 transpose: interleave pairs of rows, then pairs of pairs, then swap 128-bit halves.
+ATT_TARGET inline void transpose(vf r[W]) {
+  vf t[8], u[8];
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 8; i += 4) {
+    u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+    u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
+    u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+    u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+  }
+  for (int i = 0; i < 4; ++i) {
+    r[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
+    r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
+  }
+}
 #endif
+
+// sum_{d<D} a[d] * b[d]
+ATT_TARGET inline float dot(const float* a, const float* b, int64_t D) {
+  vf acc = vzero();
+  int64_t d = 0;
+  for (; d + W <= D; d += W) acc = vfma(vld(a + d), vld(b + d), acc);
+  if (d < D) acc = vfma(vld_n(a + d, static_cast<int>(D - d)), vld_n(b + d, static_cast<int>(D - d)), acc);
+  return hsum(acc);
+}
 
 // ---- microkernels ----
 
+// Causal trimming inside a tile: with diag = t0 - s0 (query row r sits at t0 + r, key column k at
+// s0 + k), row r sees only keys k <= r + diag, so a block of rows can stop early. kNoDiag: no trimming.
+constexpr int64_t kNoDiag = int64_t(1) << 40;
+
 // Scores for R query rows x BK keys: acc[r][c] = sum_{d<D} a[(r0+r)*lda + d] * bt[d*BK + c*W ..],
-// with bt one key tile stored transposed ([D][BK]); ep(row, acc[KV]) consumes each row.
-template <int R, class Ep>
+// with bt one key tile stored transposed ([D][BK]); ep(row, acc[KV]) consumes each row. Only the
+// first NKV key vectors are computed, the rest are left zero (the caller's mask hides them).
+template <int R, int NKV, class Ep>
 ATT_TARGET inline void qk_block(const float* a, int64_t lda, const float* bt, int64_t D, int r0, Ep& ep) {
   vf acc[R][KV];
   for (int r = 0; r < R; ++r)
     for (int c = 0; c < KV; ++c) acc[r][c] = vzero();
   const float* ar = a + r0 * lda;
-  for (int64_t d = 0; d < D; ++d) {
-    vf b[KV];
-    for (int c = 0; c < KV; ++c) b[c] = vld(bt + d * BK + c * W);
-    for (int r = 0; r < R; ++r) {
-      vf x = vset(ar[r * lda + d]);
-      for (int c = 0; c < KV; ++c) acc[r][c] = vfma(x, b[c], acc[r][c]);
+  if constexpr (NKV > 0) {
+    for (int64_t d = 0; d < D; ++d) {
+      vf b[NKV];
+      for (int c = 0; c < NKV; ++c) b[c] = vld(bt + d * BK + c * W);
+      for (int r = 0; r < R; ++r) {
+        vf x = vset(ar[r * lda + d]);
+        for (int c = 0; c < NKV; ++c) acc[r][c] = vfma(x, b[c], acc[r][c]);
+      }
     }
   }
   for (int r = 0; r < R; ++r) ep(r0 + r, acc[r]);
 }
 
-template <class Ep>
-ATT_TARGET void qk_rows(const float* a, int64_t lda, const float* bt, int64_t D, int rows, Ep& ep) {
-  int r0 = 0;
-  for (; r0 + RS <= rows; r0 += RS) qk_block<RS>(a, lda, bt, D, r0, ep);
-  switch (rows - r0) {
-    case 1: qk_block<1>(a, lda, bt, D, r0, ep); break;
-#if ATT_AVX512
-    case 2: qk_block<2>(a, lda, bt, D, r0, ep); break;
-    case 3: qk_block<3>(a, lda, bt, D, r0, ep); break;
-#endif
-    default: break;
-  }
+// The last rows - r0 < RS rows of a tile, with the block height that fits them.
+template <int R, class Ep>
+ATT_TARGET inline void qk_tail(const float* a, int64_t lda, const float* bt, int64_t D, int r0, int n, Ep& ep) {
+  if (n == R) qk_block<R, KV>(a, lda, bt, D, r0, ep);
+  else if constexpr (R > 1) qk_tail<R - 1>(a, lda, bt, D, r0, n, ep);
 }
 
-// Rank update of R rows x NV vectors of C (row stride ldc, Dp columns in all):
-// C[r] = C[r] * cs[r] (when cs) + sum_{k<K} A[r*ars + k*aks] * Bm[k*ldb ..].
+template <class Ep>
+ATT_TARGET void qk_rows(const float* a, int64_t lda, const float* bt, int64_t D, int rows, int64_t diag, Ep& ep) {
+  int r0 = 0;
+  for (; r0 + RS <= rows; r0 += RS) {
+    int64_t keys = std::min<int64_t>(BK, std::max<int64_t>(0, diag + r0 + RS));  // keys this block may see
+    switch ((keys + W - 1) / W) {
+      case 0: qk_block<RS, 0>(a, lda, bt, D, r0, ep); break;
+      case 1: qk_block<RS, 1>(a, lda, bt, D, r0, ep); break;
+      case 2: qk_block<RS, 2>(a, lda, bt, D, r0, ep); break;
+      case 3: qk_block<RS, 3>(a, lda, bt, D, r0, ep); break;
+      default: qk_block<RS, KV>(a, lda, bt, D, r0, ep); break;
+    }
+  }
+  if (r0 < rows) qk_tail<RS - 1>(a, lda, bt, D, r0, rows - r0, ep);
+}
+static_assert(KV == 4, "qk_rows dispatches on up to 4 key vectors");
+
+// Rank update of R rows x NV vectors of C (row stride ldc):
+// C[r] = C[r] * cs[r] (when cs) + sum_{kb<=k<ke} A[r*ars + k*aks] * Bm[k*ldb ..].
 template <int R, int NV>
 ATT_TARGET inline void rank_block(float* c, int64_t ldc, const float* a, int64_t ars, int64_t aks,
-    const float* bm, int64_t ldb, int64_t K, const float* cs) {
+    const float* bm, int64_t ldb, int64_t kb, int64_t ke, const float* cs) {
   vf acc[R][NV];
   for (int r = 0; r < R; ++r) {
     vf s = cs ? vset(cs[r]) : vzero();
     for (int v = 0; v < NV; ++v) acc[r][v] = cs ? vmul(vld(c + r * ldc + v * W), s) : vld(c + r * ldc + v * W);
   }
-  for (int64_t k = 0; k < K; ++k) {
+  for (int64_t k = kb; k < ke; ++k) {
     vf b[NV];
     for (int v = 0; v < NV; ++v) b[v] = vld(bm + k * ldb + v * W);
     for (int r = 0; r < R; ++r) {
@@ -193,33 +270,47 @@ ATT_TARGET inline void rank_block(float* c, int64_t ldc, const float* a, int64_t
 
 template <int R>
 ATT_TARGET inline void rank_cols(float* c, int64_t ldc, const float* a, int64_t ars, int64_t aks,
-    const float* bm, int64_t ldb, int64_t K, const float* cs, int64_t Dp) {
+    const float* bm, int64_t ldb, int64_t kb, int64_t ke, const float* cs, int64_t Dp) {
   int64_t c0 = 0;
-  for (; c0 + NVU * W <= Dp; c0 += NVU * W) rank_block<R, NVU>(c + c0, ldc, a, ars, aks, bm + c0, ldb, K, cs);
+  for (; c0 + NVU * W <= Dp; c0 += NVU * W) rank_block<R, NVU>(c + c0, ldc, a, ars, aks, bm + c0, ldb, kb, ke, cs);
   switch ((Dp - c0) / W) {
-    case 1: rank_block<R, 1>(c + c0, ldc, a, ars, aks, bm + c0, ldb, K, cs); break;
-    case 2: rank_block<R, 2>(c + c0, ldc, a, ars, aks, bm + c0, ldb, K, cs); break;
-    case 3: rank_block<R, 3>(c + c0, ldc, a, ars, aks, bm + c0, ldb, K, cs); break;
+    case 1: rank_block<R, 1>(c + c0, ldc, a, ars, aks, bm + c0, ldb, kb, ke, cs); break;
+    case 2: rank_block<R, 2>(c + c0, ldc, a, ars, aks, bm + c0, ldb, kb, ke, cs); break;
+    case 3: rank_block<R, 3>(c + c0, ldc, a, ars, aks, bm + c0, ldb, kb, ke, cs); break;
     default: break;
   }
 }
+static_assert(NVU == 4, "rank_cols dispatches on up to 4 head-dim vectors");
 
-// C[rows, Dp] (=C*cs) += A[rows, K] @ Bm[K, Dp], A read through strides (ars, aks) so that a
-// transposed tile (P^T, dS^T) needs no copy.
-ATT_TARGET void rank_update(float* c, int64_t ldc, int64_t rows, const float* a, int64_t ars, int64_t aks,
-    const float* bm, int64_t ldb, int64_t K, const float* cs, int64_t Dp) {
-  int64_t r0 = 0;
-  for (; r0 + RU <= rows; r0 += RU)
-    rank_cols<RU>(c + r0 * ldc, ldc, a + r0 * ars, ars, aks, bm, ldb, K, cs ? cs + r0 : nullptr, Dp);
-  for (; r0 < rows; ++r0)
-    rank_cols<1>(c + r0 * ldc, ldc, a + r0 * ars, ars, aks, bm, ldb, K, cs ? cs + r0 : nullptr, Dp);
+template <int R>
+ATT_TARGET inline void rank_tail(float* c, int64_t ldc, int n, const float* a, int64_t ars, int64_t aks,
+    const float* bm, int64_t ldb, int64_t kb, int64_t ke, const float* cs, int64_t Dp) {
+  if (n == R) rank_cols<R>(c, ldc, a, ars, aks, bm, ldb, kb, ke, cs, Dp);
+  else if constexpr (R > 1) rank_tail<R - 1>(c, ldc, n, a, ars, aks, bm, ldb, kb, ke, cs, Dp);
 }
 
-// dst[r*ldd + d] (+)= src[r*lds + d] * mul[r] for d < D (mul may be null).
+// C[rows, Dp] (=C*cs) += A[rows, K] @ Bm[K, Dp], A read through strides (ars, aks) so that a
+// transposed tile (P^T, dS^T) needs no copy. Causal trimming (kNoDiag for none): the block of rows
+// r0..r0+RU-1 reads only k < r0 + RU + hi_off and k >= r0 - lo_off (A is zero elsewhere).
+ATT_TARGET void rank_update(float* c, int64_t ldc, int64_t rows, const float* a, int64_t ars, int64_t aks,
+    const float* bm, int64_t ldb, int64_t K, const float* cs, int64_t Dp, int64_t hi_off, int64_t lo_off) {
+  int64_t r0 = 0;
+  for (; r0 < rows; r0 += RU) {
+    int64_t kb = std::max<int64_t>(0, r0 - lo_off), ke = std::min<int64_t>(K, r0 + RU + hi_off);
+    if (ke < kb) ke = kb;
+    float* cr = c + r0 * ldc;
+    const float* ar = a + r0 * ars;
+    const float* csr = cs ? cs + r0 : nullptr;
+    if (r0 + RU <= rows) rank_cols<RU>(cr, ldc, ar, ars, aks, bm, ldb, kb, ke, csr, Dp);
+    else rank_tail<RU - 1>(cr, ldc, static_cast<int>(rows - r0), ar, ars, aks, bm, ldb, kb, ke, csr, Dp);
+  }
+}
+
+// dst[r*ldd + d] (+)= src[r*lds + d] * mul[r] * factor for d < D (mul may be null).
 ATT_TARGET void store_rows(float* dst, int64_t ldd, const float* src, int64_t lds, int64_t rows, int64_t D,
-    const float* mul, bool accumulate) {
+    const float* mul, bool accumulate, float factor = 1.0f) {
   for (int64_t r = 0; r < rows; ++r) {
-    vf s = vset(mul ? mul[r] : 1.0f);
+    vf s = vset((mul ? mul[r] : 1.0f) * factor);
     float* o = dst + r * ldd;
     const float* x = src + r * lds;
     int64_t d = 0;
@@ -235,24 +326,45 @@ ATT_TARGET void store_rows(float* dst, int64_t ldd, const float* src, int64_t ld
   }
 }
 
-// Copies rows of a [rows, D] strided matrix into [rows, Dp] with zeroed padding columns.
-ATT_TARGET void pack_rows(float* dst, const float* src, int64_t lds, int64_t rows, int64_t D, int64_t Dp) {
+// Rows of one head sit H*D floats apart, more than a page for GPT-2, where the hardware prefetcher
+// stops following them: fetch the lines of a row that will be read a few rows later.
+ATT_TARGET inline void prefetch_row(const float* x, int64_t D) {
+  for (int64_t d = 0; d < D; d += 16) _mm_prefetch(reinterpret_cast<const char*>(x + d), _MM_HINT_T0);
+}
+
+// Copies rows of a [rows, D] strided matrix, times factor, into [rows, Dp] with zeroed padding columns.
+ATT_TARGET void pack_rows(float* dst, const float* src, int64_t lds, int64_t rows, int64_t D, int64_t Dp,
+    float factor = 1.0f) {
+  const vf f = vset(factor);
+  constexpr int64_t kAhead = 8;
+  for (int64_t r = 0; r < std::min(rows, kAhead); ++r) prefetch_row(src + r * lds, D);
   for (int64_t r = 0; r < rows; ++r) {
     float* o = dst + r * Dp;
     const float* x = src + r * lds;
+    if (r + kAhead < rows) prefetch_row(x + kAhead * lds, D);
     int64_t d = 0;
-    for (; d + W <= D; d += W) vst(o + d, vld(x + d));
-    if (d < D) vst(o + d, vld_n(x + d, static_cast<int>(D - d)));  // zero-fills up to the next W
+    for (; d + W <= D; d += W) vst(o + d, vmul(vld(x + d), f));
+    if (d < D) vst(o + d, vmul(vld_n(x + d, static_cast<int>(D - d)), f));  // zero-fills up to the next W
     for (d = (D + W - 1) / W * W; d < Dp; d += W) vst(o + d, vzero());
   }
 }
 
 // One key tile transposed: bt[d*BK + j] = src[j*lds + d] for j < n, zero for n <= j < BK.
+// Done in W x W blocks transposed in registers (a scalar transpose cost ~15% of the backward).
 ATT_TARGET void pack_tile_t(float* bt, const float* src, int64_t lds, int64_t n, int64_t D) {
-  for (int64_t j = n; j < BK; ++j)
-    for (int64_t d = 0; d < D; ++d) bt[d * BK + j] = 0.0f;
-  for (int64_t j = 0; j < n; ++j)
-    for (int64_t d = 0; d < D; ++d) bt[d * BK + j] = src[j * lds + d];
+  for (int64_t j0 = 0; j0 < BK; j0 += W) {
+    for (int64_t d0 = 0; d0 < D; d0 += W) {
+      const int dn = static_cast<int>(std::min<int64_t>(W, D - d0));
+      vf r[W];
+      for (int i = 0; i < W; ++i) {
+        const float* x = src + (j0 + i) * lds + d0;
+        if (d0 == 0 && j0 + W + i < n) prefetch_row(x + W * lds, D);  // the same row of the next block
+        r[i] = j0 + i >= n ? vzero() : dn == W ? vld(x) : vld_n(x, dn);
+      }
+      transpose(r);
+      for (int i = 0; i < dn; ++i) vst(bt + (d0 + i) * BK + j0, r[i]);
+    }
+  }
 }
 
 // ---- the tile loop shared by forward and backward ----
@@ -272,14 +384,14 @@ ATT_TARGET inline TilePlan plan_tile(const Geometry& g, int64_t t0, int64_t rows
   return p;
 }
 
-// Scores in log2 units (scale * log2(e) folded in); masked keys become -inf, then the online softmax
-// of each row: the running max m, the running sum l, and alpha = 2^(m_old - m_new) to rescale O.
+// Scores arrive in log2 units (q was scaled by scale * log2(e)); masked keys become -inf, then the
+// online softmax of each row: running max m, running sum l (kept as W partial sums, reduced once at
+// the end), and alpha = 2^(m_old - m_new) to rescale the row's output.
 struct FwdEpilogue {
   float* p;           // [BQ, BK] probabilities (unnormalised) of this tile
   float* m;           // [BQ] running max (log2 units)
-  float* l;           // [BQ] running sum
+  float* l;           // [BQ, W] running sum, as partial sums
   float* alpha;       // [BQ] rescale of the output rows
-  float c2;           // scale * log2(e)
   bool mask;
   int64_t t0, s0, T;
   bool causal;
@@ -287,7 +399,7 @@ struct FwdEpilogue {
   const int32_t* segk;  // segments of the key tile (padded), or null
   ATT_TARGET inline void operator()(int r, const vf* acc) const {
     vf s[KV];
-    for (int c = 0; c < KV; ++c) s[c] = vmul(acc[c], vset(c2));
+    for (int c = 0; c < KV; ++c) s[c] = acc[c];
     if (mask) {
       int64_t t = t0 + r;
       int64_t limit = causal ? std::min(t, T - 1) : T - 1;
@@ -310,8 +422,8 @@ struct FwdEpilogue {
       sum = vadd(sum, e);
       vst(pr + c * W, e);
     }
-    float a = std::exp2(m_old - m_new);
-    l[r] = l[r] * a + hsum(sum);
+    float a = m_new == m_old ? 1.0f : std::exp2(m_old - m_new);  // the max settles after a few tiles
+    vst(l + r * W, vfma(vld(l + r * W), vset(a), sum));
     m[r] = m_new;
     alpha[r] = a;
   }
@@ -320,7 +432,7 @@ struct FwdEpilogue {
 // Backward, first pass over a tile: P = 2^(c2 * q.k - lse2), zero where masked.
 struct ProbEpilogue {
   float* p;            // [BQ, BK]
-  const float* lse2;   // [BQ] lse in log2 units (+inf for rows that saw nothing, so P = 0)
+  const float* nlse2;  // [BQ] -lse in log2 units (-inf for rows that saw nothing, so P = 0)
   float c2;
   bool mask;
   int64_t t0, s0, T;
@@ -328,12 +440,12 @@ struct ProbEpilogue {
   const int32_t* segq;
   const int32_t* segk;
   ATT_TARGET inline void operator()(int r, const vf* acc) const {
-    vf l2 = vset(lse2[r]);
+    vf nl2 = vset(nlse2[r]);
     float* pr = p + r * BK;
     int64_t t = t0 + r;
     int64_t limit = causal ? std::min(t, T - 1) : T - 1;
     for (int c = 0; c < KV; ++c) {
-      vf e = vexp2(vsub(vmul(acc[c], vset(c2)), l2));
+      vf e = vexp2(vfma(acc[c], vset(c2), nl2));
       if (mask) e = vselect(visible(s0 + c * W, limit, segk ? segk + c * W : nullptr, segq ? segq[r] : 0), e, vzero());
       vst(pr + c * W, e);
     }
@@ -344,12 +456,12 @@ struct ProbEpilogue {
 struct DsEpilogue {
   const float* p;   // [BQ, BK]
   float* ds;        // [BQ, BK]
-  const float* dl;  // [BQ]
+  const float* ndl; // [BQ] -scale * Dl
   float scale;
   ATT_TARGET inline void operator()(int r, const vf* acc) const {
-    vf dlr = vset(dl[r]), sc = vset(scale);
+    vf nd = vset(ndl[r]), sc = vset(scale);
     for (int c = 0; c < KV; ++c)
-      vst(ds + r * BK + c * W, vmul(vmul(vld(p + r * BK + c * W), vsub(acc[c], dlr)), sc));
+      vst(ds + r * BK + c * W, vmul(vld(p + r * BK + c * W), vfma(acc[c], sc, nd)));
   }
 };
 
@@ -357,44 +469,56 @@ struct DsEpilogue {
 
 struct FwdShared {
   const Geometry* g;
-  const float* q;
+  const float *q, *k, *v;
   float* out;
   float* lse;
-  const float* kt;       // [B, KVH, ntk, D, BK] keys, transposed per tile
-  const float* vp;       // [B, KVH, Tpad, Dp] values, zero-padded
   const int32_t* segp;   // [B, Tpad] segments, padded (or null)
   const int32_t* kmin;   // [B, ntk] segment range of each key tile
   const int32_t* kmax;
   int64_t ntk, Tpad, Dp;
+  uint64_t call;         // tells this call's packed keys from an earlier call's
 };
 
-ATT_TARGET void pack_kv_range(const Geometry& g, const float* k, const float* v, float* kt, float* vp,
-    int64_t ntk, int64_t Tpad, int64_t Dp, int64_t beg, int64_t end) {
+// A thread's packed copy of one kv head: keys transposed per tile, values as contiguous zero-padded
+// rows (in place, a head's rows sit H*D floats apart, and at GPT-2's 3 KB stride a 64-row tile maps
+// to a quarter of L1's sets: 10% slower). Filled lazily up to the last tile a query tile needs and
+// kept for the thread's next item of the same head, so a head is read from memory about once per
+// thread and then served from L2.
+struct KvPack {
+  uint64_t call = 0;
+  int64_t b = -1, kh = -1, packed = 0;
+  float* kt = nullptr;   // [ntk, D, BK]
+  float* vp = nullptr;   // [Tpad, Dp]
+};
+
+ATT_TARGET void kv_pack_upto(const FwdShared& x, KvPack& kv, int64_t b, int64_t kh, int64_t upto, float* kt, float* vp) {
+  const Geometry& g = *x.g;
+  if (kv.call != x.call || kv.b != b || kv.kh != kh || kv.kt != kt) kv = KvPack{x.call, b, kh, 0, kt, vp};
   const int64_t ld = g.KVH * g.D;
-  for (int64_t it = beg; it < end; ++it) {
-    int64_t j = it % ntk, bk = it / ntk, b = bk / g.KVH, kh = bk % g.KVH;
-    int64_t s0 = j * BK, n = std::min<int64_t>(BK, g.T - s0);
-    const float* ks = k + (b * g.T + s0) * ld + kh * g.D;
-    const float* vs = v + (b * g.T + s0) * ld + kh * g.D;
-    pack_tile_t(kt + (bk * ntk + j) * g.D * BK, ks, ld, n, g.D);
-    float* vd = vp + (bk * Tpad + s0) * Dp;
-    pack_rows(vd, vs, ld, n, g.D, Dp);
-    for (int64_t r = n; r < BK; ++r)
-      for (int64_t d = 0; d < Dp; ++d) vd[r * Dp + d] = 0.0f;
+  for (; kv.packed < upto; ++kv.packed) {
+    const int64_t s0 = kv.packed * BK, n = std::min<int64_t>(BK, g.T - s0);
+    const int64_t off = (b * g.T + s0) * ld + kh * g.D;
+    pack_tile_t(kt + kv.packed * g.D * BK, x.k + off, ld, n, g.D);
+    pack_rows(vp + s0 * x.Dp, x.v + off, ld, n, g.D, x.Dp);
+    for (int64_t e = n * x.Dp; e < BK * x.Dp; ++e) vp[s0 * x.Dp + e] = 0.0f;
   }
 }
 
 // One query tile of one head: the online-softmax loop over its key tiles.
-ATT_TARGET void forward_tile(const FwdShared& x, int64_t b, int64_t h, int64_t i, float* scratch) {
+ATT_TARGET void forward_tile(const FwdShared& x, int64_t b, int64_t h, int64_t i, KvPack& kv, float* kt, float* vp,
+    float* scratch) {
   const Geometry& g = *x.g;
   const int64_t Dp = x.Dp, kh = h / (g.H / g.KVH);
   const int64_t t0 = i * BQ, rows = std::min<int64_t>(BQ, g.T - t0);
+  const int64_t jend = g.causal ? (t0 + rows - 1) / BK + 1 : x.ntk;
+  kv_pack_upto(x, kv, b, kh, jend, kt, vp);
   float* O = scratch;             // [BQ, Dp] unnormalised output
-  float* P = O + BQ * Dp;         // [BQ, BK]
-  float* m = P + BQ * BK;         // [BQ]
-  float* l = m + BQ;              // [BQ]
-  float* alpha = l + BQ;          // [BQ]
-  for (int64_t r = 0; r < rows; ++r) { m[r] = -INFINITY; l[r] = 0.0f; }
+  float* qs = O + BQ * Dp;        // [BQ, Dp] q * scale * log2(e)
+  float* P = qs + BQ * Dp;        // [BQ, BK]
+  float* l = P + BQ * BK;         // [BQ, W]
+  float* m = l + BQ * W;          // [BQ]
+  float* alpha = m + BQ;          // [BQ]
+  for (int64_t r = 0; r < rows; ++r) { m[r] = -INFINITY; vst(l + r * W, vzero()); }
   for (int64_t e = 0; e < rows * Dp; ++e) O[e] = 0.0f;
   const bool seg = x.segp != nullptr;
   const int32_t* segq = seg ? x.segp + b * x.Tpad + t0 : nullptr;
@@ -404,23 +528,21 @@ ATT_TARGET void forward_tile(const FwdShared& x, int64_t b, int64_t h, int64_t i
     for (int64_t r = 1; r < rows; ++r) { qmin = std::min(qmin, segq[r]); qmax = std::max(qmax, segq[r]); }
   }
   const int64_t lda = g.H * g.D;
-  const float* qa = x.q + (b * g.T + t0) * lda + h * g.D;
-  const float* ktb = x.kt + (b * g.KVH + kh) * x.ntk * g.D * BK;
-  const float* vpb = x.vp + (b * g.KVH + kh) * x.Tpad * Dp;
-  const float c2 = g.scale * 1.4426950408889634f;
-  for (int64_t j = 0; j < x.ntk; ++j) {
+  pack_rows(qs, x.q + (b * g.T + t0) * lda + h * g.D, lda, rows, g.D, Dp, g.scale * 1.4426950408889634f);
+  for (int64_t j = 0; j < jend; ++j) {
     int32_t kmin = seg ? x.kmin[b * x.ntk + j] : 0, kmax = seg ? x.kmax[b * x.ntk + j] : 0;
     TilePlan pl = plan_tile(g, t0, rows, j, seg, qmin, qmax, kmin, kmax);
     if (pl.skip) continue;
-    const int64_t s0 = j * BK;
-    FwdEpilogue ep{P, m, l, alpha, c2, pl.mask, t0, s0, g.T, g.causal, segq, seg ? x.segp + b * x.Tpad + s0 : nullptr};
-    qk_rows(qa, lda, ktb + j * g.D * BK, g.D, static_cast<int>(rows), ep);
-    rank_update(O, Dp, rows, P, BK, 1, vpb + s0 * Dp, Dp, pl.kend, alpha, Dp);
+    const int64_t s0 = j * BK, diag = g.causal ? t0 - s0 : kNoDiag;
+    FwdEpilogue ep{P, m, l, alpha, pl.mask, t0, s0, g.T, g.causal, segq, seg ? x.segp + b * x.Tpad + s0 : nullptr};
+    qk_rows(qs, Dp, kt + j * g.D * BK, g.D, static_cast<int>(rows), diag, ep);
+    rank_update(O, Dp, rows, P, BK, 1, vp + s0 * Dp, Dp, pl.kend, alpha, Dp, diag, kNoDiag);
   }
   // out = O / l; lse = (m + log2 l) ln 2; a row that saw nothing gives 0 and -inf.
   for (int64_t r = 0; r < rows; ++r) {
-    alpha[r] = l[r] > 0 ? 1.0f / l[r] : 0.0f;
-    x.lse[(b * g.H + h) * g.T + t0 + r] = l[r] > 0 ? (m[r] + std::log2(l[r])) * 0.6931471805599453f : -INFINITY;
+    float lr = hsum(vld(l + r * W));
+    alpha[r] = lr > 0 ? 1.0f / lr : 0.0f;
+    x.lse[(b * g.H + h) * g.T + t0 + r] = lr > 0 ? (m[r] + std::log2(lr)) * 0.6931471805599453f : -INFINITY;
   }
   store_rows(x.out + (b * g.T + t0) * lda + h * g.D, lda, O, Dp, rows, g.D, alpha, false);
 }
@@ -445,7 +567,7 @@ ATT_TARGET void backward_group(const BwdShared& x, int64_t b, int64_t kh, int64_
   const int64_t D = g.D, Dp = x.Dp, ntk = x.ntk, Tpad = x.Tpad;
   float* kt = scratch;                 // [ntk, D, BK] keys, transposed per tile
   float* vt = kt + ntk * D * BK;       // [ntk, D, BK] values, transposed per tile
-  float* kp = vt + ntk * D * BK;       // [Tpad, Dp] keys
+  float* kp = vt + ntk * D * BK;       // [Tpad, Dp] keys, zero-padded rows
   float* dka = kp + Tpad * Dp;         // [Tpad, Dp] dk accumulator
   float* dva = dka + Tpad * Dp;        // [Tpad, Dp] dv accumulator
   float* qp = dva + Tpad * Dp;         // [BQ, Dp] this query tile
@@ -453,8 +575,8 @@ ATT_TARGET void backward_group(const BwdShared& x, int64_t b, int64_t kh, int64_
   float* dqa = dop + BQ * Dp;          // [BQ, Dp] its dq accumulator
   float* P = dqa + BQ * Dp;            // [BQ, BK]
   float* dS = P + BQ * BK;             // [BQ, BK]
-  float* dl = dS + BQ * BK;            // [BQ]
-  float* lse2 = dl + BQ;               // [BQ]
+  float* ndl = dS + BQ * BK;           // [BQ] -scale * rowsum(dO * O)
+  float* nlse2 = ndl + BQ;             // [BQ] -lse in log2 units
 
   const int64_t ldkv = g.KVH * D;
   for (int64_t j = 0; j < ntk; ++j) {
@@ -479,12 +601,9 @@ ATT_TARGET void backward_group(const BwdShared& x, int64_t b, int64_t kh, int64_
       pack_rows(qp, x.q + qoff, ldq, rows, D, Dp);
       pack_rows(dop, x.dout + qoff, ldq, rows, D, Dp);
       for (int64_t r = 0; r < rows; ++r) {
-        const float* o = x.out + qoff + r * ldq;
-        float s = 0.0f;
-        for (int64_t d = 0; d < D; ++d) s += dop[r * Dp + d] * o[d];
-        dl[r] = s;
+        ndl[r] = -dot(dop + r * Dp, x.out + qoff + r * ldq, D) * g.scale;
         float lv = x.lse[(b * g.H + h) * g.T + t0 + r];
-        lse2[r] = lv == -INFINITY ? INFINITY : lv * 1.4426950408889634f;
+        nlse2[r] = lv == -INFINITY ? -INFINITY : -lv * 1.4426950408889634f;  // a row that saw nothing: P = 0
       }
       for (int64_t e = 0; e < rows * Dp; ++e) dqa[e] = 0.0f;
       const int32_t* segq = seg ? x.segp + b * Tpad + t0 : nullptr;
@@ -497,15 +616,15 @@ ATT_TARGET void backward_group(const BwdShared& x, int64_t b, int64_t kh, int64_
         int32_t kmin = seg ? x.kmin[b * ntk + j] : 0, kmax = seg ? x.kmax[b * ntk + j] : 0;
         TilePlan pl = plan_tile(g, t0, rows, j, seg, qmin, qmax, kmin, kmax);
         if (pl.skip) continue;
-        const int64_t s0 = j * BK;
-        ProbEpilogue pe{P, lse2, c2, pl.mask, t0, s0, g.T, g.causal, segq, seg ? x.segp + b * Tpad + s0 : nullptr};
-        qk_rows(qp, Dp, kt + j * D * BK, D, static_cast<int>(rows), pe);
-        DsEpilogue de{P, dS, dl, g.scale};
-        qk_rows(dop, Dp, vt + j * D * BK, D, static_cast<int>(rows), de);
+        const int64_t s0 = j * BK, diag = g.causal ? t0 - s0 : kNoDiag;
+        ProbEpilogue pe{P, nlse2, c2, pl.mask, t0, s0, g.T, g.causal, segq, seg ? x.segp + b * Tpad + s0 : nullptr};
+        qk_rows(qp, Dp, kt + j * D * BK, D, static_cast<int>(rows), diag, pe);
+        DsEpilogue de{P, dS, ndl, g.scale};
+        qk_rows(dop, Dp, vt + j * D * BK, D, static_cast<int>(rows), diag, de);
         // dV_j += P^T dO, dK_j += dS^T Q (rows are keys, read P and dS transposed), dQ += dS K_j
-        rank_update(dva + s0 * Dp, Dp, pl.kend, P, 1, BK, dop, Dp, rows, nullptr, Dp);
-        rank_update(dka + s0 * Dp, Dp, pl.kend, dS, 1, BK, qp, Dp, rows, nullptr, Dp);
-        rank_update(dqa, Dp, rows, dS, BK, 1, kp + s0 * Dp, Dp, pl.kend, nullptr, Dp);
+        rank_update(dva + s0 * Dp, Dp, pl.kend, P, 1, BK, dop, Dp, rows, nullptr, Dp, kNoDiag, diag);
+        rank_update(dka + s0 * Dp, Dp, pl.kend, dS, 1, BK, qp, Dp, rows, nullptr, Dp, kNoDiag, diag);
+        rank_update(dqa, Dp, rows, dS, BK, 1, kp + s0 * Dp, Dp, pl.kend, nullptr, Dp, diag, kNoDiag);
       }
       store_rows(x.dq + qoff, ldq, dqa, Dp, rows, D, nullptr, true);
     }
@@ -524,22 +643,26 @@ constexpr int kW = W;
 ATT_TARGET void forward(const Geometry& g, float* out, float* lse, const float* q, const float* k, const float* v) {
   const int64_t ntk = (g.T + BK - 1) / BK, Tpad = ntk * BK, Dp = (g.D + W - 1) / W * W;
   Prepared pr = prepare(g, ntk, Tpad, BK);
-  float* kt = scratch_main(0, g.B * g.KVH * ntk * g.D * BK);   // [B, KVH, ntk, D, BK]
-  float* vp = scratch_main(1, g.B * g.KVH * Tpad * Dp);        // [B, KVH, Tpad, Dp]
-  parallel_for(g.B * g.KVH * ntk, 4, [&](int64_t beg, int64_t end) {
-    pack_kv_range(g, k, v, kt, vp, ntk, Tpad, Dp, beg, end);
-  });
-  FwdShared x{&g, q, out, lse, kt, vp, pr.segp, pr.kmin, pr.kmax, ntk, Tpad, Dp};
-  // Work items pair query tile p with tile nqt-1-p so that every item costs the same under the
-  // causal mask; items of one head are adjacent, so a thread's L2 keeps that head's K and V.
+
+  FwdShared x{&g, q, k, v, out, lse, pr.segp, pr.kmin, pr.kmax, ntk, Tpad, Dp, next_call_id()};
+  // Items are (batch, head, chunk); a chunk takes query tiles in pairs (p, nqt-1-p), which cost the
+  // same under the causal mask, so items are equal and a head splits into chunks only when there are
+  // too few heads to keep every thread busy. Items of one kv head are adjacent (query heads h of one
+  // kv head are consecutive), so a thread's packed keys serve several items.
   const int64_t nqt = (g.T + BQ - 1) / BQ, npairs = (nqt + 1) / 2;
-  const int64_t items = g.B * g.H * npairs;
-  const size_t per_thread = BQ * Dp + BQ * BK + 3 * BQ;
-  run_items(items, [&](int64_t it) {
-    int64_t p = it % npairs, bh = it / npairs;
-    float* s = scratch_thread(per_thread);
-    forward_tile(x, bh / g.H, bh % g.H, p, s);
-    if (nqt - 1 - p != p) forward_tile(x, bh / g.H, bh % g.H, nqt - 1 - p, s);
+  const int64_t nchunk = chunks_for_balance(g.B * g.H, npairs);
+  const size_t kv_floats = ntk * g.D * BK + Tpad * Dp;
+  const size_t per_thread = kv_floats + 2 * BQ * Dp + BQ * BK + BQ * W + 2 * BQ;
+  run_items(g.B * g.H * nchunk, [&](int64_t it) {
+    static thread_local KvPack kv;
+    const int64_t c = it % nchunk, bh = it / nchunk, b = bh / g.H, h = bh % g.H;
+    float* kt = scratch_thread(per_thread);
+    float* vp = kt + ntk * g.D * BK;
+    float* tile = kt + kv_floats;
+    for (int64_t p = c; p < npairs; p += nchunk) {
+      forward_tile(x, b, h, p, kv, kt, vp, tile);
+      if (nqt - 1 - p != p) forward_tile(x, b, h, nqt - 1 - p, kv, kt, vp, tile);
+    }
   });
 }
 
