@@ -1,0 +1,89 @@
+// Fused causal attention, forward and forward+backward, at GPT-2 small's shape (T=1024, H=12, D=64),
+// side by side with PyTorch 1.13 on CPU doing what a model of that era does (bench/peers/attention_torch.py).
+//
+// GFLOP/s counts the useful causal FLOPs only, the same count for both sides:
+//   forward  = 2 matmuls (QK^T, PV) x 2 flops x B*H*D x T*T/2   = 2*B*H*T*T*D
+//   backward = 5 matmuls (S, dP, dV, dK, dQ)                     = 2.5 x forward
+//   fwd+bwd  = 3.5 x forward
+// so the ratio of GFLOP/s is the ratio of times. (Torch computes the full T*T square and masks it.)
+import type { BenchContext, BenchRow } from '../harness.js';
+import { runPeer, timeit } from '../harness.js';
+import { loadAddon, type NativeAddon } from '../../src/backend/native/binding.js';
+import { attentionBackward as refBackward, attentionForward as refForward } from '../../src/backend/reference/attention.js';
+
+interface Case { B: number; T: number; H: number; D: number }
+
+/** Uniform values in [-1, 1) (fast for multi-million-element operands). */
+function fill(n: number, seed: number): Float32Array {
+  const x = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    x[i] = s / 2147483648 - 1;
+  }
+  return x;
+}
+
+function maxRelDiff(a: Float32Array, b: Float32Array): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i] - b[i]) / (1 + Math.abs(b[i]));
+    m = Number.isNaN(d) ? Infinity : Math.max(m, d);
+  }
+  return m;
+}
+
+/** Checks native against the reference on a small causal GQA case with segments before timing anything. */
+function check(addon: NativeAddon): void {
+  const B = 2, T = 77, H = 4, KVH = 2, D = 64, scale = 0.125;
+  const q = fill(B * T * H * D, 1), k = fill(B * T * KVH * D, 2), v = fill(B * T * KVH * D, 3), dout = fill(B * T * H * D, 4);
+  const seg = Int32Array.from({ length: B * T }, (_, i) => Math.floor((i % T) / 30));
+  const want = { out: new Float32Array(q.length), lse: new Float32Array(B * H * T), dq: new Float32Array(q.length), dk: new Float32Array(k.length), dv: new Float32Array(v.length) };
+  const got = { out: new Float32Array(q.length), lse: new Float32Array(B * H * T), dq: new Float32Array(q.length), dk: new Float32Array(k.length), dv: new Float32Array(v.length) };
+  refForward(want.out, want.lse, q, k, v, B, T, H, KVH, D, scale, true, seg);
+  refBackward(want.dq, want.dk, want.dv, dout, q, k, v, want.out, want.lse, B, T, H, KVH, D, scale, true, seg);
+  addon.attentionForward(got.out, got.lse, q, k, v, B, T, H, KVH, D, scale, true, seg);
+  addon.attentionBackward(got.dq, got.dk, got.dv, dout, q, k, v, got.out, got.lse, B, T, H, KVH, D, scale, true, seg);
+  for (const key of ['out', 'lse', 'dq', 'dk', 'dv'] as const) {
+    const d = maxRelDiff(got[key], want[key]);
+    if (!(d <= 1e-4)) throw new Error(`attention bench: native ${key} disagrees with the reference (max rel diff ${d})`);
+  }
+}
+
+export function run(ctx: BenchContext): BenchRow[] {
+  const { addon, error } = loadAddon();
+  if (!addon) {
+    ctx.notice(`attention: skipped, ${error}`);
+    return [];
+  }
+  check(addon);
+  const list: Case[] = [{ B: 1, T: 1024, H: 12, D: 64 }, { B: 4, T: 1024, H: 12, D: 64 }];
+  const peer = runPeer(ctx, 'attention_torch.py', { cases: list, quick: ctx.quick });
+  const opts = ctx.quick ? { warmup: 1, minIters: 1, minSeconds: 0.1 } : { warmup: 2, minIters: 5, minSeconds: 2 };
+  const rows: BenchRow[] = [];
+  for (const [i, c] of list.entries()) {
+    const { B, T, H, D } = c, scale = 1 / Math.sqrt(D);
+    const q = fill(B * T * H * D, 5), k = fill(B * T * H * D, 6), v = fill(B * T * H * D, 7), w = fill(B * T * H * D, 8);
+    const out = new Float32Array(q.length), lse = new Float32Array(B * H * T);
+    const dq = new Float32Array(q.length), dk = new Float32Array(k.length), dv = new Float32Array(v.length);
+    const fwd = () => addon.attentionForward(out, lse, q, k, v, B, T, H, H, D, scale, true, null);
+    // The peer zeroes its grads and runs backward on sum(out * w), whose dout is w.
+    const fwdbwd = () => {
+      fwd();
+      dq.fill(0); dk.fill(0); dv.fill(0);
+      addon.attentionBackward(dq, dk, dv, w, q, k, v, out, lse, B, T, H, H, D, scale, true, null);
+    };
+    const tf = timeit(fwd, opts), tfb = timeit(fwdbwd, opts);
+    const flopsF = 2 * B * H * T * T * D, flopsFB = 3.5 * flopsF;
+    const p = peer ? peer.cases[i] as { fwd_ms: number; fwdbwd_ms: number } : null;
+    const name = `B=${B} T=${T} H=${H} D=${D} causal`;
+    rows.push({ bench: 'attention', case: `fwd ${name}`, unit: 'GFLOP/s', gptune: flopsF / tf / 1e9,
+      peer: p ? flopsF / (p.fwd_ms / 1e3) / 1e9 : null, peerName: 'torch-cpu',
+      note: `${(tf * 1e3).toFixed(1)} ms vs ${p ? p.fwd_ms.toFixed(1) : '-'} ms` });
+    rows.push({ bench: 'attention', case: `fwd+bwd ${name}`, unit: 'GFLOP/s', gptune: flopsFB / tfb / 1e9,
+      peer: p ? flopsFB / (p.fwdbwd_ms / 1e3) / 1e9 : null, peerName: 'torch-cpu',
+      note: `${(tfb * 1e3).toFixed(1)} ms vs ${p ? p.fwdbwd_ms.toFixed(1) : '-'} ms` });
+  }
+  if (peer) ctx.notice(`attention: peer ${JSON.stringify(peer.info)}; gptune on ${addon.threads()} threads, isa ${addon.isa()}`);
+  return rows;
+}

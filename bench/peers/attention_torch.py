@@ -1,0 +1,61 @@
+# Causal self-attention in PyTorch 1.13 on CPU, written as a GPT-2 model of that era writes it (no
+# scaled_dot_product_attention before torch 2.0): q @ k^T * scale, masked_fill(-inf), softmax, @ v,
+# then .backward() of sum(out * w). Shapes come from bench/kernels/attention.bench.ts on stdin;
+# prints {"cases": [{"fwd_ms", "fwdbwd_ms"}, ...], "info": {...}} as JSON on its last line.
+import json
+import math
+import sys
+import time
+
+import torch
+
+
+def median_seconds(fn, quick):
+    for _ in range(1 if quick else 2):
+        fn()
+    times = []
+    start = time.perf_counter()
+    while len(times) < (1 if quick else 5) or time.perf_counter() - start < (0.2 if quick else 2.0):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    times.sort()
+    return times[len(times) // 2]
+
+
+def main():
+    req = json.load(sys.stdin)
+    torch.set_num_threads(2)
+    torch.manual_seed(0)
+    quick = req.get("quick", False)
+    out = []
+    for case in req["cases"]:
+        B, T, H, D = case["B"], case["T"], case["H"], case["D"]
+        scale = 1.0 / math.sqrt(D)
+        q = torch.randn(B, H, T, D, requires_grad=True)  # (B, nh, T, hs)
+        k = torch.randn(B, H, T, D, requires_grad=True)
+        v = torch.randn(B, H, T, D, requires_grad=True)
+        w = torch.randn(B, H, T, D)
+        mask = torch.tril(torch.ones(T, T)).view(1, 1, T, T)  # nanoGPT's registered `bias` buffer
+
+        def forward():
+            att = (q @ k.transpose(-2, -1)) * scale
+            att = att.masked_fill(mask[:, :, :T, :T] == 0, float("-inf"))
+            att = torch.softmax(att, dim=-1)
+            return att @ v
+
+        def fwd():
+            with torch.no_grad():
+                forward()
+
+        def fwdbwd():
+            q.grad = k.grad = v.grad = None
+            (forward() * w).sum().backward()
+
+        out.append({"fwd_ms": 1e3 * median_seconds(fwd, quick), "fwdbwd_ms": 1e3 * median_seconds(fwdbwd, quick)})
+    info = {"torch": torch.__version__, "threads": torch.get_num_threads()}
+    print(json.dumps({"cases": out, "info": info}))
+
+
+if __name__ == "__main__":
+    main()
