@@ -24,6 +24,13 @@ class Args {
   // Int32Array argument; with nullable, JS null gives nullptr.
   int32_t* i32(size_t i, const char* name, size_t min_len, bool nullable = false) { return typed<int32_t>(i, name, min_len, napi_int32_array, "Int32Array", nullable); }
 
+  // Element count of a Float32Array argument, for bounds that come from a buffer (a table's rows).
+  size_t f32_length(size_t i, const char* name) {
+    size_t n = 0;
+    typed<float>(i, name, 0, napi_float32_array, "Float32Array", false, &n);
+    return n;
+  }
+
   int64_t integer(size_t i, const char* name) {
     double d = number(i, name);
     if (d != static_cast<double>(static_cast<int64_t>(d))) fail(name, "must be an integer");
@@ -58,7 +65,8 @@ class Args {
     return argv_[i];
   }
   template <typename T>
-  T* typed(size_t i, const char* name, size_t min_len, napi_typedarray_type want, const char* want_name, bool nullable) {
+  T* typed(size_t i, const char* name, size_t min_len, napi_typedarray_type want, const char* want_name, bool nullable,
+           size_t* length_out = nullptr) {
     napi_value v = arg(i, name);
     napi_valuetype vt;
     napi_typeof(env_, v, &vt);
@@ -73,6 +81,7 @@ class Args {
     if (type != want) fail(name, std::string("must be a ") + want_name);
     if (length < min_len)
       fail(name, "has " + std::to_string(length) + " elements, needs at least " + std::to_string(min_len));
+    if (length_out) *length_out = length;
     return static_cast<T*>(data);
   }
   napi_env env_;

@@ -1,0 +1,59 @@
+// One model benchmark in its own process (so peak RSS belongs to it alone): GPT-2 with random
+// weights, timed in one mode. Config JSON in argv[2]; one JSON line out, like the PyTorch peer.
+import { GPT2LMHeadModel, gpt2ConfigFrom } from '../../src/models/gpt2.js';
+import { causalLMLoss } from '../../src/train/losses.js';
+import { AdamW } from '../../src/train/optim/adamw.js';
+import { generate } from '../../src/generate/generate.js';
+import type { CausalLM } from '../../src/models/causal_lm.js';
+
+interface Config {
+  mode: 'train' | 'lora' | 'fwdbwd' | 'generate';
+  n_layer: number; n_embd: number; n_head: number; vocab_size: number; seq_len: number; batch: number;
+  n_positions?: number; steps?: number; warmup?: number; prompt_len?: number; new_tokens?: number; lora_r?: number; lora_alpha?: number;
+}
+
+async function main() {
+  const cfg = JSON.parse(process.argv[2]) as Config;
+  const model = new GPT2LMHeadModel(gpt2ConfigFrom({
+    vocab_size: cfg.vocab_size, n_positions: Math.max(cfg.n_positions ?? 1024, cfg.seq_len), n_embd: cfg.n_embd, n_layer: cfg.n_layer,
+    n_head: cfg.n_head, resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0,
+  }));
+  model.initWeights(0);
+  const out: Record<string, number> = {};
+  const B = cfg.batch, T = cfg.seq_len;
+  const ids = new Int32Array(B * T);
+  for (let i = 0; i < ids.length; i++) ids[i] = (i * 2654435761) % cfg.vocab_size;
+  if (cfg.mode === 'generate') {
+    const prompt = Array.from(ids.subarray(0, cfg.prompt_len));
+    generate(model, prompt, { maxNewTokens: 2 }); // warm-up
+    let prefillEnd = 0;
+    const t0 = performance.now();
+    generate(model, prompt, { maxNewTokens: cfg.new_tokens! + 1, onToken: () => { if (!prefillEnd) prefillEnd = performance.now(); } });
+    const t2 = performance.now();
+    out.prefill_tokens_per_sec = prompt.length / ((prefillEnd - t0) / 1000);
+    out.decode_tokens_per_sec = cfg.new_tokens! / ((t2 - prefillEnd) / 1000);
+  } else {
+    if (cfg.mode === 'lora') await applyBenchLora(model, cfg);
+    const opt = cfg.mode === 'fwdbwd' ? null : new AdamW(model.parameters().filter((p) => p.requiresGrad), { lr: 1e-4 });
+    const step = () => {
+      causalLMLoss(model.forward(ids, B, T), ids, B, T).backward();
+      if (opt) { opt.stepUpdate(); opt.zeroGrad(); } else model.zeroGrad();
+    };
+    for (let i = 0; i < (cfg.warmup ?? 2); i++) step();
+    const n = cfg.steps ?? 5;
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) step();
+    out.tokens_per_sec = (B * T * n) / ((performance.now() - t0) / 1000);
+  }
+  out.max_rss_mb = process.resourceUsage().maxRSS / 1024;
+  console.log(JSON.stringify(out));
+}
+
+/** LoRA r on c_attn, c_proj, c_fc (PEFT's suffix match also takes mlp.c_proj). */
+async function applyBenchLora(model: CausalLM, cfg: Config): Promise<void> {
+  const lora = await import('../../src/lora/index.js' as string).catch(() => null);
+  if (!lora) throw new Error('LoRA is not available in this build');
+  lora.applyLora(model, { r: cfg.lora_r ?? 8, lora_alpha: cfg.lora_alpha ?? 16, lora_dropout: 0, target_modules: ['c_attn', 'c_proj', 'c_fc'] });
+}
+
+main().catch((e) => { console.error(e.message); process.exit(1); });

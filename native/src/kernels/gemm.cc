@@ -1,0 +1,34 @@
+// gemm: C[M,N] = (accumulate ? C : 0) + op(A) @ op(B), the engine's hottest loop. This file checks the
+// arguments; kernels/gemm/ holds the blocked algorithm (driver.cc) and its per-ISA micro-kernels.
+#include "kernels/gemm/kit.h"
+#include "registry.h"
+
+namespace gptune {
+namespace {
+
+int64_t product(Args& args, int64_t x, int64_t y, const char* what) {
+  int64_t r;
+  if (__builtin_mul_overflow(x, y, &r) || r > (int64_t(1) << 40)) args.fail(what, "is too large");
+  return r;
+}
+
+bool overlap(const float* p, int64_t np, const float* q, int64_t nq) {
+  return np > 0 && nq > 0 && p < q + nq && q < p + np;
+}
+
+}  // namespace
+
+GPTUNE_KERNEL(gemm) {
+  const int64_t m = args.dim(3, "m"), n = args.dim(4, "n"), k = args.dim(5, "k");
+  const bool trans_a = args.flag(6, "transA"), trans_b = args.flag(7, "transB"), accumulate = args.flag(8, "accumulate");
+  const int64_t mn = product(args, m, n, "m*n"), mk = product(args, m, k, "m*k"), kn = product(args, k, n, "k*n");
+  float* c = args.f32(0, "c", mn);
+  const float* a = args.f32(1, "a", mk);
+  const float* b = args.f32(2, "b", kn);
+  // C is written while A and B are read: overlapping buffers would give garbage, so refuse them.
+  if (overlap(c, mn, a, mk)) args.fail("c", "overlaps 'a'");
+  if (overlap(c, mn, b, kn)) args.fail("c", "overlaps 'b'");
+  gemm::sgemm(c, a, b, m, n, k, trans_a, trans_b, accumulate);
+}
+
+}  // namespace gptune

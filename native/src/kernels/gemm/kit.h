@@ -1,0 +1,32 @@
+// The pieces one instruction set contributes to the blocked GEMM (driver.cc): a register-blocked
+// micro-kernel and the two packing routines that lay op(A) and op(B) out in the order it reads them.
+#pragma once
+#include <cstdint>
+
+namespace gptune {
+namespace gemm {
+
+// Packed layouts (both zero-padded to whole micro-panels, so the kernel never branches on edges):
+//   Ap: ceil(mc/mr) micro-panels of [kc][mr]: Ap[panel*kc*mr + p*mr + r] = op(A)[i0 + panel*mr + r, p0 + p]
+//   Bp: ceil(nc/nr) micro-panels of [kc][nr]: Bp[panel*kc*nr + p*nr + j] = op(B)[p0 + p, j0 + panel*nr + j]
+struct Kit {
+  int mr, nr;     // micro-tile: mr rows (broadcast side) x nr columns (vector side)
+  int kc, nc, mc; // cache blocking: depth, columns per packed B block (L2), rows per packed A block
+  // C[0:mv, 0:nv] (row stride ldc) = (load ? C : 0) + Ap micro-panel @ Bp micro-panel, mv <= mr, nv <= nr.
+  void (*kernel)(int64_t kc, const float* ap, const float* bp, float* c, int64_t ldc, bool load, int mv, int nv);
+  // a is A as stored: [M,K] (lda = K), or [K,M] when trans (lda = M).
+  void (*pack_a)(float* dst, const float* a, int64_t lda, bool trans, int64_t i0, int64_t p0, int64_t mc, int64_t kc);
+  // b is B as stored: [K,N] (ldb = N), or [N,K] when trans (ldb = K).
+  void (*pack_b)(float* dst, const float* b, int64_t ldb, bool trans, int64_t p0, int64_t j0, int64_t kc, int64_t nc);
+};
+
+const Kit& kit_avx512();
+const Kit& kit_avx2();
+const Kit& kit_scalar();
+
+// C[M,N] = (accumulate ? C : 0) + op(A) @ op(B) on the pool's threads, with the kit cpu_isa() picks.
+void sgemm(float* c, const float* a, const float* b, int64_t m, int64_t n, int64_t k,
+           bool trans_a, bool trans_b, bool accumulate);
+
+}  // namespace gemm
+}  // namespace gptune

@@ -1,0 +1,21 @@
+// Reference GEMM: the spec for the native kernel, a plain triple loop that is obviously right.
+// Sums are accumulated in double (JS numbers) and rounded to float32 once, when stored in C.
+import type { F32 } from '../backend.js';
+
+/**
+ * C[M,N] = (accumulate ? C : 0) + op(A) @ op(B).
+ * a: [M,K], or [K,M] when transA. b: [K,N], or [N,K] when transB. c: [M,N]. Row-major, contiguous.
+ */
+export function gemm(c: F32, a: F32, b: F32, m: number, n: number, k: number,
+  transA: boolean, transB: boolean, accumulate: boolean): void {
+  // Element strides of op(A)[i,p] and op(B)[p,j] inside the stored arrays.
+  const aRow = transA ? 1 : k, aCol = transA ? m : 1; // op(A)[i,p] = a[i*aRow + p*aCol]
+  const bRow = transB ? 1 : n, bCol = transB ? k : 1; // op(B)[p,j] = b[p*bRow + j*bCol]
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = accumulate ? c[i * n + j] : 0;
+      for (let p = 0; p < k; p++) s += a[i * aRow + p * aCol] * b[p * bRow + j * bCol];
+      c[i * n + j] = s;
+    }
+  }
+}

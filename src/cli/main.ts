@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+// The `gptune` command: a table of subcommands, each in commands/<name>.ts and loaded on use.
+// Failures print one line and exit non-zero; --verbose adds the stack.
+import { Command } from 'commander';
+import { reportError } from './errors.js';
+import { registerGenerate } from './commands/generate.js';
+import { registerTokenize } from './commands/tokenize.js';
+import { registerEval } from './commands/eval.js';
+import { registerTrain } from './commands/train.js';
+import { registerMerge } from './commands/merge.js';
+import { registerTokenizerTrain } from './commands/tokenizer_train.js';
+import { registerStart } from './commands/start.js';
+
+export function buildProgram(): Command {
+  const program = new Command('gptune')
+    .description('Fine-tune GPT-style language models on a CPU: Hugging Face formats, LoRA in PEFT\'s format, native kernels.')
+    .option('--verbose', 'print stack traces and the resolved configuration')
+    .showHelpAfterError('(add --help for usage)')
+    .configureOutput({ outputError: (str, write) => write(`gptune: ${str.replace(/^error: /, 'error: ')}`) });
+  registerStart(program);
+  registerTrain(program);
+  registerGenerate(program);
+  registerEval(program);
+  registerMerge(program);
+  registerTokenize(program);
+  registerTokenizerTrain(program);
+  return program;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const program = buildProgram().exitOverride();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') return 0;
+    if (typeof code === 'string' && code.startsWith('commander.')) return 2; // commander already printed it
+    return reportError(e, argv.includes('--verbose') || process.env.GPTUNE_VERBOSE === '1');
+  }
+}
+
+main(process.argv).then((code) => { process.exitCode = code; });

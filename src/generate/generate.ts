@@ -1,0 +1,113 @@
+// Autoregressive generation with a KV cache: prefill the prompt once, then one position per token.
+// Stops at max new tokens, on any EOS id, or when the decoded text reaches a stop string.
+import type { CausalLM } from '../models/causal_lm.js';
+import { KVCache } from '../models/kv_cache.js';
+import { noGrad, scoped } from '../tensor/tape.js';
+import { makeSampler, type SamplingOptions } from './sampler.js';
+
+export interface GenerateOptions extends SamplingOptions {
+  maxNewTokens?: number;
+  /** Token ids that end generation (the EOS id is not part of the output). */
+  eosIds?: readonly number[];
+  /** Strings that end generation; the text is cut before the stop string. Needs `decode`. */
+  stopStrings?: readonly string[];
+  /** Turns ids into text, for stop strings and streaming. */
+  decode?: (ids: readonly number[]) => string;
+  /** Called with each new token id and the text added by it (streaming). */
+  onToken?: (id: number, textDelta: string) => void;
+  /** false recomputes the whole sequence at each step (slow; for tests and debugging). */
+  useCache?: boolean;
+}
+
+export interface GenerateResult {
+  /** Generated ids only (without the prompt and without a final EOS). */
+  ids: number[];
+  /** Decoded generated text, or null without a decoder. */
+  text: string | null;
+  stopReason: 'eos' | 'stop_string' | 'max_new_tokens' | 'context_full';
+  /** The logits that chose each token (only when keepLogits is set). */
+  stepLogits?: Float32Array[];
+}
+
+export function generate(model: CausalLM, prompt: readonly number[], opts: GenerateOptions & { keepLogits?: boolean } = {}): GenerateResult {
+  if (prompt.length === 0) throw new RangeError('generate: the prompt is empty (give at least one token)');
+  if (prompt.length >= model.maxPositions) {
+    throw new RangeError(`generate: the prompt has ${prompt.length} tokens, the model's context is ${model.maxPositions}`);
+  }
+  for (const id of prompt) {
+    if (!Number.isInteger(id) || id < 0 || id >= model.vocabSize) throw new RangeError(`generate: prompt id ${id} is outside the vocabulary (0..${model.vocabSize - 1})`);
+  }
+  const maxNew = opts.maxNewTokens ?? 20;
+  const eos = new Set(opts.eosIds ?? []);
+  const stops = opts.stopStrings ?? [];
+  if (stops.length && !opts.decode) throw new Error('generate: stop strings need a tokenizer to decode with');
+  const sample = makeSampler(opts);
+  const useCache = opts.useCache ?? true;
+  const wasTraining = model.training;
+  model.eval();
+
+  const seq = [...prompt];
+  const ids: number[] = [];
+  const stepLogits: Float32Array[] = [];
+  let text = '';
+  let stopReason = 'max_new_tokens' as GenerateResult['stopReason'];
+  const limit = Math.min(maxNew, model.maxPositions - prompt.length);
+  const { kvHeads, headDim } = model.kvShape;
+  const cache = useCache ? new KVCache(model.numLayers, 1, prompt.length + limit, kvHeads, headDim) : undefined;
+  try {
+    noGrad(() => {
+      let pending: number[] = [...prompt];
+      for (let step = 0; step < maxNew; step++) {
+        if (step >= limit) { stopReason = 'context_full'; break; }
+        const input = useCache ? pending : seq;
+        const logits = scoped(() => {
+          const out = model.forward(Int32Array.from(input), 1, input.length, { cache });
+          const V = model.vocabSize;
+          return out.data.slice((input.length - 1) * V, input.length * V);
+        });
+        if (opts.keepLogits) stepLogits.push(logits);
+        const id = sample(logits, seq);
+        if (eos.has(id)) { stopReason = 'eos'; break; }
+        seq.push(id);
+        ids.push(id);
+        pending = [id];
+        if (opts.decode) {
+          const full = opts.decode(ids);
+          const cut = firstStop(full, stops);
+          const shown = cut >= 0 ? full.slice(0, cut) : safePrefix(full);
+          if (shown.length > text.length) {
+            opts.onToken?.(id, shown.slice(text.length));
+            text = shown;
+          } else opts.onToken?.(id, '');
+          if (cut >= 0) { text = full.slice(0, cut); stopReason = 'stop_string'; break; }
+        } else {
+          opts.onToken?.(id, '');
+        }
+      }
+    });
+  } finally {
+    model.train(wasTraining);
+  }
+  if (opts.decode && stopReason !== 'stop_string') {
+    const full = opts.decode(ids);
+    if (full.length > text.length) opts.onToken?.(-1, full.slice(text.length));
+    text = full;
+  }
+  return { ids, text: opts.decode ? text : null, stopReason, ...(opts.keepLogits ? { stepLogits } : {}) };
+}
+
+function firstStop(text: string, stops: readonly string[]): number {
+  let best = -1;
+  for (const s of stops) {
+    const i = text.indexOf(s);
+    if (i >= 0 && (best < 0 || i < best)) best = i;
+  }
+  return best;
+}
+
+/** Text safe to show now: without a trailing U+FFFD from a multi-byte character still incomplete. */
+function safePrefix(text: string): string {
+  let end = text.length;
+  while (end > 0 && text.charCodeAt(end - 1) === 0xfffd) end--;
+  return text.slice(0, end);
+}

@@ -1,0 +1,173 @@
+// LoRA around a Linear (PEFT's lora.Linear, shaped like mlx-lm's LoRALinear):
+//   y = base(x) + lora_B(lora_A(dropout(x))) * scaling
+// with the base frozen. lora_A [r, in] and lora_B [out, r] are plain torch.nn.Linear weights for
+// both layouts; only merging transposes, for GPT-2's Conv1D ([in, out], PEFT's fan_in_fan_out).
+import { backend } from '../backend/select.js';
+import { dropoutHash } from '../backend/dropout_hash.js';
+import { Module } from '../nn/module.js';
+import { Linear } from '../nn/layers.js';
+import { Tensor } from '../tensor/tensor.js';
+import { add, scale } from '../tensor/ops/elementwise.js';
+import { linear, type WeightLayout } from '../tensor/ops/linear.js';
+import { dropout } from '../tensor/ops/dropout.js';
+import { Rng } from '../util/rng.js';
+import { loraScaling } from './config.js';
+
+/** One LoRA factor; a module of its own so its parameter is named `<module>.lora_A.weight` as in PEFT's files. */
+export class LoraFactor extends Module {
+  constructor(public weight: Tensor) {
+    super();
+  }
+}
+
+export interface LoraLinearOptions {
+  r: number;
+  alpha: number;
+  dropout?: number;
+  useRslora?: boolean;
+  /** PEFT's init_lora_weights. */
+  init?: boolean | 'gaussian';
+  /** Draws the initial factors; a fixed seed gives the same adapter every run. */
+  rng?: Rng;
+  /** The seed of this call's dropout mask (the injector ties it to the model's dropoutSeed). */
+  dropoutSeed?: () => number;
+}
+
+export class LoraLinear extends Module {
+  /** The base layer's tensors, shared (not copied) and frozen; names stay the checkpoint's. */
+  weight: Tensor;
+  bias: Tensor | null;
+  lora_A: LoraFactor; // weight (r, in)
+  lora_B: LoraFactor; // weight (out, r)
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  readonly layout: WeightLayout;
+  readonly r: number;
+  readonly loraAlpha: number;
+  readonly loraDropout: number;
+  readonly scaling: number;
+  /** True while the delta is folded into weight (forward then skips the LoRA path). */
+  merged = false;
+  dropoutSeed: () => number;
+
+  constructor(base: Linear, opts: LoraLinearOptions) {
+    super();
+    const { r, alpha, dropout: p = 0, useRslora = false, init = true, rng = new Rng(0) } = opts;
+    if (!Number.isInteger(r) || r <= 0) throw new RangeError(`LoraLinear: r must be a positive integer, got ${r}`);
+    if (!(p >= 0 && p < 1)) throw new RangeError(`LoraLinear: dropout must be in [0, 1), got ${p}`);
+    this.weight = base.weight;
+    this.bias = base.bias;
+    this.inFeatures = base.inFeatures;
+    this.outFeatures = base.outFeatures;
+    this.layout = base.layout;
+    this.r = r;
+    this.loraAlpha = alpha;
+    this.loraDropout = p;
+    this.scaling = loraScaling(alpha, r, useRslora);
+    this.dropoutSeed = opts.dropoutSeed ?? (() => 0);
+    this.training = base.training;
+    this.weight.requiresGrad = false;
+    this.weight.grad = null;
+    if (this.bias) { this.bias.requiresGrad = false; this.bias.grad = null; }
+
+    // PEFT's reset_lora_parameters. kaiming_uniform_(a = sqrt(5)) on [r, in] is U(-1/sqrt(in), 1/sqrt(in)).
+    const a = new Float32Array(r * this.inFeatures);  // (r, in)
+    const b = new Float32Array(this.outFeatures * r); // (out, r)
+    if (init === 'gaussian') {
+      rng.fillNormal(a, 1 / r);
+    } else {
+      uniform(rng, a, 1 / Math.sqrt(this.inFeatures));
+      // init false keeps torch's nn.Linear default for B as well (fan_in = r): a non-identity start.
+      if (init === false) uniform(rng, b, 1 / Math.sqrt(r));
+    }
+    this.lora_A = new LoraFactor(Tensor.param(a, [r, this.inFeatures]));
+    this.lora_B = new LoraFactor(Tensor.param(b, [this.outFeatures, r]));
+  }
+
+  /** x [..., in] -> [..., out]. */
+  forward(x: Tensor): Tensor {
+    const y = linear(x, this.weight, this.bias, this.layout); // (..., out)
+    if (this.merged) return y;
+    const h = this.training && this.loraDropout > 0 ? dropout(x, this.loraDropout, this.dropoutSeed()) : x;
+    const low = linear(h, this.lora_A.weight, null, 'out_in');    // (..., r)
+    const delta = linear(low, this.lora_B.weight, null, 'out_in'); // (..., out)
+    return add(y, scale(delta, Math.fround(this.scaling)));
+  }
+
+  /** (B @ A) * scaling in the base weight's layout: [out, in] for 'out_in', [in, out] for 'in_out'. */
+  deltaWeight(): Float32Array {
+    const { r, inFeatures: inF, outFeatures: outF } = this;
+    const A = this.lora_A.weight.data, B = this.lora_B.weight.data;
+    const delta = new Float32Array(inF * outF);
+    // 'in_out' wants (B A)^T = A^T B^T [in, out] (PEFT: transpose(B @ A, fan_in_fan_out)).
+    if (this.layout === 'out_in') backend().gemm(delta, B, A, outF, inF, r, false, false, false);
+    else backend().gemm(delta, A, B, inF, outF, r, true, true, false);
+    const s = Math.fround(this.scaling);
+    for (let i = 0; i < delta.length; i++) delta[i] *= s;
+    return delta;
+  }
+
+  /**
+   * Folds the delta into the base weight in float32 (W += delta). Like PEFT's safe_merge, refuses
+   * (and leaves W untouched) when the result would hold NaN or Inf. Merging twice is a no-op.
+   */
+  merge(): void {
+    if (this.merged) return;
+    const W = this.weight.data, delta = this.deltaWeight();
+    for (let i = 0; i < W.length; i++) {
+      if (!Number.isFinite(Math.fround(W[i] + delta[i]))) {
+        throw new Error(`LoraLinear.merge: NaNs or Infs in the merged weight (element ${i}: ${W[i]} + ${delta[i]}); the adapter seems to be broken`);
+      }
+    }
+    for (let i = 0; i < W.length; i++) W[i] += delta[i];
+    this.merged = true;
+  }
+
+  /** Subtracts the delta again (exact up to float32 rounding, as in PEFT). */
+  unmerge(): void {
+    if (!this.merged) return;
+    const W = this.weight.data, delta = this.deltaWeight();
+    for (let i = 0; i < W.length; i++) W[i] -= delta[i];
+    this.merged = false;
+  }
+
+  /** A plain Linear with the merged weight (mlx-lm's fuse); this wrapper is left as it was. */
+  fuse(): Linear {
+    const fused = new Linear(this.inFeatures, this.outFeatures, { bias: this.bias !== null, layout: this.layout });
+    const W = fused.weight.data;
+    W.set(this.weight.data);
+    if (!this.merged) {
+      const delta = this.deltaWeight();
+      for (let i = 0; i < W.length; i++) W[i] += delta[i];
+      for (let i = 0; i < W.length; i++) {
+        if (!Number.isFinite(W[i])) throw new Error(`LoraLinear.fuse: NaNs or Infs in the merged weight (element ${i}); the adapter seems to be broken`);
+      }
+    }
+    fused.weight.requiresGrad = this.weight.requiresGrad;
+    fused.weight.name = this.weight.name;
+    if (this.bias && fused.bias) {
+      fused.bias.data.set(this.bias.data);
+      fused.bias.requiresGrad = this.bias.requiresGrad;
+      fused.bias.name = this.bias.name;
+    }
+    fused.training = this.training;
+    return fused;
+  }
+
+  /** The LoRA parameters (what an optimizer should see). */
+  loraParameters(): Tensor[] {
+    return [this.lora_A.weight, this.lora_B.weight];
+  }
+}
+
+function uniform(rng: Rng, a: Float32Array, bound: number): void {
+  for (let i = 0; i < a.length; i++) a[i] = (2 * rng.uniform() - 1) * bound;
+}
+
+/**
+ * The dropout seed of adapted module `index` for one forward: a hash of the model's dropoutSeed
+ * (which the trainer sets per micro-batch), distinct from the seeds the model uses for its own dropout.
+ */
+export function loraDropoutSeed(modelSeed: number, index: number): number {
+  return dropoutHash(dropoutHash(modelSeed >>> 0, 0x4c6f5241 /* 'LoRA' */), index);
+}

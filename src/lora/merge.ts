@@ -1,0 +1,39 @@
+// `gptune merge`: base model + adapter -> a plain Hugging Face checkpoint (PEFT's merge_and_unload,
+// then save_pretrained). The delta is added in float32 and the result saved in the base's dtype.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DType } from '../formats/dtype.js';
+import { loadModel, saveModel } from '../models/load.js';
+import { loadAdapter } from './adapter.js';
+import { fuseLora } from './inject.js';
+
+/** Files beside the weights that a merged model keeps byte for byte (tokenizer and generation settings). */
+export const COPIED_FILES = [
+  'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'added_tokens.json',
+  'vocab.json', 'merges.txt', 'tokenizer.model', 'chat_template.jinja', 'chat_template.json',
+];
+
+export interface MergeOptions {
+  /** Output dtype; default the base checkpoint's. */
+  dtype?: Extract<DType, 'F32' | 'F16' | 'BF16'>;
+}
+
+export interface MergeResult {
+  adapted: string[];
+  dtype: DType;
+  copied: string[];
+}
+
+export function mergeAdapter(modelDir: string, adapterDir: string, outDir: string, opts: MergeOptions = {}): MergeResult {
+  const loaded = loadModel(modelDir);
+  loadAdapter(loaded.model, adapterDir);
+  const adapted = fuseLora(loaded.model);
+  const extraFiles: Record<string, Uint8Array> = {};
+  for (const name of COPIED_FILES) {
+    const p = join(modelDir, name);
+    if (existsSync(p)) extraFiles[name] = readFileSync(p);
+  }
+  const dtype = opts.dtype ?? loaded.dtype;
+  saveModel(outDir, loaded.model, loaded.config, { dtype, extraFiles });
+  return { adapted, dtype, copied: Object.keys(extraFiles) };
+}

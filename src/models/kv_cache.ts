@@ -1,0 +1,76 @@
+// The key/value cache for generation: per layer, keys and values of every token so far, so each
+// new token costs one position of work instead of re-running the prefix.
+import { Tensor } from '../tensor/tensor.js';
+import { attention } from '../tensor/ops/attention.js';
+import { ShapeError } from '../tensor/shape.js';
+
+export class KVCache {
+  /** Tokens already in the cache (the next token's position). */
+  length = 0;
+  readonly k: Float32Array[]; // per layer (B, maxLen, KVH, D)
+  readonly v: Float32Array[];
+  constructor(readonly numLayers: number, readonly batch: number, readonly maxLen: number,
+    readonly kvHeads: number, readonly headDim: number) {
+    const n = batch * maxLen * kvHeads * headDim;
+    this.k = Array.from({ length: numLayers }, () => new Float32Array(n));
+    this.v = Array.from({ length: numLayers }, () => new Float32Array(n));
+  }
+
+  /** Called by the model after all layers have appended `tokens` positions. */
+  advance(tokens: number): void {
+    this.length += tokens;
+  }
+}
+
+/**
+ * Appends this step's k, v ([B, Tn, KVH, D]) to the cache of `layer` and attends q ([B, Tn, H, D])
+ * causally over all cached positions. Runs under noGrad (generation only).
+ */
+export function attendWithCache(cache: KVCache, layer: number, q: Tensor, k: Tensor, v: Tensor, scale: number): Tensor {
+  const [B, Tn, H, D] = q.shape;
+  const KVH = k.shape[2];
+  const past = cache.length;
+  if (B !== cache.batch || KVH !== cache.kvHeads || D !== cache.headDim) {
+    throw new ShapeError('attendWithCache', `q [${q.shape}] / k [${k.shape}] do not fit the cache (batch ${cache.batch}, ${cache.kvHeads} kv heads, head dim ${cache.headDim})`);
+  }
+  if (past + Tn > cache.maxLen) throw new RangeError(`kv cache: ${past + Tn} positions exceed its ${cache.maxLen}`);
+  const row = KVH * D;
+  const ck = cache.k[layer], cv = cache.v[layer];
+  for (let b = 0; b < B; b++) {
+    ck.set(k.data.subarray(b * Tn * row, (b + 1) * Tn * row), (b * cache.maxLen + past) * row);
+    cv.set(v.data.subarray(b * Tn * row, (b + 1) * Tn * row), (b * cache.maxLen + past) * row);
+  }
+  // An empty cache is plain causal attention over this step's tokens: the fused kernel.
+  if (past === 0) return attention(q, k, v, { causal: true, scale });
+
+  const out = Tensor.empty(q.shape);
+  const group = H / KVH;
+  const total = past + Tn;
+  const scores = new Float64Array(total);
+  for (let b = 0; b < B; b++) {
+    for (let i = 0; i < Tn; i++) {
+      const seen = past + i + 1; // query i sits at position past + i
+      for (let h = 0; h < H; h++) {
+        const kh = Math.floor(h / group);
+        const qo = ((b * Tn + i) * H + h) * D;
+        let max = -Infinity;
+        for (let s = 0; s < seen; s++) {
+          const ko = ((b * cache.maxLen + s) * KVH + kh) * D;
+          let dot = 0;
+          for (let d = 0; d < D; d++) dot += q.data[qo + d] * ck[ko + d];
+          scores[s] = dot * scale;
+          if (scores[s] > max) max = scores[s];
+        }
+        let sum = 0;
+        for (let s = 0; s < seen; s++) sum += (scores[s] = Math.exp(scores[s] - max));
+        const o = out.data.subarray(qo, qo + D);
+        o.fill(0);
+        for (let s = 0; s < seen; s++) {
+          const w = scores[s] / sum, vo = ((b * cache.maxLen + s) * KVH + kh) * D;
+          for (let d = 0; d < D; d++) o[d] += w * cv[vo + d];
+        }
+      }
+    }
+  }
+  return out;
+}

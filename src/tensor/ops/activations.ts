@@ -1,0 +1,20 @@
+// Pointwise activations: GPT-2's tanh GELU (gelu_new) and Llama's SiLU.
+import { backend } from '../../backend/select.js';
+import { Tensor } from '../tensor.js';
+import { record } from '../tape.js';
+
+export function gelu(x: Tensor): Tensor {
+  const out = Tensor.empty(x.shape);
+  const B = backend();
+  B.geluForward(out.data, x.data, x.size);
+  record('gelu', out, [x], () => B.geluBackward(x.gradBuffer(), out.grad!, x.data, x.size));
+  return out;
+}
+
+export function silu(x: Tensor): Tensor {
+  const out = Tensor.empty(x.shape);
+  const B = backend();
+  B.siluForward(out.data, x.data, x.size);
+  record('silu', out, [x], () => B.siluBackward(x.gradBuffer(), out.grad!, x.data, x.size));
+  return out;
+}

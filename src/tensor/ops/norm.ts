@@ -1,0 +1,44 @@
+// LayerNorm (GPT-2) and RMSNorm (Llama) over the last dimension; forward saves the per-row
+// statistics that backward needs (llm.c's layernorm_forward/backward).
+import { backend } from '../../backend/select.js';
+import { Tensor } from '../tensor.js';
+import { record } from '../tape.js';
+import { ShapeError, shapeStr } from '../shape.js';
+
+function checkParam(op: string, x: Tensor, p: Tensor, what: string): void {
+  const C = x.shape[x.rank - 1];
+  if (p.rank !== 1 || p.shape[0] !== C) throw new ShapeError(op, `${what} ${shapeStr(p.shape)} does not match input ${shapeStr(x.shape)}`);
+}
+
+export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps: number): Tensor {
+  checkParam('layerNorm', x, weight, 'weight');
+  checkParam('layerNorm', x, bias, 'bias');
+  const C = x.shape[x.rank - 1], rows = x.size / C;
+  const out = Tensor.empty(x.shape);
+  const mean = Tensor.empty([rows]), rstd = Tensor.empty([rows]); // (rows,) saved for backward
+  const B = backend();
+  B.layerNormForward(out.data, mean.data, rstd.data, x.data, weight.data, bias.data, rows, C, eps);
+  record('layerNorm', out, [x, weight, bias], () => {
+    // The kernel writes all three gradients; frozen ones go to a scratch buffer that is dropped.
+    const dx = x.requiresGrad ? x.gradBuffer() : Tensor.zeros(x.shape).data;
+    const dw = weight.requiresGrad ? weight.gradBuffer() : Tensor.zeros([C]).data;
+    const db = bias.requiresGrad ? bias.gradBuffer() : Tensor.zeros([C]).data;
+    B.layerNormBackward(dx, dw, db, out.grad!, x.data, mean.data, rstd.data, weight.data, rows, C);
+  });
+  return out;
+}
+
+export function rmsNorm(x: Tensor, weight: Tensor, eps: number): Tensor {
+  checkParam('rmsNorm', x, weight, 'weight');
+  const C = x.shape[x.rank - 1], rows = x.size / C;
+  const out = Tensor.empty(x.shape);
+  const rstd = Tensor.empty([rows]); // (rows,)
+  const B = backend();
+  B.rmsNormForward(out.data, rstd.data, x.data, weight.data, rows, C, eps);
+  record('rmsNorm', out, [x, weight], () => {
+    const dx = x.requiresGrad ? x.gradBuffer() : Tensor.zeros(x.shape).data;
+    const dw = weight.requiresGrad ? weight.gradBuffer() : Tensor.zeros([C]).data;
+    B.rmsNormBackward(dx, dw, out.grad!, x.data, rstd.data, weight.data, rows, C);
+  });
+  return out;
+}

@@ -1,0 +1,94 @@
+// Finds and loads a model directory's tokenizer: tokenizer.json (or vocab.json + merges.txt) with
+// the special tokens and BOS policy of tokenizer_config.json, and the chat template if there is one.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Tokenizer } from './tokenizer.js';
+import { loadTokenizerJson, stringifyTokenizerJson, type SpecialTokenOptions } from './tokenizer_json.js';
+import { loadVocabMerges } from './vocab_merges.js';
+import { gpt2Tokenizer, gpt2TokenizerConfig, gpt2TokenizerJson } from './gpt2.js';
+
+export interface LoadedTokenizer {
+  tokenizer: Tokenizer;
+  /** tokenizer_config.json as read (or the built-in's). */
+  config: Record<string, unknown>;
+  /** The chat template (chat_template.jinja, or tokenizer_config.json's), null when the model has none. */
+  chatTemplate: string | null;
+  /** The files to save beside a model trained with this tokenizer (name -> content). */
+  files: Record<string, string>;
+}
+
+/** Files that make up a tokenizer in a Hugging Face model directory. */
+export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.json', 'merges.txt', 'chat_template.jinja', 'added_tokens.json'];
+
+function tokenContent(v: unknown): string | null | undefined {
+  if (v === undefined) return undefined;
+  if (v === null) return null;
+  if (typeof v === 'string') return v;
+  if (typeof v === 'object' && typeof (v as { content?: unknown }).content === 'string') return (v as { content: string }).content;
+  return undefined;
+}
+
+export function specialTokenOptions(config: Record<string, unknown>): SpecialTokenOptions {
+  return {
+    bosToken: tokenContent(config.bos_token),
+    eosToken: tokenContent(config.eos_token),
+    padToken: tokenContent(config.pad_token),
+    addBosToken: typeof config.add_bos_token === 'boolean' ? config.add_bos_token : undefined,
+    addEosToken: typeof config.add_eos_token === 'boolean' ? config.add_eos_token : undefined,
+  };
+}
+
+function chatTemplateOf(dir: string, config: Record<string, unknown>): string | null {
+  const jinja = join(dir, 'chat_template.jinja');
+  if (existsSync(jinja)) return readFileSync(jinja, 'utf8');
+  const t = config.chat_template;
+  if (typeof t === 'string') return t;
+  if (Array.isArray(t)) {
+    const named = t.find((x) => x && typeof x === 'object' && (x as { name?: string }).name === 'default') ?? t[0];
+    if (named && typeof (named as { template?: unknown }).template === 'string') return (named as { template: string }).template;
+  }
+  return null;
+}
+
+/** The tokenizer of a model directory, or null when it has no tokenizer files. */
+export function loadTokenizerDir(dir: string): LoadedTokenizer | null {
+  const cfgPath = join(dir, 'tokenizer_config.json');
+  let config: Record<string, unknown> = {};
+  if (existsSync(cfgPath)) {
+    try {
+      config = JSON.parse(readFileSync(cfgPath, 'utf8'));
+    } catch (e) {
+      throw new Error(`${cfgPath}: invalid JSON (${(e as Error).message})`);
+    }
+  }
+  const special = specialTokenOptions(config);
+  let tokenizer: Tokenizer;
+  if (existsSync(join(dir, 'tokenizer.json'))) tokenizer = loadTokenizerJson(join(dir, 'tokenizer.json'), special);
+  else if (existsSync(join(dir, 'vocab.json')) && existsSync(join(dir, 'merges.txt'))) tokenizer = loadVocabMerges(join(dir, 'vocab.json'), join(dir, 'merges.txt'), special);
+  else return null;
+  const files: Record<string, string> = {};
+  for (const f of TOKENIZER_FILES) if (existsSync(join(dir, f))) files[f] = readFileSync(join(dir, f), 'utf8');
+  return { tokenizer, config, chatTemplate: chatTemplateOf(dir, config), files };
+}
+
+/** A tokenizer built into gptune (offline): 'gpt2' from js-tiktoken's ranks. */
+export function builtinTokenizer(name: string): LoadedTokenizer {
+  if (name !== 'gpt2') throw new Error(`unknown built-in tokenizer '${name}' (built in: gpt2)`);
+  const config = gpt2TokenizerConfig();
+  return {
+    tokenizer: gpt2Tokenizer(),
+    config,
+    chatTemplate: null,
+    files: { 'tokenizer.json': stringifyTokenizerJson(gpt2TokenizerJson()), 'tokenizer_config.json': JSON.stringify(config, null, 2) + '\n' },
+  };
+}
+
+/** --tokenizer NAME|DIR: a built-in name or a directory with tokenizer files. */
+export function resolveTokenizer(spec: string): LoadedTokenizer {
+  if (existsSync(spec)) {
+    const t = loadTokenizerDir(spec);
+    if (!t) throw new Error(`${spec}: no tokenizer.json or vocab.json + merges.txt here`);
+    return t;
+  }
+  return builtinTokenizer(spec);
+}

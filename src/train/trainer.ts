@@ -1,0 +1,276 @@
+// The training loop, generic over model and data (mlx-lm's train()): gradient accumulation that
+// equals the big batch, AdamW with warmup + schedule, clipping, periodic eval and checkpoints,
+// exact resume, and Ctrl-C that saves before exiting.
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CausalLM } from '../models/causal_lm.js';
+import { noGrad, releaseAll } from '../tensor/tape.js';
+import { causalLMLoss } from './losses.js';
+import { AdamW } from './optim/adamw.js';
+import { clipGradNorm } from './optim/clip.js';
+import { decayGroups } from './param_groups.js';
+import { lrMultiplier, type ScheduleName } from './schedule.js';
+import { listCheckpoints, loadOptimizer, loadState, saveOptimizer, saveState, writeDirAtomic, type TrainerState } from './checkpoint.js';
+import { lossChartSvg } from './chart.js';
+import { Progress } from './progress.js';
+
+/** One micro-batch, as src/data produces it (labels aligned with inputs; -100 = no loss). */
+export interface TrainBatch {
+  inputIds: Int32Array;
+  labels: Int32Array;
+  batch: number;
+  seqLen: number;
+  positions: Int32Array | null;
+  segments: Int32Array | null;
+  targetTokens: number;
+}
+
+export interface BatchSource {
+  next(): TrainBatch;
+  state(): unknown;
+  restore(state: unknown): void;
+}
+
+export interface TrainOptions {
+  out: string;
+  /** Optimizer steps in total. */
+  maxSteps: number;
+  gradAccum: number;
+  lr: number;
+  weightDecay: number;
+  betas: [number, number];
+  eps: number;
+  warmupSteps: number;
+  schedule: ScheduleName;
+  /** Global-norm clipping; 0 disables. */
+  maxGradNorm: number;
+  /** Evaluate every N steps (0: only at the end). */
+  evalEvery: number;
+  /** Checkpoint every N steps (0: only at the end and on Ctrl-C). */
+  saveEvery: number;
+  logEvery: number;
+  seed: number;
+  resume: boolean;
+  /** Replace an existing run in `out`. */
+  overwrite: boolean;
+  /** checkpoint-N directories kept (older ones are removed). */
+  keepCheckpoints: number;
+  /** Show progress (bar or lines). */
+  progress: boolean;
+  /** The resolved configuration saved with each checkpoint. */
+  config: Record<string, unknown>;
+}
+
+export interface TrainHooks {
+  /** Writes the trainable weights to dir in their loadable form (an HF model dir or a PEFT adapter). */
+  saveWeights(dir: string): void;
+  /** Restores the trainable weights from a checkpoint dir written by saveWeights. */
+  loadWeights(dir: string): void;
+  /** A validation set to evaluate: called fresh each time. */
+  evalBatches?: () => Iterable<TrainBatch>;
+  onStep?(m: StepMetrics): void;
+}
+
+export interface StepMetrics {
+  step: number;
+  loss: number;
+  lr: number;
+  grad_norm: number;
+  tokens_per_sec: number;
+  elapsed_s: number;
+  eval_loss?: number;
+  eval_perplexity?: number;
+}
+
+export interface TrainSummary {
+  steps: number;
+  interrupted: boolean;
+  elapsedS: number;
+  tokens: number;
+  finalLoss: number | null;
+  finalEvalLoss: number | null;
+  bestEvalLoss: number | null;
+  bestStep: number | null;
+  perplexity: number | null;
+  outDir: string;
+}
+
+export const METRICS_FILE = 'metrics.jsonl';
+
+/** Mean loss per target token over a validation set (token-weighted, like one big batch). */
+export function evaluateLoss(model: CausalLM, batches: Iterable<TrainBatch>): { loss: number; tokens: number } {
+  const wasTraining = model.training;
+  model.eval();
+  let sum = 0, tokens = 0;
+  try {
+    noGrad(() => {
+      for (const b of batches) {
+        if (b.targetTokens === 0) continue;
+        const logits = model.forward(b.inputIds, b.batch, b.seqLen, { positions: b.positions ?? undefined, segments: b.segments });
+        sum += causalLMLoss(logits, b.labels, b.batch, b.seqLen, 1).item();
+        tokens += b.targetTokens;
+        releaseAll();
+      }
+    });
+  } finally {
+    model.train(wasTraining);
+  }
+  return { loss: tokens ? sum / tokens : NaN, tokens };
+}
+
+function dropoutSeed(seed: number, step: number, micro: number): number {
+  let h = (seed ^ Math.imul(step + 1, 0x9e3779b1) ^ Math.imul(micro + 1, 0x85ebca6b)) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x7feb352d);
+  return (h ^ (h >>> 15)) >>> 0;
+}
+
+export async function train(model: CausalLM, data: BatchSource, opts: TrainOptions, hooks: TrainHooks): Promise<TrainSummary> {
+  const out = opts.out;
+  const previous = listCheckpoints(out);
+  const hasRun = existsSync(join(out, METRICS_FILE)) || previous.length > 0;
+  if (hasRun && !opts.resume && !opts.overwrite) {
+    throw new Error(`${out} holds another run (metrics.jsonl or checkpoints): pass --resume to continue it or --overwrite to replace it`);
+  }
+  if (opts.overwrite && !opts.resume && existsSync(out)) {
+    for (const name of readdirSync(out)) if (/^checkpoint-\d+$|^best$|^metrics\.jsonl$/.test(name)) rmSync(join(out, name), { recursive: true, force: true });
+  }
+  mkdirSync(out, { recursive: true });
+
+  const named = model.namedParameters().filter(([, p]) => p.requiresGrad);
+  const params = named.map(([, p]) => p);
+  if (params.length === 0) throw new Error('train: the model has no trainable parameters');
+  const opt = new AdamW(decayGroups(model, opts.weightDecay), { lr: opts.lr, betas: opts.betas, eps: opts.eps });
+
+  let state: TrainerState = { step: 0, data: null, bestEvalLoss: null, bestStep: null, tokens: 0, elapsedS: 0, config: opts.config };
+  if (opts.resume && previous.length) {
+    const last = previous[previous.length - 1];
+    state = loadState(last.dir);
+    hooks.loadWeights(last.dir);
+    loadOptimizer(last.dir, opt, named);
+    data.restore(state.data);
+    truncateMetrics(join(out, METRICS_FILE), state.step);
+  } else if (opts.resume) {
+    throw new Error(`${out}: --resume given, but there is no checkpoint to resume from`);
+  }
+
+  const progress = new Progress(opts.maxSteps, opts.progress);
+  let interrupted = false;
+  const onSigint = () => {
+    if (interrupted) process.exit(130); // a second Ctrl-C stops at once
+    interrupted = true;
+    progress.log('interrupt: saving a checkpoint at the end of this step (Ctrl-C again to quit without saving)');
+  };
+  process.on('SIGINT', onSigint);
+
+  const saveCheckpoint = () => {
+    const dir = join(out, `checkpoint-${state.step}`);
+    writeDirAtomic(dir, (tmp) => {
+      hooks.saveWeights(tmp);
+      saveOptimizer(tmp, opt, named);
+      saveState(tmp, { ...state, data: data.state() });
+    });
+    for (const old of listCheckpoints(out).slice(0, -Math.max(1, opts.keepCheckpoints))) rmSync(old.dir, { recursive: true, force: true });
+  };
+  const runEval = (): { loss: number; perplexity: number } | null => {
+    if (!hooks.evalBatches) return null;
+    const { loss } = evaluateLoss(model, hooks.evalBatches());
+    if (state.bestEvalLoss === null || loss < state.bestEvalLoss) {
+      state.bestEvalLoss = loss;
+      state.bestStep = state.step;
+      writeDirAtomic(join(out, 'best'), (tmp) => hooks.saveWeights(tmp));
+    }
+    return { loss, perplexity: Math.exp(loss) };
+  };
+
+  model.train();
+  progress.start(state.step);
+  let lastLoss: number | null = null, lastEval: number | null = null;
+  let windowStart = performance.now(), windowTokens = 0;
+  const runStart = performance.now() - state.elapsedS * 1000;
+  try {
+    while (state.step < opts.maxSteps && !interrupted) {
+      const lr = opts.lr * lrMultiplier(opts.schedule, state.step, opts.warmupSteps, opts.maxSteps);
+      const micro: TrainBatch[] = [];
+      for (let i = 0; i < opts.gradAccum; i++) micro.push(data.next());
+      // Divide by the target tokens of all micro-batches: accumulation then equals one big batch.
+      const total = micro.reduce((s, b) => s + b.targetTokens, 0);
+      let loss = 0;
+      micro.forEach((b, i) => {
+        model.dropoutSeed = dropoutSeed(opts.seed, state.step, i);
+        const logits = model.forward(b.inputIds, b.batch, b.seqLen, { positions: b.positions ?? undefined, segments: b.segments });
+        const l = causalLMLoss(logits, b.labels, b.batch, b.seqLen, total);
+        loss += l.item();
+        l.backward();
+        windowTokens += b.batch * b.seqLen;
+        state.tokens += b.batch * b.seqLen;
+      });
+      if (!Number.isFinite(loss)) {
+        throw new Error(`the training loss is ${loss} at step ${state.step + 1}: training diverged. Try a lower learning rate (now ${opts.lr}) or a smaller --max-grad-norm`);
+      }
+      const gradNorm = opts.maxGradNorm > 0 ? clipGradNorm(params, opts.maxGradNorm) : clipGradNorm(params, Infinity);
+      opt.lr = lr;
+      opt.stepUpdate();
+      opt.zeroGrad();
+      state.step++;
+      lastLoss = loss;
+
+      const now = performance.now();
+      state.elapsedS = (now - runStart) / 1000;
+      const m: StepMetrics = { step: state.step, loss, lr, grad_norm: gradNorm, tokens_per_sec: windowTokens / ((now - windowStart) / 1000), elapsed_s: state.elapsedS };
+      if (opts.evalEvery > 0 && state.step % opts.evalEvery === 0 && state.step < opts.maxSteps) {
+        const ev = runEval();
+        if (ev) { m.eval_loss = ev.loss; m.eval_perplexity = ev.perplexity; lastEval = ev.loss; }
+      }
+      if (state.step % opts.logEvery === 0 || m.eval_loss !== undefined || state.step === opts.maxSteps) {
+        appendFileSync(join(out, METRICS_FILE), JSON.stringify(m) + '\n');
+        progress.update({ step: m.step, loss: m.loss, lr: m.lr, tokensPerSec: m.tokens_per_sec, elapsedS: m.elapsed_s, evalLoss: m.eval_loss });
+        hooks.onStep?.(m);
+        windowStart = performance.now();
+        windowTokens = 0;
+      }
+      if (opts.saveEvery > 0 && state.step % opts.saveEvery === 0 && state.step < opts.maxSteps) saveCheckpoint();
+      // Yield to the event loop so Ctrl-C (SIGINT) is seen between steps.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    progress.stop();
+    if (!interrupted && hooks.evalBatches) {
+      const ev = runEval();
+      if (ev) {
+        lastEval = ev.loss;
+        appendFileSync(join(out, METRICS_FILE), JSON.stringify({ step: state.step, eval_loss: ev.loss, eval_perplexity: ev.perplexity, elapsed_s: state.elapsedS }) + '\n');
+        progress.log(`eval at step ${state.step}: loss ${ev.loss.toFixed(4)}, perplexity ${ev.perplexity.toFixed(2)}`);
+      }
+    }
+    saveCheckpoint();
+    if (interrupted) progress.log(`saved checkpoint-${state.step}; continue with --resume`);
+  } finally {
+    progress.stop();
+    process.off('SIGINT', onSigint);
+  }
+  writeFileSync(join(out, 'loss_chart.svg'), lossChart(join(out, METRICS_FILE)));
+  return {
+    steps: state.step, interrupted, elapsedS: state.elapsedS, tokens: state.tokens, finalLoss: lastLoss,
+    finalEvalLoss: lastEval, bestEvalLoss: state.bestEvalLoss, bestStep: state.bestStep,
+    perplexity: lastEval === null ? null : Math.exp(lastEval), outDir: out,
+  };
+}
+
+/** Drops metrics lines past a resumed step, so the log matches the run that continues. */
+function truncateMetrics(path: string, step: number): void {
+  if (!existsSync(path)) return;
+  const lines = readFileSync(path, 'utf8').split('\n').filter((l) => l.trim() && JSON.parse(l).step <= step);
+  writeFileSync(path, lines.map((l) => l + '\n').join(''));
+}
+
+export function readMetrics(path: string): StepMetrics[] {
+  if (!existsSync(path)) return [];
+  return readFileSync(path, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
+}
+
+function lossChart(metricsPath: string): string {
+  const rows = readMetrics(metricsPath);
+  return lossChartSvg([
+    { name: 'train loss', color: '#1f77b4', points: rows.filter((r) => r.loss !== undefined).map((r) => [r.step, r.loss]) },
+    { name: 'eval loss', color: '#d62728', points: rows.filter((r) => r.eval_loss !== undefined).map((r) => [r.step, r.eval_loss!]) },
+  ], 'gptune training loss');
+}

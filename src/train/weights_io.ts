@@ -1,0 +1,30 @@
+// Checkpoint hooks for full fine-tuning: every parameter, as a Hugging Face model directory
+// (config.json + model.safetensors), so any checkpoint loads with `gptune generate` as it is.
+import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { loadSafetensors, saveSafetensors, type Tensor as FileTensor } from '../formats/safetensors.js';
+import type { CausalLM } from '../models/causal_lm.js';
+import type { TrainHooks } from './trainer.js';
+
+export function saveFullWeights(dir: string, model: CausalLM, extraFiles: Record<string, string | Uint8Array> = {}): void {
+  const tensors: Array<[string, FileTensor]> = model.namedParameters().map(([n, p]) => [n, { dtype: 'F32', shape: [...p.shape], data: p.data }]);
+  saveSafetensors(join(dir, 'model.safetensors'), tensors);
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...model.config, torch_dtype: 'float32' }, null, 2) + '\n');
+  for (const [name, content] of Object.entries(extraFiles)) writeFileSync(join(dir, name), content);
+}
+
+export function loadFullWeights(dir: string, model: CausalLM): void {
+  const path = join(dir, 'model.safetensors');
+  const { tensors } = loadSafetensors(path);
+  model.loadTensors((name) => {
+    const t = tensors.get(name);
+    return t && { data: t.data as Float32Array, shape: t.shape };
+  }, path);
+}
+
+export function fullFineTuneHooks(model: CausalLM, extraFiles: Record<string, string | Uint8Array> = {}): Pick<TrainHooks, 'saveWeights' | 'loadWeights'> {
+  return {
+    saveWeights: (dir) => saveFullWeights(dir, model, extraFiles),
+    loadWeights: (dir) => loadFullWeights(dir, model),
+  };
+}

@@ -1,0 +1,72 @@
+// GELU (tanh form) and SiLU: native (every ISA) vs reference, accumulation, and float64 gradchecks.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as ref from '../../src/backend/reference/activations.js';
+import { nativeVariants, requireNative } from '../helpers/backends.js';
+import { expectClose, rng } from '../helpers/close.js';
+import { asF32, f64, gradcheck } from '../helpers/finite_diff.js';
+
+requireNative();
+const variants = nativeVariants();
+const SIZES = [1, 7, 16, 129, 1000, 70001]; // the last one spans threads
+
+type Fwd = (out: Float32Array, x: Float32Array, n: number) => void;
+type Bwd = (dx: Float32Array, dout: Float32Array, x: Float32Array, n: number) => void;
+const OPS: { name: string; fwd: 'geluForward' | 'siluForward'; bwd: 'geluBackward' | 'siluBackward'; refFwd: Fwd; refBwd: Bwd }[] = [
+  { name: 'gelu', fwd: 'geluForward', bwd: 'geluBackward', refFwd: ref.geluForward, refBwd: ref.geluBackward },
+  { name: 'silu', fwd: 'siluForward', bwd: 'siluBackward', refFwd: ref.siluForward, refBwd: ref.siluBackward },
+];
+
+// Inputs spanning the interesting ranges: around 0, the curved region, and far tails (saturation).
+function inputs(n: number, seed: number): Float32Array {
+  const r = rng(seed);
+  const x = r.f32(n, 3);
+  const extremes = [0, -0, 1e-8, -1e-8, 12, -12, 40, -40, 95, -95, 1e4, -1e4];
+  for (let i = 0; i < Math.min(n, extremes.length); i++) x[(i * 7919) % n] = extremes[i];
+  return x;
+}
+
+test('native activations vs reference, every ISA, odd sizes', () => {
+  assert.ok(variants.length > 0, 'no native variants');
+  for (const op of OPS) {
+    for (const n of SIZES) {
+      const x = inputs(n, n);
+      const dout = rng(n + 1).f32(n);
+      const dx0 = rng(n + 2).f32(n); // pre-filled: backward must add to it
+      const wantOut = new Float32Array(n);
+      op.refFwd(wantOut, x, n);
+      const wantDx = dx0.slice();
+      op.refBwd(wantDx, dout, x, n);
+      for (const v of variants) {
+        v.activate();
+        const out = new Float32Array(n + 3).fill(7); // longer buffer: the tail must be left alone
+        v.backend[op.fwd](out, x, n);
+        expectClose(`${op.name} fwd ${v.name} n=${n}`, out.subarray(0, n), wantOut, { atol: 2e-7, rtol: 2e-6 });
+        assert.deepEqual(Array.from(out.subarray(n)), [7, 7, 7]);
+        const dx = dx0.slice();
+        v.backend[op.bwd](dx, dout, x, n);
+        expectClose(`${op.name} bwd ${v.name} n=${n}`, dx, wantDx, { atol: 1e-6, rtol: 2e-6 });
+      }
+    }
+  }
+});
+
+test('reference activation backwards match float64 finite differences', () => {
+  for (const op of OPS) {
+    const n = 40;
+    const x = f64(rng(5).f32(n, 2));
+    const dout = f64(rng(6).f32(n));
+    const dx = new Float64Array(n).fill(0.25); // accumulate: subtract the prefill afterwards
+    op.refBwd(asF32(dx), asF32(dout), asF32(x), n);
+    for (let i = 0; i < n; i++) dx[i] -= 0.25;
+    gradcheck(op.name, [x], [0], ([xs]) => { const y = new Float64Array(n); op.refFwd(asF32(y), asF32(xs), n); return y; }, dout, [dx]);
+  }
+});
+
+test('activations: short buffers are errors naming the argument', () => {
+  for (const v of variants) {
+    v.activate();
+    assert.throws(() => v.backend.geluForward(new Float32Array(3), new Float32Array(4), 4), /geluForward: argument 'out' has 3 elements/);
+    assert.throws(() => v.backend.siluBackward(new Float32Array(4), new Float32Array(4), new Float32Array(2), 4), /argument 'x'/);
+  }
+});
