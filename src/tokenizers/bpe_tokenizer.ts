@@ -1,5 +1,6 @@
 // A byte-level BPE tokenizer assembled from its parts, in Hugging Face's order:
 // added tokens (raw) -> normalize -> added tokens (normalized) -> pre-tokenize -> BPE -> template.
+import { createHash } from 'node:crypto';
 import { AddedTokenMatcher, type AddedToken, type Segment } from './added_tokens.js';
 import type { BytePairModel } from './bpe.js';
 import { tokenToBytes } from './byte_level.js';
@@ -16,6 +17,8 @@ export interface BpeTokenizerParts {
   bosId: number | null;
   eosId: number | null;
   padId: number | null;
+  /** The text the fingerprint hashes (e.g. tokenizer.json and the special-token options); computed on first use. */
+  fingerprintSource?: () => string;
 }
 
 export class BpeTokenizer implements Tokenizer {
@@ -34,6 +37,8 @@ export class BpeTokenizer implements Tokenizer {
   private readonly addedByContent = new Map<string, AddedToken>();
   private readonly bytes: (Uint8Array | undefined)[];
   private readonly special: Uint8Array;
+  private readonly fingerprintSource: () => string;
+  private fingerprintCache: string | null = null;
 
   constructor(p: BpeTokenizerParts) {
     this.model = p.model;
@@ -44,6 +49,7 @@ export class BpeTokenizer implements Tokenizer {
     this.bosId = p.bosId;
     this.eosId = p.eosId;
     this.padId = p.padId;
+    this.fingerprintSource = p.fingerprintSource ?? (() => JSON.stringify([p.model.merges, [...p.model.vocab], p.addedTokens, p.template]));
     // Without a normalizer the "normalized" text is the raw text, but HF still matches in two passes.
     this.rawMatcher = new AddedTokenMatcher(p.addedTokens.filter((t) => !t.normalized));
     this.normalizedMatcher = new AddedTokenMatcher(p.addedTokens.filter((t) => t.normalized), (t) => normalize(p.normalizers, t.content));
@@ -61,6 +67,11 @@ export class BpeTokenizer implements Tokenizer {
       this.bytes[t.id] = tokenToBytes(t.content);   // HF's ByteLevel decoder rule, applied to added tokens too
       if (t.special) this.special[t.id] = 1;
     }
+  }
+
+  /** A short stable hash of everything that decides the ids (keys caches of tokenized data). */
+  get fingerprint(): string {
+    return (this.fingerprintCache ??= createHash('sha256').update(this.fingerprintSource()).digest('hex').slice(0, 16));
   }
 
   encode(text: string, opts: EncodeOptions = {}): number[] {

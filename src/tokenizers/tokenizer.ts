@@ -19,6 +19,8 @@ export interface Tokenizer {
   readonly bosId: number | null;
   readonly eosId: number | null;
   readonly padId: number | null;
+  /** A short stable hash of the vocabulary and rules, for keying caches of tokenized data. */
+  readonly fingerprint?: string;
   encode(text: string, opts?: EncodeOptions): number[];
   /** Ids with no token (e.g. a model's padded vocab rows) are skipped, as HF does. */
   decode(ids: ArrayLike<number>, opts?: DecodeOptions): string;

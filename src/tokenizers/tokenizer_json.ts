@@ -266,7 +266,8 @@ export function tokenizerFromJson(j: TokenizerJson, special: SpecialTokenOptions
     };
   }
 
-  return new BpeTokenizer({ model, addedTokens, normalizers, preTokenizer: steps, template, bosId, eosId, padId });
+  const fingerprintSource = () => stringifyTokenizerJson(j) + JSON.stringify(special);
+  return new BpeTokenizer({ model, addedTokens, normalizers, preTokenizer: steps, template, bosId, eosId, padId, fingerprintSource });
 }
 
 // ---- building and writing ----

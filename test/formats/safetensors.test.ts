@@ -11,7 +11,8 @@ import { bf16ToF32, f16ToF32, f32BitsToBF16, f32BitsToF16, f32ToBF16, f32ToF16 }
 import { GptuneError } from '../../src/util/errors.js';
 import { rng } from '../helpers/close.js';
 
-const FIXTURES = process.env.GPTUNE_SHARED_FIXTURES ?? join(process.cwd(), '..', 'shared', 'fixtures');
+import { FIXTURES } from '../helpers/fixtures.js';
+
 const FIXTURE_FILES = [
   'gpt2-tiny/model.safetensors', 'gpt2-tiny/cases.safetensors', 'gpt2-tiny/lora/adapter_model.safetensors',
   'llama-tiny/model.safetensors', 'llama-tiny/cases.safetensors',
@@ -21,7 +22,7 @@ const concat = (chunks: Uint8Array[]) => Buffer.concat(chunks);
 const tmp = () => mkdtempSync(join(tmpdir(), 'gptune-st-'));
 
 test('rewriting the Python-written fixtures from their parsed tensors reproduces them byte for byte', () => {
-  assert.ok(existsSync(FIXTURES), `shared fixtures not found at ${FIXTURES} (set GPTUNE_SHARED_FIXTURES)`);
+  assert.ok(existsSync(FIXTURES), `fixtures not found at ${FIXTURES}`);
   for (const rel of FIXTURE_FILES) {
     const path = join(FIXTURES, rel);
     const original = readFileSync(path);
