@@ -8,7 +8,7 @@ export interface BpeOptions {
   ignoreMerges?: boolean;
   /** Token emitted for a byte missing from the vocab; without one the byte is dropped, as HF does. */
   unkToken?: string | null;
-  /** Pre-tokens cached (default 10,000, as in HF); 0 disables the cache. */
+  /** Pre-tokens cached (default 50,000; HF keeps 10,000); 0 disables the cache. */
   cacheCapacity?: number;
 }
 
@@ -40,15 +40,18 @@ export class BytePairModel {
   private readonly rank: Int32Array;
   private readonly out: Int32Array;
 
-  private readonly cache = new Map<string, Int32Array>();
-  private readonly cacheCapacity: number;
+  private readonly cache: PieceCache;
+  // Scratch arrays reused across words: UTF-8 bytes, symbols, pair ranks and pair outputs.
   private scratch: Int32Array = new Int32Array(256);
+  private sym = new Int32Array(64);
+  private pr = new Int32Array(64);
+  private po = new Int32Array(64);
 
   constructor(vocab: ReadonlyMap<string, number>, merges: readonly [string, string][], opts: BpeOptions = {}) {
     this.vocab = vocab;
     this.merges = merges;
     this.ignoreMerges = opts.ignoreMerges ?? false;
-    this.cacheCapacity = opts.cacheCapacity ?? 10_000;
+    this.cache = new PieceCache(opts.cacheCapacity ?? 50_000);
     let maxId = -1;
     for (const id of vocab.values()) {
       if (!Number.isInteger(id) || id < 0) throw new BpeDataError(`token id ${id} is not a non-negative integer`);
@@ -108,40 +111,65 @@ export class BytePairModel {
 
   /** Appends the ids of one pre-token (a JS string; its UTF-8 bytes are what get merged). */
   encodePiece(piece: string, ids: number[]): void {
-    const hit = this.cache.get(piece);
-    if (hit) {
-      for (let i = 0; i < hit.length; i++) ids.push(hit[i]);
-      return;
-    }
-    const [buf, n] = utf8Into(piece, this.scratch);
-    this.scratch = buf;
-    let result: Int32Array | null = null;
-    if (this.ignoreMerges) {
-      const id = this.vocab.get(bytesToToken(buf.subarray(0, n)));
-      if (id !== undefined) result = Int32Array.of(id);
-    }
-    if (!result) {
-      // Bytes -> initial symbols; a byte missing from the vocab becomes unk (consecutive ones fused) or is dropped.
-      const sym = new Int32Array(n);
-      let m = 0;
-      for (let i = 0; i < n; i++) {
-        const id = this.byteIds[buf[i]];
-        if (id >= 0) sym[m++] = id;
-        else if (this.unkId >= 0 && (m === 0 || sym[m - 1] !== this.unkId)) sym[m++] = this.unkId;
+    this.encodeRange(piece, 0, piece.length, ids);
+  }
+
+  /** Appends the ids of the pre-token text[start, end): a cache hit allocates nothing. */
+  encodeRange(text: string, start: number, end: number, ids: number[]): void {
+    const len = end - start;
+    let h = 0x811c9dc5 ^ len;
+    for (let i = start; i < end; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+    const c = this.cache;
+    let slot = h & c.mask;
+    for (;;) {
+      const key = c.keys[slot];
+      if (key === undefined) break;
+      if (c.hashes[slot] === h && key.length === len && sameText(key, text, start)) {
+        const hit = c.values[slot]!;
+        for (let i = 0; i < hit.length; i++) ids.push(hit[i]);
+        return;
       }
-      result = m > HEAP_THRESHOLD.bytes ? this.mergeHeap(sym, m) : this.mergeScan(sym, m);
+      slot = (slot + 1) & c.mask;
     }
-    if (piece.length <= MAX_CACHED_LENGTH && this.cacheCapacity > 0) {
-      if (this.cache.size >= this.cacheCapacity) this.cache.clear();
-      this.cache.set(piece, result);
+    const piece = start === 0 && end === text.length ? text : text.slice(start, end);
+    const result = this.encodeUncached(piece);
+    if (len <= MAX_CACHED_LENGTH && c.capacity > 0) {
+      if (c.count >= c.capacity) {
+        c.clear();
+        slot = h & c.mask;
+      }
+      c.keys[slot] = piece;
+      c.hashes[slot] = h;
+      c.values[slot] = result;
+      c.count++;
     }
     for (let i = 0; i < result.length; i++) ids.push(result[i]);
   }
 
+  private encodeUncached(piece: string): Int32Array {
+    const [buf, n] = utf8Into(piece, this.scratch);
+    this.scratch = buf;
+    if (this.ignoreMerges) {
+      const id = this.vocab.get(bytesToToken(buf.subarray(0, n)));
+      if (id !== undefined) return Int32Array.of(id);
+    }
+    // Bytes -> initial symbols; a byte missing from the vocab becomes unk (consecutive ones fused) or is dropped.
+    if (this.sym.length < n) this.sym = new Int32Array(2 * n);
+    const sym = this.sym;
+    let m = 0;
+    for (let i = 0; i < n; i++) {
+      const id = this.byteIds[buf[i]];
+      if (id >= 0) sym[m++] = id;
+      else if (this.unkId >= 0 && (m === 0 || sym[m - 1] !== this.unkId)) sym[m++] = this.unkId;
+    }
+    return m > HEAP_THRESHOLD.bytes ? this.mergeHeap(sym, m) : this.mergeScan(sym, m);
+  }
+
   // Short words: keep each adjacent pair's rank in pr[], merge the minimum, update its two neighbours.
+  // sym (scratch) holds the symbols; the result is a fresh copy.
   private mergeScan(sym: Int32Array, n: number): Int32Array {
-    const pr = new Int32Array(Math.max(n - 1, 0));
-    const po = new Int32Array(Math.max(n - 1, 0));
+    if (this.pr.length < n) { this.pr = new Int32Array(2 * n); this.po = new Int32Array(2 * n); }
+    const pr = this.pr, po = this.po;
     const look = (i: number) => {
       const s = this.slot(sym[i], sym[i + 1]);
       if (this.keyA[s] === EMPTY) { pr[i] = 0x7fffffff; } else { pr[i] = this.rank[s]; po[i] = this.out[s]; }
@@ -241,5 +269,37 @@ class MinHeap {
       a[i] = last;
     }
     return top;
+  }
+}
+
+function sameText(key: string, text: string, start: number): boolean {
+  for (let i = 0; i < key.length; i++) if (key.charCodeAt(i) !== text.charCodeAt(start + i)) return false;
+  return true;
+}
+
+/**
+ * Pre-token -> ids, open addressing keyed by the text's hash, so a lookup can hash and compare a
+ * range of the input without slicing it out. Emptied when full (bounded memory, adapts to new text).
+ */
+class PieceCache {
+  readonly mask: number;
+  keys: (string | undefined)[];
+  readonly hashes: Int32Array;
+  values: (Int32Array | undefined)[];
+  count = 0;
+
+  constructor(readonly capacity: number) {
+    let size = 16;
+    while (size < capacity * 2) size *= 2;
+    this.mask = size - 1;
+    this.keys = new Array(size).fill(undefined);
+    this.values = new Array(size).fill(undefined);
+    this.hashes = new Int32Array(size);
+  }
+
+  clear(): void {
+    this.keys.fill(undefined);
+    this.values.fill(undefined);
+    this.count = 0;
   }
 }

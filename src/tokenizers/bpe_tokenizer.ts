@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { AddedTokenMatcher, type AddedToken, type Segment } from './added_tokens.js';
 import type { BytePairModel } from './bpe.js';
-import { tokenToBytes } from './byte_level.js';
+import { scanGpt2, tokenToBytes } from './byte_level.js';
 import { normalize, preTokenize, type Normalizer, type PreTokenizerStep } from './pretokenize.js';
 import { StreamDecoder, type DecodeOptions, type EncodeOptions, type Tokenizer } from './tokenizer.js';
 
@@ -38,6 +38,7 @@ export class BpeTokenizer implements Tokenizer {
   private readonly bytes: (Uint8Array | undefined)[];
   private readonly special: Uint8Array;
   private readonly fingerprintSource: () => string;
+  private readonly gpt2Split: { addPrefixSpace: boolean } | null;
   private fingerprintCache: string | null = null;
 
   constructor(p: BpeTokenizerParts) {
@@ -45,6 +46,8 @@ export class BpeTokenizer implements Tokenizer {
     this.addedTokens = p.addedTokens;
     this.normalizers = p.normalizers;
     this.preTokenizer = p.preTokenizer;
+    const only = p.preTokenizer.length === 1 ? p.preTokenizer[0] : null;
+    this.gpt2Split = only && only.type === 'byteLevel' && only.useRegex ? { addPrefixSpace: only.addPrefixSpace } : null;
     this.template = p.template;
     this.bosId = p.bosId;
     this.eosId = p.eosId;
@@ -90,6 +93,12 @@ export class BpeTokenizer implements Tokenizer {
       this.normalizedMatcher.split(norm, use, segs);
       for (const s of segs) {
         if (typeof s === 'number') { ids.push(s); continue; }
+        if (this.gpt2Split) {
+          // Fast path (GPT-2 style): pre-tokens as ranges of the text, looked up without slicing.
+          const t = this.gpt2Split.addPrefixSpace && !s.startsWith(' ') ? ' ' + s : s;
+          scanGpt2(t, (a, b) => this.model.encodeRange(t, a, b, ids));
+          continue;
+        }
         pieces.length = 0;
         preTokenize(this.preTokenizer, s, pieces);
         for (const piece of pieces) this.model.encodePiece(piece, ids);

@@ -1,6 +1,6 @@
 // The text side of a tokenizer before BPE: normalizers (Unicode forms, lowercase) and pre-tokenizers
 // (Split by a regex, Digits, ByteLevel), applied in order to turn a text segment into pre-tokens.
-import { GPT2_REGEX_SOURCE } from './byte_level.js';
+import { splitGpt2 } from './byte_level.js';
 
 export type Normalizer =
   | { type: 'unicode'; form: 'NFC' | 'NFD' | 'NFKC' | 'NFKD' }
@@ -26,7 +26,6 @@ export type PreTokenizerStep =
 
 const DIGITS = /\p{N}+/gu;
 const DIGIT = /\p{N}/gu;
-const GPT2 = new RegExp(GPT2_REGEX_SOURCE, 'gu');
 
 /** Splits one text segment into pre-tokens, appending them to out. */
 export function preTokenize(steps: readonly PreTokenizerStep[], text: string, out: string[]): void {
@@ -54,13 +53,30 @@ function byteLevel(step: { addPrefixSpace: boolean; useRegex: boolean }, text: s
     if (text) out.push(text);
     return;
   }
-  // GPT-2's pattern matches every character, so the matches tile the text.
-  GPT2.lastIndex = 0;
-  for (let m = GPT2.exec(text); m !== null; m = GPT2.exec(text)) out.push(m[0]);
+  splitGpt2(text, out);
 }
 
 /** HF's NormalizedString::split: matches and the text between them, combined per behavior; empty pieces dropped. */
 export function splitBy(regex: RegExp, text: string, behavior: SplitBehavior, invert: boolean, out: string[]): void {
+  if (behavior === 'Isolated') {
+    // The common case (Llama 3, Qwen2): every match and every gap is its own piece.
+    let prev = 0;
+    regex.lastIndex = 0;
+    for (let m = regex.exec(text); m !== null; m = regex.exec(text)) {
+      const s = m.index, e = s + m[0].length;
+      if (e === s) {
+        // An empty match still cuts the text (HF keeps it as an empty span); step one character, as matchAll does.
+        if (s > prev) { out.push(text.slice(prev, s)); prev = s; }
+        regex.lastIndex = e + ((text.codePointAt(e) ?? 0) > 0xffff ? 2 : 1);
+        continue;
+      }
+      if (s > prev) out.push(text.slice(prev, s));
+      out.push(m[0]);
+      prev = e;
+    }
+    if (prev < text.length) out.push(text.slice(prev));
+    return;
+  }
   // spans: [start, end, isMatch] covering the text in order.
   const spans: [number, number, boolean][] = [];
   let prev = 0;
@@ -77,9 +93,6 @@ export function splitBy(regex: RegExp, text: string, behavior: SplitBehavior, in
   switch (behavior) {
     case 'Removed':
       for (const [s, e, isMatch] of spans) if (!isMatch) pieces.push([s, e]);
-      break;
-    case 'Isolated':
-      for (const [s, e] of spans) pieces.push([s, e]);
       break;
     case 'MergedWithPrevious': {
       let prevMatch = false;

@@ -72,6 +72,12 @@ test('shorthands: \\h is a hex digit, \\d and \\w and \\b are Unicode, \\p{Han} 
   assert.deepEqual(matches('[一-龥]+', 'x中文y'), ['中文']);
 });
 
+test('empty matches cut the text as in HF (checked with HF tokenizers)', () => {
+  assert.deepEqual(isolated('x*', 'abxxc'), ['a', 'b', 'xx', 'c']);
+  assert.deepEqual(isolated('(?=b)', 'abab'), ['a', 'ba', 'b']);
+  assert.deepEqual(isolated('\\s*', 'a b  c'), ['a', ' ', 'b', '  ', 'c']);
+});
+
 test('constructs without a faithful translation are refused by name', () => {
   const refused = (p: string, re: RegExp) => assert.throws(() => translateOnigurumaRegex(p), (e: unknown) => e instanceof RegexTranslationError && re.test(e.message));
   refused('[a[b]]', /nested character class/);
