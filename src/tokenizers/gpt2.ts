@@ -50,13 +50,30 @@ export function recoverMerges(tokens: readonly Uint8Array[]): { token: number; l
   keys.forEach((k, r) => rankOf.set(k, r));
   const byteRank = new Int32Array(256).fill(-1);
   tokens.forEach((b, r) => { if (b.length === 1) byteRank[b[0]] = r; });
-  // Rank of the token spelled left + right (-1 if none), memoized per pair: most pairs recur.
-  const memo: (Map<number, number> | undefined)[] = [];
+  // Every way of writing each token as two tokens: (left, right) -> token, in an integer hash table,
+  // so the loop below never builds strings.
+  let size = 1 << 16;
+  while (size < tokens.length * 8) size <<= 1;
+  const mask = size - 1;
+  const tabA = new Int32Array(size).fill(-1), tabB = new Int32Array(size), tabR = new Int32Array(size);
+  const slot = (a: number, b: number) => {
+    let h = (Math.imul(a, 0x9e3779b1) ^ Math.imul(b, 0x85ebca6b)) & mask;
+    while (tabA[h] !== -1 && (tabA[h] !== a || tabB[h] !== b)) h = (h + 1) & mask;
+    return h;
+  };
+  keys.forEach((k, t) => {
+    for (let i = 1; i < k.length; i++) {
+      const a = rankOf.get(k.slice(0, i));
+      if (a === undefined) continue;
+      const b = rankOf.get(k.slice(i));
+      if (b === undefined) continue;
+      const h = slot(a, b);
+      tabA[h] = a; tabB[h] = b; tabR[h] = t;
+    }
+  });
   const concatRank = (a: number, b: number): number => {
-    const m = (memo[a] ??= new Map());
-    let r = m.get(b);
-    if (r === undefined) m.set(b, (r = rankOf.get(keys[a] + keys[b]) ?? -1));
-    return r;
+    const h = slot(a, b);
+    return tabA[h] === -1 ? -1 : tabR[h];
   };
   const merges: { token: number; left: number; right: number }[] = [];
   for (let r = 0; r < tokens.length; r++) {
