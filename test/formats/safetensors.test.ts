@@ -21,10 +21,15 @@ const FIXTURE_FILES = [
 const concat = (chunks: Uint8Array[]) => Buffer.concat(chunks);
 const tmp = () => mkdtempSync(join(tmpdir(), 'gptune-st-'));
 
+// The shared originals too, where this checkout has them beside it (test/fixtures holds copies).
+const SHARED = join(process.cwd(), '..', 'shared', 'fixtures');
+
 test('rewriting the Python-written fixtures from their parsed tensors reproduces them byte for byte', () => {
   assert.ok(existsSync(FIXTURES), `fixtures not found at ${FIXTURES}`);
-  for (const rel of FIXTURE_FILES) {
-    const path = join(FIXTURES, rel);
+  const paths = FIXTURE_FILES.map((rel) => join(FIXTURES, rel));
+  if (existsSync(join(SHARED, 'gpt2-tiny', 'model.safetensors'))) paths.push(join(SHARED, 'gpt2-tiny', 'model.safetensors'), join(SHARED, 'llama-tiny', 'model.safetensors'));
+  for (const path of paths) {
+    const rel = path;
     const original = readFileSync(path);
     const { metadata, tensors } = loadSafetensors(path);
     assert.deepEqual(metadata, { format: 'pt' });
