@@ -12,6 +12,7 @@ const BENCHES: Record<string, () => Promise<BenchModule>> = {
   layernorm: () => import('./kernels/layernorm.bench.js'),
   model: () => import('./model.bench.js'),
   tokenizer: () => import('./tokenizer.bench.js'),
+  'bpe-train': () => import('./tokenizer_train.bench.js'),
 };
 
 async function main() {

@@ -83,6 +83,14 @@ export interface Backend {
     causal: boolean, segments: I32 | null): void;
 
   /**
+   * Attention for generation against a KV cache. q, out: [B, Tq, H, D], the queries at positions
+   * past .. past+Tq-1; kCache, vCache: [B, maxLen, KVH, D] holding positions 0 .. past+Tq-1.
+   * Query i attends causally to cache positions <= past + i. No backward (inference only).
+   */
+  attentionDecode(out: F32, q: F32, kCache: F32, vCache: F32, batch: number, qLen: number, past: number,
+    maxLen: number, heads: number, kvHeads: number, headDim: number, scale: number): void;
+
+  /**
    * Fused log-softmax + negative log-likelihood over logits [rows, vocab].
    * losses[r] = logsumexp(logits[r]) - logits[r, target[r]], or 0 when target is -100; lse[r] saved.
    */

@@ -3,6 +3,7 @@
 import { Tensor } from '../tensor/tensor.js';
 import { attention } from '../tensor/ops/attention.js';
 import { ShapeError } from '../tensor/shape.js';
+import { backend } from '../backend/select.js';
 
 export class KVCache {
   /** Tokens already in the cache (the next token's position). */
@@ -44,33 +45,6 @@ export function attendWithCache(cache: KVCache, layer: number, q: Tensor, k: Ten
   if (past === 0) return attention(q, k, v, { causal: true, scale });
 
   const out = Tensor.empty(q.shape);
-  const group = H / KVH;
-  const total = past + Tn;
-  const scores = new Float64Array(total);
-  for (let b = 0; b < B; b++) {
-    for (let i = 0; i < Tn; i++) {
-      const seen = past + i + 1; // query i sits at position past + i
-      for (let h = 0; h < H; h++) {
-        const kh = Math.floor(h / group);
-        const qo = ((b * Tn + i) * H + h) * D;
-        let max = -Infinity;
-        for (let s = 0; s < seen; s++) {
-          const ko = ((b * cache.maxLen + s) * KVH + kh) * D;
-          let dot = 0;
-          for (let d = 0; d < D; d++) dot += q.data[qo + d] * ck[ko + d];
-          scores[s] = dot * scale;
-          if (scores[s] > max) max = scores[s];
-        }
-        let sum = 0;
-        for (let s = 0; s < seen; s++) sum += (scores[s] = Math.exp(scores[s] - max));
-        const o = out.data.subarray(qo, qo + D);
-        o.fill(0);
-        for (let s = 0; s < seen; s++) {
-          const w = scores[s] / sum, vo = ((b * cache.maxLen + s) * KVH + kh) * D;
-          for (let d = 0; d < D; d++) o[d] += w * cv[vo + d];
-        }
-      }
-    }
-  }
+  backend().attentionDecode(out.data, q.data, ck, cv, B, Tn, past, cache.maxLen, H, KVH, D, scale);
   return out;
 }

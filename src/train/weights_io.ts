@@ -6,10 +6,12 @@ import { loadSafetensors, saveSafetensors, type Tensor as FileTensor } from '../
 import type { CausalLM } from '../models/causal_lm.js';
 import type { TrainHooks } from './trainer.js';
 
-export function saveFullWeights(dir: string, model: CausalLM, extraFiles: Record<string, string | Uint8Array> = {}): void {
-  const tensors: Array<[string, FileTensor]> = model.namedParameters().map(([n, p]) => [n, { dtype: 'F32', shape: [...p.shape], data: p.data }]);
+/** Every parameter as model.safetensors (in dtype; checkpoints stay F32 for exact resume) + config.json. */
+export function saveFullWeights(dir: string, model: CausalLM, extraFiles: Record<string, string | Uint8Array> = {}, dtype: 'F32' | 'F16' | 'BF16' = 'F32'): void {
+  const tensors: Array<[string, FileTensor]> = model.namedParameters().map(([n, p]) => [n, { dtype, shape: [...p.shape], data: p.data }]);
   saveSafetensors(join(dir, 'model.safetensors'), tensors);
-  writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...model.config, torch_dtype: 'float32' }, null, 2) + '\n');
+  const torchDtype = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' }[dtype];
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...model.config, torch_dtype: torchDtype }, null, 2) + '\n');
   for (const [name, content] of Object.entries(extraFiles)) writeFileSync(join(dir, name), content);
 }
 

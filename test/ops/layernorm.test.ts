@@ -35,8 +35,10 @@ test('native layerNorm forward/backward vs reference, every ISA', () => {
       const gx = dx0.slice(), gw = dw0.slice(), gb = db0.slice();
       v.backend.layerNormBackward(gx, gw, gb, dout, x, mean, rstd, w, rows, cols);
       expectClose(`dx ${tag}`, gx, dx, { atol: 1e-5, rtol: 1e-5 });
-      expectClose(`dweight ${tag}`, gw, dw, { atol: 1e-5, rtol: 1e-5 });
-      expectClose(`dbias ${tag}`, gb, db, { atol: 1e-5, rtol: 1e-5 });
+      // dweight sums rows in float32 per thread; its error grows with rows (and depends on the split)
+      const sumTol = { atol: 2e-6 * rows, rtol: 1e-5 };
+      expectClose(`dweight ${tag}`, gw, dw, sumTol);
+      expectClose(`dbias ${tag}`, gb, db, sumTol);
     }
   }
 });

@@ -32,7 +32,9 @@ test('native rmsNorm forward/backward vs reference, every ISA', () => {
       const gx = dx0.slice(), gw = dw0.slice();
       v.backend.rmsNormBackward(gx, gw, dout, x, rstd, w, rows, cols);
       expectClose(`dx ${tag}`, gx, dx, { atol: 1e-5, rtol: 1e-5 });
-      expectClose(`dweight ${tag}`, gw, dw, { atol: 1e-5, rtol: 1e-5 });
+      // dweight sums rows in float32 per thread; its error grows with rows (and depends on the split)
+      const sumTol = { atol: 2e-6 * rows, rtol: 1e-5 };
+      expectClose(`dweight ${tag}`, gw, dw, sumTol);
     }
   }
 });

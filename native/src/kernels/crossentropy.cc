@@ -1,6 +1,6 @@
 // Fused log-softmax + NLL over [rows, vocab] logits (the LM loss) without a [rows, vocab] temporary:
-// the forward reads each row twice (max, then sum of exp; the second read comes from L2), the backward
-// once, recomputing softmax from the saved lse. Four accumulators per reduction for ILP and accuracy.
+// the forward reads each row from memory once (blocks of it twice from L1: max, then sum of exp), the
+// backward once, recomputing softmax from the saved lse. Four accumulators per reduction for ILP and accuracy.
 #include <cmath>
 #include <string>
 #include "registry.h"
@@ -21,8 +21,9 @@ void check_targets(const char* kernel, const int32_t* targets, int64_t rows, int
   }
 }
 
+// Max of one block (at most a few KB: it stays in L1 for the second read).
 template <class V>
-inline float row_max(const float* x, int64_t n) {
+inline V block_max(const float* x, int64_t n) {
   constexpr int W = V::W;
   V m0 = V::set1(-INFINITY), m1 = m0, m2 = m0, m3 = m0;
   int64_t i = 0;
@@ -34,24 +35,42 @@ inline float row_max(const float* x, int64_t n) {
   }
   for (; i + W <= n; i += W) m0 = V::max(m0, V::load(x + i));
   if (i < n) m1 = V::max(m1, V::loadn(x + i, static_cast<int>(n - i), -INFINITY));
-  return V::max(V::max(m0, m1), V::max(m2, m3)).reduce_max();
+  return V::max(V::max(m0, m1), V::max(m2, m3));
 }
 
+// Per-lane sum of exp(x - m) over one block.
 template <class V>
-inline float row_sum_exp(const float* x, int64_t n, float max) {
+inline V block_sum_exp(const float* x, int64_t n, V m) {
   constexpr int W = V::W;
-  const V vm = V::set1(max);
   V s0 = V::set1(0.f), s1 = s0, s2 = s0, s3 = s0;
   int64_t i = 0;
   for (; i + 4 * W <= n; i += 4 * W) {
-    s0 = s0 + vexp(V::load(x + i) - vm);
-    s1 = s1 + vexp(V::load(x + i + W) - vm);
-    s2 = s2 + vexp(V::load(x + i + 2 * W) - vm);
-    s3 = s3 + vexp(V::load(x + i + 3 * W) - vm);
+    s0 = s0 + vexp(V::load(x + i) - m);
+    s1 = s1 + vexp(V::load(x + i + W) - m);
+    s2 = s2 + vexp(V::load(x + i + 2 * W) - m);
+    s3 = s3 + vexp(V::load(x + i + 3 * W) - m);
   }
-  for (; i + W <= n; i += W) s0 = s0 + vexp(V::load(x + i) - vm);
-  if (i < n) s1 = s1 + vexp(V::loadn(x + i, static_cast<int>(n - i), -INFINITY) - vm);
-  return ((s0 + s1) + (s2 + s3)).reduce_add();
+  for (; i + W <= n; i += W) s0 = s0 + vexp(V::load(x + i) - m);
+  if (i < n) s1 = s1 + vexp(V::loadn(x + i, static_cast<int>(n - i), -INFINITY) - m);
+  return (s0 + s1) + (s2 + s3);
+}
+
+// log(sum(exp(x))) of one row with a single read from memory: per block, the max and then the sum of
+// exp re-read from L1, folded into per-lane running (max, sum) by rescaling the sum when the max grows.
+template <class V>
+inline float row_logsumexp(const float* x, int64_t n) {
+  constexpr int64_t kBlock = 2048;  // 8 KB
+  V run_max = V::set1(-INFINITY), run_sum = V::set1(0.f);
+  for (int64_t b = 0; b < n; b += kBlock) {
+    const int64_t len = n - b < kBlock ? n - b : kBlock;
+    const V new_max = V::max(run_max, block_max<V>(x + b, len));
+    // exp(-inf - finite) = 0; a lane that is still -inf gives NaN - handled by vexp's clamp (max(NaN, -88) = -88)
+    run_sum = run_sum * vexp(run_max - new_max) + block_sum_exp<V>(x + b, len, new_max);
+    run_max = new_max;
+  }
+  const float m = run_max.reduce_max();
+  const float s = (run_sum * vexp(run_max - V::set1(m))).reduce_add();
+  return static_cast<float>(m + std::log(static_cast<double>(s)));
 }
 
 // dl += d * exp(x - lse) over the row (the onehot term is subtracted by the caller).
@@ -81,8 +100,7 @@ GPTUNE_KERNEL(crossEntropyForward) {
       using V = GPTUNE_VEC(tag);
       for (int64_t r = r0; r < r1; ++r) {
         const float* x = logits + r * vocab;
-        const float m = row_max<V>(x, vocab);
-        const float l = static_cast<float>(m + std::log(static_cast<double>(row_sum_exp<V>(x, vocab, m))));
+        const float l = row_logsumexp<V>(x, vocab);
         lse[r] = l;
         losses[r] = targets[r] == kIgnore ? 0.f : l - x[targets[r]];
       }

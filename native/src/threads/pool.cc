@@ -75,7 +75,10 @@ class Pool {
  private:
   void start(int workers) {
     quit_ = false;
-    for (int i = 0; i < workers; ++i) threads_.emplace_back([this, i] { loop(i + 1); });
+    // The generation is read here, not in the new thread: a job posted before a worker first runs
+    // would otherwise look already seen, and run() would wait for that worker forever.
+    const uint64_t seen = generation_.load(std::memory_order_acquire);
+    for (int i = 0; i < workers; ++i) threads_.emplace_back([this, i, seen] { loop(i + 1, seen); });
   }
   void stop() {
     {
@@ -87,9 +90,8 @@ class Pool {
     for (auto& t : threads_) t.join();
     threads_.clear();
   }
-  void loop(int tid) {
+  void loop(int tid, uint64_t seen) {
     t_in_pool = true;
-    uint64_t seen = generation_.load(std::memory_order_acquire);
     for (;;) {
       // Spin a little (jobs come back to back during a training step), then sleep.
       uint64_t g = seen;

@@ -13,7 +13,7 @@ export function nativeBackend(addon: NativeAddon): Backend {
     layerNormForward: k.layerNormForward, layerNormBackward: k.layerNormBackward,
     rmsNormForward: k.rmsNormForward, rmsNormBackward: k.rmsNormBackward,
     softmaxForward: k.softmaxForward, softmaxBackward: k.softmaxBackward, rope: k.rope,
-    attentionForward: k.attentionForward, attentionBackward: k.attentionBackward,
+    attentionForward: k.attentionForward, attentionBackward: k.attentionBackward, attentionDecode: k.attentionDecode,
     crossEntropyForward: k.crossEntropyForward, crossEntropyBackward: k.crossEntropyBackward,
     embeddingForward: k.embeddingForward, embeddingBackward: k.embeddingBackward,
     dropoutForward: k.dropoutForward, dropoutBackward: k.dropoutBackward,

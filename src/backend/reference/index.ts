@@ -10,6 +10,7 @@ import { rmsNormBackward, rmsNormForward } from './rmsnorm.js';
 import { softmaxBackward, softmaxForward } from './softmax.js';
 import { rope } from './rope.js';
 import { attentionBackward, attentionForward } from './attention.js';
+import { attentionDecode } from './attention_decode.js';
 import { crossEntropyBackward, crossEntropyForward } from './crossentropy.js';
 import { embeddingBackward, embeddingForward } from './embedding.js';
 import { dropoutBackward, dropoutForward } from './dropout.js';
@@ -23,7 +24,7 @@ export const referenceBackend: Backend = {
   geluForward, geluBackward, siluForward, siluBackward,
   layerNormForward, layerNormBackward, rmsNormForward, rmsNormBackward,
   softmaxForward, softmaxBackward, rope,
-  attentionForward, attentionBackward,
+  attentionForward, attentionBackward, attentionDecode,
   crossEntropyForward, crossEntropyBackward,
   embeddingForward, embeddingBackward,
   dropoutForward, dropoutBackward,

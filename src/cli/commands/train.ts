@@ -57,6 +57,7 @@ export const TRAIN_DEFAULTS = {
   overwrite: false,
   keepCheckpoints: 2,
   progress: true,
+  saveDtype: 'F32' as 'F32' | 'F16' | 'BF16',
 };
 export type TrainConfig = typeof TRAIN_DEFAULTS;
 
@@ -103,6 +104,7 @@ export function registerTrain(program: Command): void {
     .option('--use-rslora', 'scale by alpha/sqrt(r) (rank-stabilised LoRA)')
     .option('--resume', 'continue the run in --out from its last checkpoint')
     .option('--overwrite', 'replace a run already in --out')
+    .option('--save-dtype <d>', 'dtype of the final model: F32 (default), F16 or BF16 (checkpoints stay F32)')
     .option('--no-progress', 'no progress bar or step lines')
     .action(async (flags: Record<string, unknown>, command: Command) => {
       const given = new Set(Object.keys(flags).filter((k) => command.getOptionValueSource(k) === 'cli'));
@@ -170,6 +172,7 @@ async function runTrain(cfg: TrainConfig, verbose: boolean): Promise<void> {
   if ((cfg.model === undefined) === (cfg.init === undefined)) throw new UsageError('give exactly one of --model DIR and --init ARCH');
   if (!SCHEDULES.includes(cfg.schedule)) throw new UsageError(`--schedule must be one of ${SCHEDULES.join(', ')}, got '${cfg.schedule}'`);
   if (!existsSync(cfg.data)) throw new UsageError(`--data ${cfg.data}: no such file or directory`);
+  if (!['F32', 'F16', 'BF16'].includes(cfg.saveDtype)) throw new UsageError(`--save-dtype must be F32, F16 or BF16, got '${cfg.saveDtype}'`);
 
   // Model and tokenizer.
   let model: CausalLM, modelConfig: Record<string, unknown>, tok: LoadedTokenizer | null, generationConfig: Record<string, unknown> | null = null;
@@ -250,7 +253,7 @@ async function runTrain(cfg: TrainConfig, verbose: boolean): Promise<void> {
 
   // The run's result in --out: an HF model dir (full) or a PEFT adapter dir (LoRA), plus the record.
   mkdirSync(cfg.out, { recursive: true });
-  if (method === 'full') saveFullWeights(cfg.out, model, extraFiles);
+  if (method === 'full') saveFullWeights(cfg.out, model, extraFiles, cfg.saveDtype);
   else {
     saveAdapter(model, cfg.out);
     for (const [name, content] of Object.entries(tok?.files ?? {})) writeFileSync(join(cfg.out, name), content);

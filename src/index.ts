@@ -1,0 +1,28 @@
+// gptune's public API (re-exports only).
+export * from './tensor/index.js';
+export type { Backend, BackendName } from './backend/backend.js';
+export { backend, setBackend, createBackend } from './backend/select.js';
+export { Module } from './nn/module.js';
+export { Linear, Embedding, LayerNorm, RMSNorm } from './nn/layers.js';
+export { GPT2LMHeadModel, gpt2ConfigFrom, type GPT2Config } from './models/gpt2.js';
+export { LlamaForCausalLM, llamaConfigFrom, type LlamaConfig } from './models/llama.js';
+export type { CausalLM, ForwardOptions } from './models/causal_lm.js';
+export { createModel, supportedModelTypes } from './models/registry.js';
+export { loadModel, saveModel, type LoadedModel } from './models/load.js';
+export { KVCache } from './models/kv_cache.js';
+export { generate, type GenerateOptions, type GenerateResult } from './generate/generate.js';
+export { makeSampler, type SamplingOptions } from './generate/sampler.js';
+export { loadTokenizerDir, builtinTokenizer, resolveTokenizer, type LoadedTokenizer } from './tokenizers/load.js';
+export type { Tokenizer } from './tokenizers/tokenizer.js';
+export { ChatTemplate } from './tokenizers/chat_template.js';
+export * from './lora/index.js';
+export { Batches, evalBatches, collate, loadCorpus, loadTaskData, ArrayDataset, alpacaPrompt, type Batch, type Example, type SequenceDataset, type TaskFormat } from './data/index.js';
+export { train, evaluateLoss, type TrainOptions, type TrainHooks, type TrainSummary, type BatchSource } from './train/trainer.js';
+export { AdamW } from './train/optim/adamw.js';
+export { SGD } from './train/optim/sgd.js';
+export { clipGradNorm } from './train/optim/clip.js';
+export { causalLMLoss, shiftLabels } from './train/losses.js';
+export { lrMultiplier, type ScheduleName } from './train/schedule.js';
+export { loadSafetensors, saveSafetensors, SafetensorsFile } from './formats/safetensors.js';
+export { openCheckpoint } from './formats/checkpoint.js';
+export * from './eval/metrics.js';
