@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Tokenizer } from './tokenizer.js';
+import { parseTokenizerConfig, readJsonObject } from '../formats/hf_config.js';
 import { loadTokenizerJson, stringifyTokenizerJson, type SpecialTokenOptions } from './tokenizer_json.js';
 import { loadVocabMerges } from './vocab_merges.js';
 import { gpt2Tokenizer, gpt2TokenizerConfig, gpt2TokenizerJson } from './gpt2.js';
@@ -20,22 +21,10 @@ export interface LoadedTokenizer {
 /** Files that make up a tokenizer in a Hugging Face model directory. */
 export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.json', 'merges.txt', 'chat_template.jinja', 'added_tokens.json'];
 
-function tokenContent(v: unknown): string | null | undefined {
-  if (v === undefined) return undefined;
-  if (v === null) return null;
-  if (typeof v === 'string') return v;
-  if (typeof v === 'object' && typeof (v as { content?: unknown }).content === 'string') return (v as { content: string }).content;
-  return undefined;
-}
-
-export function specialTokenOptions(config: Record<string, unknown>): SpecialTokenOptions {
-  return {
-    bosToken: tokenContent(config.bos_token),
-    eosToken: tokenContent(config.eos_token),
-    padToken: tokenContent(config.pad_token),
-    addBosToken: typeof config.add_bos_token === 'boolean' ? config.add_bos_token : undefined,
-    addEosToken: typeof config.add_eos_token === 'boolean' ? config.add_eos_token : undefined,
-  };
+/** tokenizer_config.json's special tokens and BOS/EOS policy (checked: a mistyped value names its key). */
+export function specialTokenOptions(config: Record<string, unknown>, file = 'tokenizer_config.json'): SpecialTokenOptions {
+  const c = parseTokenizerConfig(config, file);
+  return { bosToken: c.bosToken, eosToken: c.eosToken, padToken: c.padToken, addBosToken: c.addBosToken, addEosToken: c.addEosToken };
 }
 
 function chatTemplateOf(dir: string, config: Record<string, unknown>): string | null {
@@ -53,15 +42,8 @@ function chatTemplateOf(dir: string, config: Record<string, unknown>): string | 
 /** The tokenizer of a model directory, or null when it has no tokenizer files. */
 export function loadTokenizerDir(dir: string): LoadedTokenizer | null {
   const cfgPath = join(dir, 'tokenizer_config.json');
-  let config: Record<string, unknown> = {};
-  if (existsSync(cfgPath)) {
-    try {
-      config = JSON.parse(readFileSync(cfgPath, 'utf8'));
-    } catch (e) {
-      throw new Error(`${cfgPath}: invalid JSON (${(e as Error).message})`);
-    }
-  }
-  const special = specialTokenOptions(config);
+  const config: Record<string, unknown> = existsSync(cfgPath) ? readJsonObject(cfgPath) : {};
+  const special = specialTokenOptions(config, cfgPath);
   let tokenizer: Tokenizer;
   if (existsSync(join(dir, 'tokenizer.json'))) tokenizer = loadTokenizerJson(join(dir, 'tokenizer.json'), special);
   else if (existsSync(join(dir, 'vocab.json')) && existsSync(join(dir, 'merges.txt'))) tokenizer = loadVocabMerges(join(dir, 'vocab.json'), join(dir, 'merges.txt'), special);

@@ -11,7 +11,8 @@ import { bf16ToF32, f16ToF32, f32BitsToBF16, f32BitsToF16, f32ToBF16, f32ToF16 }
 import { GptuneError } from '../../src/util/errors.js';
 import { rng } from '../helpers/close.js';
 
-const FIXTURES = process.env.GPTUNE_SHARED_FIXTURES ?? join(process.cwd(), '..', 'shared', 'fixtures');
+import { FIXTURES } from '../helpers/fixtures.js';
+
 const FIXTURE_FILES = [
   'gpt2-tiny/model.safetensors', 'gpt2-tiny/cases.safetensors', 'gpt2-tiny/lora/adapter_model.safetensors',
   'llama-tiny/model.safetensors', 'llama-tiny/cases.safetensors',
@@ -20,10 +21,15 @@ const FIXTURE_FILES = [
 const concat = (chunks: Uint8Array[]) => Buffer.concat(chunks);
 const tmp = () => mkdtempSync(join(tmpdir(), 'gptune-st-'));
 
+// The shared originals too, where this checkout has them beside it (test/fixtures holds copies).
+const SHARED = join(process.cwd(), '..', 'shared', 'fixtures');
+
 test('rewriting the Python-written fixtures from their parsed tensors reproduces them byte for byte', () => {
-  assert.ok(existsSync(FIXTURES), `shared fixtures not found at ${FIXTURES} (set GPTUNE_SHARED_FIXTURES)`);
-  for (const rel of FIXTURE_FILES) {
-    const path = join(FIXTURES, rel);
+  assert.ok(existsSync(FIXTURES), `fixtures not found at ${FIXTURES}`);
+  const paths = FIXTURE_FILES.map((rel) => join(FIXTURES, rel));
+  if (existsSync(join(SHARED, 'gpt2-tiny', 'model.safetensors'))) paths.push(join(SHARED, 'gpt2-tiny', 'model.safetensors'), join(SHARED, 'llama-tiny', 'model.safetensors'));
+  for (const path of paths) {
+    const rel = path;
     const original = readFileSync(path);
     const { metadata, tensors } = loadSafetensors(path);
     assert.deepEqual(metadata, { format: 'pt' });

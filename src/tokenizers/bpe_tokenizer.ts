@@ -1,0 +1,148 @@
+// A byte-level BPE tokenizer assembled from its parts, in Hugging Face's order:
+// added tokens (raw) -> normalize -> added tokens (normalized) -> pre-tokenize -> BPE -> template.
+import { createHash } from 'node:crypto';
+import { AddedTokenMatcher, type AddedToken, type Segment } from './added_tokens.js';
+import type { BytePairModel } from './bpe.js';
+import { scanGpt2, tokenToBytes } from './byte_level.js';
+import { normalize, preTokenize, type Normalizer, type PreTokenizerStep } from './pretokenize.js';
+import { StreamDecoder, type DecodeOptions, type EncodeOptions, type Tokenizer } from './tokenizer.js';
+
+export interface BpeTokenizerParts {
+  model: BytePairModel;
+  addedTokens: AddedToken[];
+  normalizers: Normalizer[];
+  preTokenizer: PreTokenizerStep[];
+  /** Ids put around the sequence when addSpecialTokens is on (from the post-processor). */
+  template: { prefix: number[]; suffix: number[] };
+  bosId: number | null;
+  eosId: number | null;
+  padId: number | null;
+  /** The text the fingerprint hashes (e.g. tokenizer.json and the special-token options); computed on first use. */
+  fingerprintSource?: () => string;
+}
+
+export class BpeTokenizer implements Tokenizer {
+  readonly vocabSize: number;
+  readonly bosId: number | null;
+  readonly eosId: number | null;
+  readonly padId: number | null;
+  readonly model: BytePairModel;
+  readonly addedTokens: readonly AddedToken[];
+  readonly template: { readonly prefix: readonly number[]; readonly suffix: readonly number[] };
+  private readonly normalizers: Normalizer[];
+  private readonly preTokenizer: PreTokenizerStep[];
+  private readonly rawMatcher: AddedTokenMatcher;
+  private readonly normalizedMatcher: AddedTokenMatcher;
+  private readonly addedById = new Map<number, AddedToken>();
+  private readonly addedByContent = new Map<string, AddedToken>();
+  private readonly bytes: (Uint8Array | undefined)[];
+  private readonly special: Uint8Array;
+  private readonly fingerprintSource: () => string;
+  private readonly gpt2Split: { addPrefixSpace: boolean } | null;
+  private fingerprintCache: string | null = null;
+
+  constructor(p: BpeTokenizerParts) {
+    this.model = p.model;
+    this.addedTokens = p.addedTokens;
+    this.normalizers = p.normalizers;
+    this.preTokenizer = p.preTokenizer;
+    const only = p.preTokenizer.length === 1 ? p.preTokenizer[0] : null;
+    this.gpt2Split = only && only.type === 'byteLevel' && only.useRegex ? { addPrefixSpace: only.addPrefixSpace } : null;
+    this.template = p.template;
+    this.bosId = p.bosId;
+    this.eosId = p.eosId;
+    this.padId = p.padId;
+    this.fingerprintSource = p.fingerprintSource ?? (() => JSON.stringify([p.model.merges, [...p.model.vocab], p.addedTokens, p.template]));
+    // Without a normalizer the "normalized" text is the raw text, but HF still matches in two passes.
+    this.rawMatcher = new AddedTokenMatcher(p.addedTokens.filter((t) => !t.normalized));
+    this.normalizedMatcher = new AddedTokenMatcher(p.addedTokens.filter((t) => t.normalized), (t) => normalize(p.normalizers, t.content));
+    let size = p.model.size;
+    for (const t of p.addedTokens) {
+      this.addedById.set(t.id, t);
+      this.addedByContent.set(t.content, t);
+      size = Math.max(size, t.id + 1);
+    }
+    this.vocabSize = size;
+    this.bytes = new Array(size);
+    this.special = new Uint8Array(size);
+    for (let id = 0; id < p.model.size; id++) this.bytes[id] = p.model.bytesOf(id);
+    for (const t of p.addedTokens) {
+      this.bytes[t.id] = tokenToBytes(t.content);   // HF's ByteLevel decoder rule, applied to added tokens too
+      if (t.special) this.special[t.id] = 1;
+    }
+  }
+
+  /** A short stable hash of everything that decides the ids (keys caches of tokenized data). */
+  get fingerprint(): string {
+    return (this.fingerprintCache ??= createHash('sha256').update(this.fingerprintSource()).digest('hex').slice(0, 16));
+  }
+
+  encode(text: string, opts: EncodeOptions = {}): number[] {
+    const parseSpecial = opts.parseSpecialTokens ?? true;
+    const use = (t: AddedToken) => parseSpecial || !t.special;
+    const ids: number[] = [];
+    if (opts.addSpecialTokens ?? true) for (const id of this.template.prefix) ids.push(id);
+
+    const raw: Segment[] = [];
+    this.rawMatcher.split(text, use, raw);
+    const pieces: string[] = [];
+    for (const seg of raw) {
+      if (typeof seg === 'number') { ids.push(seg); continue; }
+      const norm = this.normalizers.length ? normalize(this.normalizers, seg) : seg;
+      const segs: Segment[] = [];
+      this.normalizedMatcher.split(norm, use, segs);
+      for (const s of segs) {
+        if (typeof s === 'number') { ids.push(s); continue; }
+        if (this.gpt2Split) {
+          // Fast path (GPT-2 style): pre-tokens as ranges of the text, looked up without slicing.
+          const t = this.gpt2Split.addPrefixSpace && !s.startsWith(' ') ? ' ' + s : s;
+          scanGpt2(t, (a, b) => this.model.encodeRange(t, a, b, ids));
+          continue;
+        }
+        pieces.length = 0;
+        preTokenize(this.preTokenizer, s, pieces);
+        for (const piece of pieces) this.model.encodePiece(piece, ids);
+      }
+    }
+    if (opts.addSpecialTokens ?? true) for (const id of this.template.suffix) ids.push(id);
+    return ids;
+  }
+
+  decode(ids: ArrayLike<number>, opts: DecodeOptions = {}): string {
+    const skip = opts.skipSpecialTokens ?? false;
+    const parts: Uint8Array[] = [];
+    let n = 0;
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i];
+      if (skip && this.special[id]) continue;
+      const b = this.bytes[id];
+      if (b) { parts.push(b); n += b.length; }
+    }
+    const all = new Uint8Array(n);
+    let off = 0;
+    for (const b of parts) { all.set(b, off); off += b.length; }
+    return new TextDecoder('utf-8', { ignoreBOM: true }).decode(all);
+  }
+
+  decodeStream(opts: DecodeOptions = {}): StreamDecoder {
+    const skip = opts.skipSpecialTokens ?? false;
+    return new StreamDecoder((id) => (skip && this.special[id] ? undefined : this.bytes[id]));
+  }
+
+  idToToken(id: number): string | undefined {
+    return this.addedById.get(id)?.content ?? this.model.idToTokenTable[id];
+  }
+
+  tokenToId(token: string): number | undefined {
+    return this.addedByContent.get(token)?.id ?? this.model.vocab.get(token);
+  }
+
+  isSpecial(id: number): boolean {
+    return this.special[id] === 1;
+  }
+
+  /** The bytes a token stands for (undefined for an unused id). */
+  bytesOf(id: number): Uint8Array | undefined {
+    return this.bytes[id];
+  }
+}

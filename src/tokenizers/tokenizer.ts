@@ -1,0 +1,55 @@
+// The Tokenizer contract the rest of gptune uses (data, generation, CLI), and the streaming decoder
+// that turns ids into text as they arrive without splitting a UTF-8 character across two chunks.
+
+export interface EncodeOptions {
+  /** Add what the post-processor adds (Llama 3's BOS; nothing for GPT-2). Default true, as in HF. */
+  addSpecialTokens?: boolean;
+  /** Recognise special tokens written in the text (HF default). false encodes them as plain text. */
+  parseSpecialTokens?: boolean;
+}
+
+export interface DecodeOptions {
+  /** Leave out special tokens (<|endoftext|>, BOS, ...). Default false. */
+  skipSpecialTokens?: boolean;
+}
+
+export interface Tokenizer {
+  /** Number of ids: highest id + 1 over the vocab and the added tokens. */
+  readonly vocabSize: number;
+  readonly bosId: number | null;
+  readonly eosId: number | null;
+  readonly padId: number | null;
+  /** A short stable hash of the vocabulary and rules, for keying caches of tokenized data. */
+  readonly fingerprint?: string;
+  encode(text: string, opts?: EncodeOptions): number[];
+  /** Ids with no token (e.g. a model's padded vocab rows) are skipped, as HF does. */
+  decode(ids: ArrayLike<number>, opts?: DecodeOptions): string;
+  /** A decoder for ids that arrive one at a time (generation). */
+  decodeStream(opts?: DecodeOptions): StreamDecoder;
+  /** The token as spelled in the vocab ('Ġhello' for " hello" in byte-level BPE). */
+  idToToken(id: number): string | undefined;
+  tokenToId(token: string): number | undefined;
+  isSpecial(id: number): boolean;
+}
+
+/**
+ * Yields text as ids arrive. Byte-level tokens can end inside a multi-byte character; those bytes
+ * are held back until the character is complete, so the chunks concatenate to decode(all ids).
+ */
+export class StreamDecoder {
+  // ignoreBOM: keep a leading U+FEFF, which TextDecoder would otherwise strip.
+  private readonly td = new TextDecoder('utf-8', { ignoreBOM: true });
+
+  constructor(private readonly bytesOf: (id: number) => Uint8Array | undefined) {}
+
+  /** Text completed by this id ('' while a character is still incomplete). */
+  push(id: number): string {
+    const b = this.bytesOf(id);
+    return b ? this.td.decode(b, { stream: true }) : '';
+  }
+
+  /** Flushes held-back bytes (an incomplete character at the end becomes U+FFFD). */
+  flush(): string {
+    return this.td.decode();
+  }
+}

@@ -1,0 +1,299 @@
+// tokenizer.json (Hugging Face tokenizers' single-file format), typed as unions switched on `type`.
+// Byte-level BPE is supported (GPT-2, Llama 3, Qwen2, SmolLM style); any other component is refused
+// by name, e.g. "tokenizer.json: pre_tokenizer type 'Metaspace' is not supported".
+import { readFileSync } from 'node:fs';
+import type { AddedToken } from './added_tokens.js';
+import { BpeDataError, BytePairModel } from './bpe.js';
+import { BpeTokenizer } from './bpe_tokenizer.js';
+import { RegexTranslationError, translateOnigurumaRegex } from './onig_regex.js';
+import { escapeRegex } from './added_tokens.js';
+import type { Normalizer, PreTokenizerStep, SplitBehavior } from './pretokenize.js';
+import { GptuneError, describe, errorMessage } from '../util/errors.js';
+
+// ---- the schema (the parts gptune reads; unknown fields are kept when re-saving) ----
+
+export interface TokenizerJson {
+  version?: string;
+  truncation?: unknown;
+  padding?: unknown;
+  added_tokens?: AddedTokenJson[];
+  normalizer: NormalizerJson | null;
+  pre_tokenizer: PreTokenizerJson | null;
+  post_processor: PostProcessorJson | null;
+  decoder: DecoderJson | null;
+  model: BpeModelJson;
+}
+
+export interface AddedTokenJson {
+  id: number;
+  content: string;
+  single_word?: boolean;
+  lstrip?: boolean;
+  rstrip?: boolean;
+  normalized?: boolean;
+  special?: boolean;
+}
+
+export type PatternJson = { String: string } | { Regex: string };
+
+export type NormalizerJson =
+  | { type: 'NFC' | 'NFD' | 'NFKC' | 'NFKD' | 'Lowercase' }
+  | { type: 'Sequence'; normalizers: NormalizerJson[] }
+  | { type: 'Replace'; pattern: PatternJson; content: string };
+
+export type PreTokenizerJson =
+  | { type: 'ByteLevel'; add_prefix_space?: boolean; trim_offsets?: boolean; use_regex?: boolean }
+  | { type: 'Split'; pattern: PatternJson; behavior: SplitBehavior; invert?: boolean }
+  | { type: 'Digits'; individual_digits?: boolean }
+  | { type: 'Sequence'; pretokenizers: PreTokenizerJson[] };
+
+export type TemplatePieceJson = { SpecialToken: { id: string; type_id?: number } } | { Sequence: { id: 'A' | 'B'; type_id?: number } };
+
+export type PostProcessorJson =
+  | { type: 'ByteLevel'; add_prefix_space?: boolean; trim_offsets?: boolean; use_regex?: boolean }
+  | { type: 'TemplateProcessing'; single: TemplatePieceJson[]; pair?: TemplatePieceJson[]; special_tokens: Record<string, { id: string; ids: number[]; tokens: string[] }> }
+  | { type: 'RobertaProcessing' | 'BertProcessing'; sep: [string, number]; cls: [string, number] }
+  | { type: 'Sequence'; processors: PostProcessorJson[] };
+
+export type DecoderJson =
+  | { type: 'ByteLevel'; add_prefix_space?: boolean; trim_offsets?: boolean; use_regex?: boolean }
+  | { type: 'Sequence'; decoders: DecoderJson[] };
+
+export interface BpeModelJson {
+  type?: 'BPE';
+  dropout?: number | null;
+  unk_token?: string | null;
+  continuing_subword_prefix?: string | null;
+  end_of_word_suffix?: string | null;
+  fuse_unk?: boolean;
+  byte_fallback?: boolean;
+  ignore_merges?: boolean;
+  vocab: Record<string, number>;
+  /** "a b" strings (tokenizers < 0.20) or [a, b] pairs (newer). */
+  merges: (string | [string, string])[];
+}
+
+/** Special-token settings that come from tokenizer_config.json (or defaults for a known model). */
+export interface SpecialTokenOptions {
+  bosToken?: string | null;
+  eosToken?: string | null;
+  padToken?: string | null;
+  /** When given, these decide what addSpecialTokens adds, instead of the post-processor (as LlamaTokenizerFast does). */
+  addBosToken?: boolean;
+  addEosToken?: boolean;
+}
+
+// ---- loading ----
+
+export function readTokenizerJson(path: string): TokenizerJson {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new GptuneError(`cannot read: ${errorMessage(e)}`, { file: path });
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new GptuneError(`expected a JSON object, got ${describe(json)}`, { file: path });
+  return json as TokenizerJson;
+}
+
+export function loadTokenizerJson(path: string, special: SpecialTokenOptions = {}): BpeTokenizer {
+  return tokenizerFromJson(readTokenizerJson(path), special, path);
+}
+
+/** Builds a tokenizer from parsed tokenizer.json; file names the source in errors. */
+export function tokenizerFromJson(j: TokenizerJson, special: SpecialTokenOptions = {}, file = 'tokenizer.json'): BpeTokenizer {
+  const fail = (key: string, msg: string): never => { throw new GptuneError(msg, { file, key }); };
+  const unsupported = (key: string, type: unknown): never => {
+    throw new GptuneError(`${key} type ${typeof type === 'string' ? `'${type}'` : describe(type)} is not supported (gptune reads byte-level BPE tokenizers)`, { file });
+  };
+  const regexOf = (key: string, p: PatternJson | undefined): RegExp => {
+    if (p && typeof (p as { String?: unknown }).String === 'string') return new RegExp(escapeRegex((p as { String: string }).String), 'gu');
+    if (p && typeof (p as { Regex?: unknown }).Regex === 'string') {
+      try {
+        return new RegExp(translateOnigurumaRegex((p as { Regex: string }).Regex), 'gu');
+      } catch (e) {
+        if (e instanceof RegexTranslationError) fail(key, e.message);
+        throw e;
+      }
+    }
+    return fail(key, `pattern must be {"String": ...} or {"Regex": ...}, got ${JSON.stringify(p)}`);
+  };
+
+  // model
+  const m = j.model as BpeModelJson & { type?: string };
+  if (!m || typeof m !== 'object') fail('model', `expected an object, got ${describe(m)}`);
+  if (m.type !== undefined && m.type !== 'BPE') unsupported('model', m.type);
+  if (typeof m.vocab !== 'object' || m.vocab === null || Array.isArray(m.vocab)) fail('model.vocab', `expected an object of token -> id, got ${describe(m.vocab)}`);
+  if (!Array.isArray(m.merges)) fail('model.merges', `expected an array, got ${describe(m.merges)}`);
+  if (m.byte_fallback) fail('model.byte_fallback', 'byte_fallback (SentencePiece-style BPE) is not supported; only byte-level BPE is');
+  if (m.dropout != null && m.dropout !== 0) fail('model.dropout', `BPE dropout ${m.dropout} is not supported`);
+  if (m.continuing_subword_prefix) fail('model.continuing_subword_prefix', 'subword prefixes are not supported in byte-level BPE');
+  if (m.end_of_word_suffix) fail('model.end_of_word_suffix', 'end-of-word suffixes are not supported in byte-level BPE');
+  const merges = m.merges.map((x, i): [string, string] => {
+    if (typeof x === 'string') {
+      const parts = x.split(' ');
+      if (parts.length !== 2) fail(`model.merges[${i}]`, `expected "left right", got ${JSON.stringify(x)}`);
+      return parts as [string, string];
+    }
+    if (Array.isArray(x) && x.length === 2 && typeof x[0] === 'string' && typeof x[1] === 'string') return x;
+    return fail(`model.merges[${i}]`, `expected "left right" or [left, right], got ${JSON.stringify(x)}`);
+  });
+  // normalizer
+  const normalizers: Normalizer[] = [];
+  const addNormalizer = (n: NormalizerJson | null, key: string) => {
+    if (n === null || n === undefined) return;
+    switch (n.type) {
+      case 'NFC': case 'NFD': case 'NFKC': case 'NFKD': normalizers.push({ type: 'unicode', form: n.type }); break;
+      case 'Lowercase': normalizers.push({ type: 'lowercase' }); break;
+      case 'Sequence': n.normalizers.forEach((x, i) => addNormalizer(x, `${key}.normalizers[${i}]`)); break;
+      case 'Replace': normalizers.push({ type: 'replace', pattern: regexOf(key, n.pattern), content: n.content }); break;
+      default: unsupported(key, (n as { type: unknown }).type);
+    }
+  };
+  addNormalizer(j.normalizer, 'normalizer');
+
+  // pre-tokenizer: any Splits/Digits, then ByteLevel last (the model works on the bytes it produces)
+  const steps: PreTokenizerStep[] = [];
+  const addPre = (p: PreTokenizerJson, key: string) => {
+    switch (p.type) {
+      case 'ByteLevel': steps.push({ type: 'byteLevel', addPrefixSpace: p.add_prefix_space ?? true, useRegex: p.use_regex ?? true }); break;
+      case 'Split': {
+        const behaviors = ['Removed', 'Isolated', 'MergedWithPrevious', 'MergedWithNext', 'Contiguous'];
+        if (!behaviors.includes(p.behavior)) fail(key, `Split behavior ${JSON.stringify(p.behavior)} is not one of ${behaviors.join(', ')}`);
+        steps.push({ type: 'split', regex: regexOf(key, p.pattern), behavior: p.behavior, invert: p.invert ?? false });
+        break;
+      }
+      case 'Digits': steps.push({ type: 'digits', individualDigits: p.individual_digits ?? false }); break;
+      case 'Sequence': p.pretokenizers.forEach((x, i) => addPre(x, `${key}.pretokenizers[${i}]`)); break;
+      default: unsupported(key, (p as { type: unknown }).type);
+    }
+  };
+  if (!j.pre_tokenizer) fail('pre_tokenizer', 'is null; gptune supports byte-level BPE, which needs a ByteLevel pre-tokenizer');
+  addPre(j.pre_tokenizer!, 'pre_tokenizer');
+  const bl = steps.findIndex((s) => s.type === 'byteLevel');
+  if (bl < 0) fail('pre_tokenizer', 'has no ByteLevel step; gptune supports byte-level BPE only');
+  if (bl !== steps.length - 1) fail('pre_tokenizer', 'ByteLevel must be the last step');
+
+  // decoder: byte-level only
+  const checkDecoder = (d: DecoderJson | null, key: string) => {
+    if (!d) return fail(key, 'is null; byte-level BPE needs a ByteLevel decoder');
+    if (d.type === 'ByteLevel') return;
+    if (d.type === 'Sequence' && d.decoders.length > 0) { d.decoders.forEach((x, i) => checkDecoder(x, `${key}.decoders[${i}]`)); return; }
+    unsupported(key, (d as { type: unknown }).type);
+  };
+  checkDecoder(j.decoder, 'decoder');
+
+  // The checks above are cheap; building the merge table is not, so it comes after them.
+  let model: BytePairModel;
+  try {
+    model = new BytePairModel(new Map(Object.entries(m.vocab)), merges, { ignoreMerges: m.ignore_merges ?? false, unkToken: m.unk_token ?? null });
+  } catch (e) {
+    if (e instanceof BpeDataError) return fail(e.mergeIndex !== undefined ? `model.merges[${e.mergeIndex}]` : 'model.vocab', e.message);
+    throw e;
+  }
+
+  // added tokens. HF re-derives their ids on load (the file's ids are only checked, with a warning):
+  // a content already in the vocab keeps its vocab id, a new one gets the next id after the vocab.
+  const addedTokens: AddedToken[] = [];
+  const addedIds = new Map<string, number>();
+  const vocabLen = model.vocab.size;
+  let maxAdded = -1;
+  (j.added_tokens ?? []).forEach((t, i) => {
+    if (!t || !Number.isInteger(t.id) || t.id < 0 || typeof t.content !== 'string') fail(`added_tokens[${i}]`, `expected {id, content, ...}, got ${JSON.stringify(t)}`);
+    if (addedIds.has(t.content)) return;
+    const id = model.vocab.get(t.content) ?? (maxAdded < 0 ? vocabLen : Math.max(maxAdded + 1, vocabLen));
+    addedIds.set(t.content, id);
+    maxAdded = Math.max(maxAdded, id);
+    addedTokens.push({
+      id, content: t.content, special: t.special ?? false, lstrip: t.lstrip ?? false, rstrip: t.rstrip ?? false,
+      singleWord: t.single_word ?? false, normalized: t.normalized ?? !(t.special ?? false),
+    });
+  });
+
+  // post-processor -> the ids addSpecialTokens adds
+  const idOf = (tok: string, key: string): number => {
+    const t = addedTokens.find((a) => a.content === tok);
+    const id = t?.id ?? model.vocab.get(tok);
+    return id ?? fail(key, `special token '${tok}' is neither an added token nor in the vocab`);
+  };
+  let template = { prefix: [] as number[], suffix: [] as number[] };
+  const readPost = (p: PostProcessorJson | null, key: string) => {
+    if (!p) return;
+    switch (p.type) {
+      case 'ByteLevel': break;   // offsets only
+      case 'TemplateProcessing': {
+        const prefix: number[] = [], suffix: number[] = [];
+        let seenA = false;
+        for (const piece of p.single ?? []) {
+          if ('Sequence' in piece) {
+            if (piece.Sequence.id !== 'A' || seenA) fail(key, 'the single template must hold $A exactly once');
+            seenA = true;
+          } else if ('SpecialToken' in piece) {
+            const st = p.special_tokens?.[piece.SpecialToken.id];
+            const ids = st?.ids ?? fail(key, `template token '${piece.SpecialToken.id}' is missing from special_tokens`);
+            (seenA ? suffix : prefix).push(...ids);
+          } else {
+            fail(key, `unknown template piece ${JSON.stringify(piece)}`);
+          }
+        }
+        if (!seenA) fail(key, 'the single template has no $A');
+        template = { prefix, suffix };
+        break;
+      }
+      case 'RobertaProcessing': case 'BertProcessing':
+        template = { prefix: [p.cls[1]], suffix: [p.sep[1]] };
+        break;
+      case 'Sequence': p.processors.forEach((x, i) => readPost(x, `${key}.processors[${i}]`)); break;
+      default: unsupported(key, (p as { type: unknown }).type);
+    }
+  };
+  readPost(j.post_processor, 'post_processor');
+
+  const tokenId = (tok: string | null | undefined, key: string) => (tok == null ? null : idOf(tok, key));
+  let bosId = tokenId(special.bosToken, 'bos_token');
+  const eosId = tokenId(special.eosToken, 'eos_token');
+  const padId = tokenId(special.padToken, 'pad_token');
+  if (special.bosToken === undefined && template.prefix.length === 1) bosId = template.prefix[0];
+  if (special.addBosToken !== undefined || special.addEosToken !== undefined) {
+    const need = (on: boolean | undefined, id: number | null, what: string) => {
+      if (!on) return [];
+      if (id === null) fail(what, `add_${what} is set but there is no ${what}`);
+      return [id!];
+    };
+    template = {
+      prefix: special.addBosToken !== undefined ? need(special.addBosToken, bosId, 'bos_token') : template.prefix,
+      suffix: special.addEosToken !== undefined ? need(special.addEosToken, eosId, 'eos_token') : template.suffix,
+    };
+  }
+
+  const fingerprintSource = () => stringifyTokenizerJson(j) + JSON.stringify(special);
+  return new BpeTokenizer({ model, addedTokens, normalizers, preTokenizer: steps, template, bosId, eosId, padId, fingerprintSource });
+}
+
+// ---- building and writing ----
+
+/** A GPT-2-style tokenizer.json (ByteLevel everywhere) for a vocab, merges and added tokens. */
+export function gpt2StyleTokenizerJson(vocab: Record<string, number>, merges: [string, string][], added: AddedTokenJson[],
+  opts: { addPrefixSpace?: boolean; mergesAsPairs?: boolean } = {}): TokenizerJson {
+  const byteLevel = { add_prefix_space: opts.addPrefixSpace ?? false, trim_offsets: true, use_regex: true };
+  return {
+    version: '1.0',
+    truncation: null,
+    padding: null,
+    added_tokens: added,
+    normalizer: null,
+    pre_tokenizer: { type: 'ByteLevel', ...byteLevel },
+    post_processor: { type: 'ByteLevel', ...byteLevel, trim_offsets: false },
+    decoder: { type: 'ByteLevel', ...byteLevel },
+    model: {
+      type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: '', end_of_word_suffix: '',
+      fuse_unk: false, byte_fallback: false, ignore_merges: false, vocab,
+      merges: opts.mergesAsPairs ? merges : merges.map(([a, b]) => `${a} ${b}`),
+    },
+  };
+}
+
+/** tokenizer.json text as HF writes it (2-space indent). */
+export function stringifyTokenizerJson(j: TokenizerJson): string {
+  return JSON.stringify(j, null, 2);
+}
