@@ -6,7 +6,6 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadModel } from '../../src/models/load.js';
-import { supportedModelTypes } from '../../src/models/registry.js';
 import { causalLMLoss } from '../../src/train/losses.js';
 import { AdamW } from '../../src/train/optim/adamw.js';
 import { generate } from '../../src/generate/generate.js';
@@ -20,11 +19,6 @@ import { expectClose } from '../helpers/close.js';
 import { fixtureCases, fixturePath, fixtureTensors } from '../helpers/fixtures.js';
 
 export function runLoraFixtureSuite(name: string): void {
-  const modelType = JSON.parse(readFileSync(fixturePath(name, 'config.json'), 'utf8')).model_type;
-  if (!supportedModelTypes().includes(modelType)) {
-    test(`${name} + LoRA: model_type '${modelType}' is not implemented yet`, { skip: true }, () => {});
-    return;
-  }
   const cases = fixtureCases(name);
   const lo = cases.lora;
   const tol = cases.tolerances;
