@@ -41,6 +41,21 @@ export function run(ctx: BenchContext): BenchRow[] {
       rows.push({ bench: 'gpt2', case: 'decode 124M (KV cache)', unit: 'tokens/s', gptune: g.ours.decode_tokens_per_sec, peer: g.peer?.decode_tokens_per_sec ?? null, peerName: 'torch-cpu' });
     }
   }
+  // SmolLM-135M's shape (issue: Llama family): training full and LoRA, and decode.
+  {
+    const smol = { arch: 'llama', n_layer: 30, n_embd: 576, n_head: 9, n_kv_head: 3, intermediate: 1536, vocab_size: 49152, n_positions: 2048 };
+    for (const mode of ['train', 'lora'] as const) {
+      const cfg = { mode, ...smol, batch: 4, seq_len: 256, steps: ctx.quick ? 1 : 3, warmup: 1, lora_r: 8, lora_alpha: 16 };
+      const { ours, peer } = pair('smollm', mode, cfg, mode === 'lora' ? { MALLOC_MMAP_THRESHOLD_: '131072' } : {});
+      if (ours) {
+        const label = `${mode === 'train' ? 'full' : 'lora r8'} SmolLM-135M B4xT256`;
+        rows.push({ bench: 'smollm', case: label, unit: 'tokens/s', gptune: ours.tokens_per_sec, peer: peer?.tokens_per_sec ?? null, peerName: 'torch-cpu' });
+        rows.push({ bench: 'smollm', case: label + ' peak RSS', unit: 'MB', gptune: ours.max_rss_mb, peer: peer?.max_rss_mb ?? null, peerName: 'torch-cpu', note: 'lower is better' });
+      }
+    }
+    const g = pair('smollm', 'generate', { mode: 'generate', ...smol, batch: 1, seq_len: 128, prompt_len: 128, new_tokens: ctx.quick ? 16 : 64 });
+    if (g.ours) rows.push({ bench: 'smollm', case: 'decode SmolLM-135M (KV cache)', unit: 'tokens/s', gptune: g.ours.decode_tokens_per_sec, peer: g.peer?.decode_tokens_per_sec ?? null, peerName: 'torch-cpu' });
+  }
   for (const mode of ['train', 'lora'] as const) {
     for (const [name, shape] of Object.entries(SHAPES)) {
       const cfg = { mode, ...shape, steps, lora_r: 8, lora_alpha: 16 };

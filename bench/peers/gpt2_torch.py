@@ -70,7 +70,77 @@ class GPT(nn.Module):
         return self.ln_f(x) @ self.wte.weight.t()
 
 
-model = GPT()
+class RMSNorm(nn.Module):
+    def __init__(self, dim, eps=1e-5):
+        super().__init__()
+        self.weight, self.eps = nn.Parameter(torch.ones(dim)), eps
+
+    def forward(self, x):
+        return self.weight * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps))
+
+
+def rotate_half(x):
+    x1, x2 = x.chunk(2, dim=-1)
+    return torch.cat((-x2, x1), dim=-1)
+
+
+class LlamaBlock(nn.Module):
+    """HF LlamaDecoderLayer's math: RMSNorm, rope (rotate_half), GQA by repeating kv heads, SwiGLU."""
+    def __init__(self, kvh, inter):
+        super().__init__()
+        self.kvh, self.hd = kvh, C // H
+        self.input_layernorm, self.post_attention_layernorm = RMSNorm(C), RMSNorm(C)
+        self.q_proj = nn.Linear(C, C, bias=False)
+        self.k_proj = nn.Linear(C, kvh * self.hd, bias=False)
+        self.v_proj = nn.Linear(C, kvh * self.hd, bias=False)
+        self.o_proj = nn.Linear(C, C, bias=False)
+        self.gate_proj, self.up_proj = nn.Linear(C, inter, bias=False), nn.Linear(C, inter, bias=False)
+        self.down_proj = nn.Linear(inter, C, bias=False)
+
+    def forward(self, x, cos, sin, cache=None):
+        b, t, _ = x.shape
+        h = self.input_layernorm(x)
+        q = self.q_proj(h).view(b, t, H, self.hd).transpose(1, 2)
+        k = self.k_proj(h).view(b, t, self.kvh, self.hd).transpose(1, 2)
+        v = self.v_proj(h).view(b, t, self.kvh, self.hd).transpose(1, 2)
+        q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
+        if cache is not None:
+            if "k" in cache:
+                k, v = torch.cat([cache["k"], k], 2), torch.cat([cache["v"], v], 2)
+            cache["k"], cache["v"] = k, v
+        k, v = k.repeat_interleave(H // self.kvh, 1), v.repeat_interleave(H // self.kvh, 1)
+        s = (q @ k.transpose(-2, -1)) / math.sqrt(self.hd)
+        tk = k.shape[2]
+        s = s.masked_fill(~torch.ones(t, tk, dtype=torch.bool).tril(tk - t), float("-inf"))
+        x = x + self.o_proj((F.softmax(s, dim=-1) @ v).transpose(1, 2).reshape(b, t, C))
+        h = self.post_attention_layernorm(x)
+        return x + self.down_proj(F.silu(self.gate_proj(h)) * self.up_proj(h))
+
+
+class Llama(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embed_tokens = nn.Embedding(V, C)
+        self.h = nn.ModuleList(LlamaBlock(cfg["n_kv_head"], cfg["intermediate"]) for _ in range(L))
+        self.norm = RMSNorm(C)
+        for p in self.parameters():
+            if p.dim() > 1:
+                nn.init.normal_(p, std=0.02)
+        hd = C // H
+        inv = 1.0 / (10000 ** (torch.arange(0, hd, 2).float() / hd))
+        ang = torch.arange(NPOS).float()[:, None] * inv[None, :]
+        self.cos, self.sin = torch.cat([ang, ang], -1).cos(), torch.cat([ang, ang], -1).sin()
+
+    def forward(self, ids, caches=None, past=0):
+        t = ids.shape[1]
+        cos, sin = self.cos[past:past + t], self.sin[past:past + t]
+        x = self.embed_tokens(ids)
+        for i, blk in enumerate(self.h):
+            x = blk(x, cos, sin, caches[i] if caches is not None else None)
+        return self.norm(x) @ self.embed_tokens.weight.t()
+
+
+model = Llama() if cfg.get("arch") == "llama" else GPT()
 mode = cfg["mode"]
 ids = torch.randint(0, V, (B, T))
 out = {}
@@ -78,8 +148,9 @@ if mode in ("train", "lora", "fwdbwd"):
     if mode == "lora":
         for p in model.parameters():
             p.requires_grad_(False)
+        names = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj") if cfg.get("arch") == "llama" else ("c_attn", "c_proj", "c_fc", "mlp_proj")
         for blk in model.h:
-            for name in ("c_attn", "c_proj", "c_fc", "mlp_proj"):
+            for name in names:
                 setattr(blk, name, LoRA(getattr(blk, name), cfg.get("lora_r", 8), cfg.get("lora_alpha", 16)))
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=1e-4) if mode != "fwdbwd" else None

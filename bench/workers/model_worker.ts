@@ -1,23 +1,34 @@
 // One model benchmark in its own process (so peak RSS belongs to it alone): GPT-2 with random
 // weights, timed in one mode. Config JSON in argv[2]; one JSON line out, like the PyTorch peer.
 import { GPT2LMHeadModel, gpt2ConfigFrom } from '../../src/models/gpt2.js';
+import { LlamaForCausalLM, llamaConfigFrom } from '../../src/models/llama.js';
 import { causalLMLoss } from '../../src/train/losses.js';
 import { AdamW } from '../../src/train/optim/adamw.js';
 import { generate } from '../../src/generate/generate.js';
 import type { CausalLM } from '../../src/models/causal_lm.js';
+import { applyLora } from '../../src/lora/index.js';
 
 interface Config {
   mode: 'train' | 'lora' | 'fwdbwd' | 'generate';
+  arch?: 'gpt2' | 'llama';
+  n_kv_head?: number;
+  intermediate?: number;
   n_layer: number; n_embd: number; n_head: number; vocab_size: number; seq_len: number; batch: number;
   n_positions?: number; steps?: number; warmup?: number; prompt_len?: number; new_tokens?: number; lora_r?: number; lora_alpha?: number;
 }
 
 async function main() {
   const cfg = JSON.parse(process.argv[2]) as Config;
-  const model = new GPT2LMHeadModel(gpt2ConfigFrom({
-    vocab_size: cfg.vocab_size, n_positions: Math.max(cfg.n_positions ?? 1024, cfg.seq_len), n_embd: cfg.n_embd, n_layer: cfg.n_layer,
-    n_head: cfg.n_head, resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0,
-  }));
+  const positions = Math.max(cfg.n_positions ?? 1024, cfg.seq_len);
+  const model: CausalLM = cfg.arch === 'llama'
+    ? new LlamaForCausalLM(llamaConfigFrom({
+      model_type: 'llama', vocab_size: cfg.vocab_size, hidden_size: cfg.n_embd, intermediate_size: cfg.intermediate, num_hidden_layers: cfg.n_layer,
+      num_attention_heads: cfg.n_head, num_key_value_heads: cfg.n_kv_head, max_position_embeddings: positions, tie_word_embeddings: true, rms_norm_eps: 1e-5,
+    }))
+    : new GPT2LMHeadModel(gpt2ConfigFrom({
+      vocab_size: cfg.vocab_size, n_positions: positions, n_embd: cfg.n_embd, n_layer: cfg.n_layer,
+      n_head: cfg.n_head, resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0,
+    }));
   model.initWeights(0);
   const out: Record<string, number> = {};
   const B = cfg.batch, T = cfg.seq_len;
@@ -49,11 +60,10 @@ async function main() {
   console.log(JSON.stringify(out));
 }
 
-/** LoRA r on c_attn, c_proj, c_fc (PEFT's suffix match also takes mlp.c_proj). */
+/** LoRA r on c_attn, c_proj, c_fc (PEFT's suffix match also takes mlp.c_proj); every projection for Llama. */
 async function applyBenchLora(model: CausalLM, cfg: Config): Promise<void> {
-  const lora = await import('../../src/lora/index.js' as string).catch(() => null);
-  if (!lora) throw new Error('LoRA is not available in this build');
-  lora.applyLora(model, { r: cfg.lora_r ?? 8, lora_alpha: cfg.lora_alpha ?? 16, lora_dropout: 0, target_modules: ['c_attn', 'c_proj', 'c_fc'] });
+  const targets = cfg.arch === 'llama' ? ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] : ['c_attn', 'c_proj', 'c_fc'];
+  applyLora(model, { r: cfg.lora_r ?? 8, lora_alpha: cfg.lora_alpha ?? 16, lora_dropout: 0, target_modules: targets });
 }
 
 main().catch((e) => { console.error(e.message); process.exit(1); });
