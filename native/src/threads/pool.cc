@@ -75,7 +75,10 @@ class Pool {
  private:
   void start(int workers) {
     quit_ = false;
-    for (int i = 0; i < workers; ++i) threads_.emplace_back([this, i] { loop(i + 1); });
+    // A worker starts from the generation at spawn time: reading it in the new thread would miss a
+    // job posted before the thread first ran, and run() would then wait for it forever.
+    const uint64_t g0 = generation_.load(std::memory_order_acquire);
+    for (int i = 0; i < workers; ++i) threads_.emplace_back([this, i, g0] { loop(i + 1, g0); });
   }
   void stop() {
     {
@@ -87,9 +90,8 @@ class Pool {
     for (auto& t : threads_) t.join();
     threads_.clear();
   }
-  void loop(int tid) {
+  void loop(int tid, uint64_t seen) {
     t_in_pool = true;
-    uint64_t seen = generation_.load(std::memory_order_acquire);
     for (;;) {
       // Spin a little (jobs come back to back during a training step), then sleep.
       uint64_t g = seen;
