@@ -4,10 +4,20 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <atomic>
 #include <new>
+#include <thread>
+#include <chrono>
+#include <time.h>
 #include "kernels/gemm/kit.h"
 #include "simd/cpu.h"
 #include "threads/pool.h"
+#if GPTUNE_X86
+#include <immintrin.h>
+#define GPTUNE_GEMM_PAUSE() _mm_pause()
+#else
+#define GPTUNE_GEMM_PAUSE() ((void)0)
+#endif
 
 namespace gptune {
 namespace gemm {
@@ -29,7 +39,7 @@ struct Scratch {
     return data;
   }
 };
-thread_local Scratch t_apack, t_bpack;
+thread_local Scratch t_apack, t_bpack, t_ashared;
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
@@ -45,38 +55,87 @@ struct Problem {
   const float* a;
   const float* b;
   int64_t m, n, k, lda, ldb;
+  int64_t kc;  // depth block
   bool ta, tb, accumulate;
 };
 
-// C[m0:m1, n0:n1] of the problem, on the calling thread.
-void gemm_block(const Kit& kit, const Problem& P, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
-  const int64_t KC = even_block(P.k, kit.kc, 1);
+#ifdef GPTUNE_GEMM_TUNING
+}  // namespace
+double tune_t[64][4];
+namespace {
+inline double now_s() { timespec ts; clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts); return ts.tv_sec + 1e-9 * ts.tv_nsec; }
+#define TT(tid, slot, stmt) do { double t0_ = now_s(); stmt; tune_t[tid][slot] += now_s() - t0_; } while (0)
+#else
+#define TT(tid, slot, stmt) stmt
+#endif
+// C[m0:m1, n0:n1] of the problem, on the calling thread. `apacked`, when given, holds op(A)[m0:m1, :]
+// already packed by pack_all_a; otherwise op(A) is packed here, MC rows at a time.
+void gemm_block(const Kit& kit, const Problem& P, int64_t m0, int64_t m1, int64_t n0, int64_t n1,
+                const float* apacked, int tid = 0) {
+  const int64_t KC = P.kc;
   const int64_t NC = even_block(n1 - n0, kit.nc, kit.nr);
   const int64_t MC = even_block(m1 - m0, kit.mc, kit.mr);
-  float* bp = t_bpack.get(KC * NC);  // [NC/nr][KC][nr]
-  float* ap = t_apack.get(MC * KC);  // [MC/mr][KC][mr]
+  const int64_t mpad = round_up(m1 - m0, kit.mr);
+  float* bp = t_bpack.get(KC * NC);               // [NC/nr][KC][nr]
+  float* ap = apacked ? nullptr : t_apack.get(MC * KC);  // [MC/mr][KC][mr]
   for (int64_t jc = n0; jc < n1; jc += NC) {
     const int64_t nc = std::min(NC, n1 - jc);
     for (int64_t pc = 0; pc < P.k; pc += KC) {
       const int64_t kc = std::min(KC, P.k - pc);
       const bool load = P.accumulate || pc > 0;
-      kit.pack_b(bp, P.b, P.ldb, P.tb, pc, jc, kc, nc);
+      TT(tid, 0, kit.pack_b(bp, P.b, P.ldb, P.tb, pc, jc, kc, nc));
       for (int64_t ic = m0; ic < m1; ic += MC) {
         const int64_t mc = std::min(MC, m1 - ic);
-        kit.pack_a(ap, P.a, P.lda, P.ta, ic, pc, mc, kc);
-        for (int64_t ir = 0; ir < mc; ir += kit.mr) {
+        const float* ablk;
+        if (apacked) {
+          ablk = apacked + pc * mpad + (ic - m0) * kc;
+        } else {
+          TT(tid, 1, kit.pack_a(ap, P.a, P.lda, P.ta, ic, pc, mc, kc));
+          ablk = ap;
+        }
+        TT(tid, 2, for (int64_t ir = 0; ir < mc; ir += kit.mr) {
           const int mv = static_cast<int>(std::min<int64_t>(kit.mr, mc - ir));
           for (int64_t jr = 0; jr < nc; jr += kit.nr) {
             const int nv = static_cast<int>(std::min<int64_t>(kit.nr, nc - jr));
-            kit.kernel(kc, ap + ir * kc, bp + jr * kc, P.c + (ic + ir) * P.n + jc + jr, P.n, load, mv, nv);
+            kit.kernel(kc, ablk + ir * kc, bp + jr * kc, P.c + (ic + ir) * P.n + jc + jr, P.n, load, mv, nv);
           }
-        }
+        });
       }
     }
   }
 }
 
+// Packs micro-panels [p0, p1) of op(A)[m0:m1, :] for every depth block, into dst laid out as
+// [depth block at pc: offset pc * mpad][panel][kc][mr], so each panel is packed once per call.
+void pack_all_a(const Kit& kit, const Problem& P, float* dst, int64_t m0, int64_t m1, int64_t p0, int64_t p1) {
+  const int64_t mpad = round_up(m1 - m0, kit.mr);
+  for (int64_t pc = 0; pc < P.k; pc += P.kc) {
+    const int64_t kc = std::min(P.kc, P.k - pc);
+    const int64_t i0 = m0 + p0 * kit.mr, i1 = std::min(m1, m0 + p1 * kit.mr);
+    if (i0 < i1) kit.pack_a(dst + pc * mpad + p0 * kit.mr * kc, P.a, P.lda, P.ta, i0, pc, i1 - i0, kc);
+  }
+}
+
+// All threads of one pool job wait here until every one has arrived (yielding if the CPU is oversubscribed).
+struct Barrier {
+  std::atomic<int> arrived{0};
+  void wait(int nthreads) {
+    arrived.fetch_add(1, std::memory_order_acq_rel);
+    for (int spin = 0; arrived.load(std::memory_order_acquire) < nthreads; ++spin) {
+      if (spin < 4096) GPTUNE_GEMM_PAUSE(); else std::this_thread::yield();
+    }
+  }
+};
+
+}  // namespace
+#ifdef GPTUNE_GEMM_TUNING
+const Kit* tuning_kit = nullptr;
+#endif
+namespace {
 const Kit& pick_kit() {
+#ifdef GPTUNE_GEMM_TUNING
+  if (tuning_kit) return *tuning_kit;
+#endif
   switch (cpu_isa()) {
     case ISA_AVX512: return kit_avx512();
     case ISA_AVX2: return kit_avx2();
@@ -94,32 +153,36 @@ void sgemm(float* c, const float* a, const float* b, int64_t m, int64_t n, int64
     return;
   }
   const Kit& kit = pick_kit();
-  const Problem P{c, a, b, m, n, k, trans_a ? m : k, trans_b ? k : n, trans_a, trans_b, accumulate};
+  const Problem P{c, a, b, m, n, k, trans_a ? m : k, trans_b ? k : n, even_block(k, kit.kc, 1), trans_a, trans_b, accumulate};
 
   // Threads: below ~1 MFLOP per thread the hand-off costs more than it saves.
-  int nt = static_cast<int>(std::min<int64_t>(num_threads(), std::max<int64_t>(1, m * n * k / (1 << 19))));
-  if (nt <= 1) { gemm_block(kit, P, 0, m, 0, n); return; }
-
-  // Split C into a tm x tn grid of thread blocks (whole micro-tiles each), choosing the grid that
-  // minimises the busiest thread's estimated cycles: FMA work plus packing (re-packing op(A) per NC block).
+  const int nt = static_cast<int>(std::min<int64_t>(num_threads(), std::max<int64_t>(1, m * n * k / (1 << 19))));
   const int64_t mt = ceil_div(m, kit.mr), ntl = ceil_div(n, kit.nr);
-  int best_tm = 1;
-  double best = 1e300;
-  for (int tm = 1; tm <= nt; ++tm) {
-    if (nt % tm) continue;
-    const int tn = nt / tm;
-    if (tm > mt || tn > ntl) continue;
-    const double rows = double(ceil_div(mt, tm) * kit.mr), cols = double(ceil_div(ntl, tn) * kit.nr);
-    const double fma = rows * cols * double(k) / 32.0;  // cycles at 2 FMAs x 16 lanes per cycle
-    const double pack = 0.5 * double(k) * (cols + rows * double(ceil_div(int64_t(cols), kit.nc)));
-    if (fma + pack < best) { best = fma + pack; best_tm = tm; }
+  // Threads split N when there are enough column tiles; they then share one packing of op(A) (each
+  // packs a share of its panels, once per call). Otherwise (narrow C) they split M and pack privately.
+  if (nt == 1 || ntl >= 2 * nt) {
+    // Row bands bound the packed op(A) buffer (64 MiB); GPT-2's shapes fit in one band.
+    int64_t band_floats = int64_t(16) << 20;
+#ifdef GPTUNE_GEMM_TUNING
+    if (getenv("GEMM_BANDF")) band_floats = atol(getenv("GEMM_BANDF"));
+#endif
+    const int64_t band = std::max<int64_t>(kit.mr, band_floats / k / kit.mr * kit.mr);
+    float* ap = t_ashared.get(round_up(std::min(band, m), kit.mr) * k);
+    for (int64_t m0 = 0; m0 < m; m0 += band) {
+      const int64_t m1 = std::min(m, m0 + band), panels = ceil_div(m1 - m0, kit.mr);
+      Barrier packed;
+      parallel_threads([&](int tid, int nthr) {
+        TT(tid, 1, pack_all_a(kit, P, ap, m0, m1, panels * tid / nthr, panels * (tid + 1) / nthr));
+        packed.wait(nthr);
+        const int64_t n0 = std::min(n, ntl * tid / nthr * kit.nr), n1 = std::min(n, ntl * (tid + 1) / nthr * kit.nr);
+        if (n0 < n1) TT(tid, 3, gemm_block(kit, P, m0, m1, n0, n1, ap, tid));
+      }, nt);
+    }
+    return;
   }
-  const int tm = best_tm, tn = nt / tm;
-  parallel_threads([&](int tid, int) {
-    const int im = tid / tn, jn = tid % tn;
-    const int64_t m0 = std::min(m, mt * im / tm * kit.mr), m1 = std::min(m, mt * (im + 1) / tm * kit.mr);
-    const int64_t n0 = std::min(n, ntl * jn / tn * kit.nr), n1 = std::min(n, ntl * (jn + 1) / tn * kit.nr);
-    if (m0 < m1 && n0 < n1) gemm_block(kit, P, m0, m1, n0, n1);
+  parallel_threads([&](int tid, int nthr) {
+    const int64_t m0 = std::min(m, mt * tid / nthr * kit.mr), m1 = std::min(m, mt * (tid + 1) / nthr * kit.mr);
+    if (m0 < m1) TT(tid, 3, gemm_block(kit, P, m0, m1, 0, n, nullptr, tid));
   }, nt);
 }
 
