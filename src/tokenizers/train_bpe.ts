@@ -19,26 +19,10 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { GptuneError } from '../util/errors.js';
 import { writeFileAtomicSync } from '../util/fs_atomic.js';
+import { BYTE_TO_CHAR, GPT2_REGEX_SOURCE } from './byte_level.js';
 
-// ---- byte-level alphabet and pre-tokenizer ----
-// Private copies; the lead will switch these to src/tokenizers/byte_level.ts at merge time.
-
-/** GPT-2's split pattern, with \s as Oniguruma's (Unicode White_Space), as HF's ByteLevel matches it. */
-const GPT2_SPLIT = new RegExp(
-  "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+"
-    .replace(/\\s/g, '\\p{White_Space}').replace(/\\S/g, '\\P{White_Space}'),
-  'gu');
-
-/** byte -> its character in GPT-2's printable alphabet (printable Latin-1 maps to itself, the rest to U+0100..). */
-const BYTE_TO_CHAR: readonly string[] = (() => {
-  const table: string[] = new Array(256);
-  let extra = 0;
-  for (let b = 0; b < 256; b++) {
-    const printable = (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
-    table[b] = String.fromCharCode(printable ? b : 256 + extra++);
-  }
-  return table;
-})();
+// GPT-2's split pattern (as HF's ByteLevel matches it) and its byte alphabet, shared with the encoder.
+const GPT2_SPLIT = new RegExp(GPT2_REGEX_SOURCE, 'gu');
 
 // ---- public API ----
 
