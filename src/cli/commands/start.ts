@@ -82,7 +82,7 @@ async function runStart(f: StartFlags): Promise<void> {
   const before = measure(model, tok, testData.train, cases, padId, eosIds, f.maxNewTokens);
   say(`before: completion loss ${before.loss.toFixed(3)}, exact match ${pct(before.scores.exactMatch)}, contains answer ${pct(before.scores.containsAnswer)}`);
 
-  const lora = applyLora(model, { r: f.loraR, lora_alpha: 2 * f.loraR, lora_dropout: 0.05, target_modules: null, base_model_name_or_path: f.model ?? 'assets/base-model' }, { seed: f.seed });
+  const lora = applyLora(model, { r: f.loraR, lora_alpha: 2 * f.loraR, lora_dropout: 0.05, target_modules: 'all-linear', base_model_name_or_path: f.model ?? 'assets/base-model' }, { seed: f.seed });
   say(`LoRA r ${f.loraR} on ${lora.adapted.length} modules: ${lora.trainableParams.toLocaleString()} trainable of ${lora.totalParams.toLocaleString()} parameters`);
   mkdirSync(out, { recursive: true });
   const batches = new Batches(trainData.train, { batchSize: f.batchSize, seqLen, padId, shuffle: true, seed: f.seed });
