@@ -25,8 +25,15 @@ export class Rng {
   int(n: number): number {
     return Math.floor(this.uniform() * n);
   }
+  /** Fills with N(mean, std^2); both values of each Box-Muller pair are used (init of 124M weights). */
   fillNormal(a: Float32Array, std: number, mean = 0): Float32Array {
-    for (let i = 0; i < a.length; i++) a[i] = mean + std * this.normal();
+    let i = 0;
+    for (; i + 1 < a.length; i += 2) {
+      const r = std * Math.sqrt(-2 * Math.log(1 - this.uniform())), t = 2 * Math.PI * this.uniform();
+      a[i] = mean + r * Math.cos(t);
+      a[i + 1] = mean + r * Math.sin(t);
+    }
+    if (i < a.length) a[i] = mean + std * this.normal();
     return a;
   }
   /** Fisher-Yates in place. */
