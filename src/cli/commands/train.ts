@@ -155,7 +155,7 @@ function initModel(cfg: TrainConfig, tok: LoadedTokenizer): { model: CausalLM; c
   const eos = tok.tokenizer.eosId ?? 0;
   let config: Record<string, unknown>;
   if (cfg.init === 'gpt2') {
-    config = { model_type: 'gpt2', architectures: ['GPT2LMHeadModel'], vocab_size: vocab, n_positions: seqLen, n_ctx: seqLen, n_embd: cfg.nEmbd, n_layer: cfg.nLayer, n_head: cfg.nHead, n_inner: null, activation_function: 'gelu_new', resid_pdrop: 0.1, embd_pdrop: 0.1, attn_pdrop: 0.1, layer_norm_epsilon: 1e-5, initializer_range: 0.02, scale_attn_weights: true, tie_word_embeddings: true, bos_token_id: tok.tokenizer.bosId ?? eos, eos_token_id: eos };
+    config = { model_type: 'gpt2', architectures: ['GPT2LMHeadModel'], vocab_size: vocab, n_positions: seqLen, n_ctx: seqLen, n_embd: cfg.nEmbd, n_layer: cfg.nLayer, n_head: cfg.nHead, n_inner: null, activation_function: 'gelu_new', resid_pdrop: 0.1, embd_pdrop: 0.1, attn_pdrop: 0, layer_norm_epsilon: 1e-5, initializer_range: 0.02, scale_attn_weights: true, tie_word_embeddings: true, bos_token_id: tok.tokenizer.bosId ?? eos, eos_token_id: eos };
   } else if (cfg.init === 'llama') {
     config = { model_type: 'llama', architectures: ['LlamaForCausalLM'], vocab_size: vocab, hidden_size: cfg.nEmbd, intermediate_size: Math.round((cfg.nEmbd * 8) / 3 / 32) * 32, num_hidden_layers: cfg.nLayer, num_attention_heads: cfg.nHead, num_key_value_heads: cfg.nKvHead ?? cfg.nHead, max_position_embeddings: seqLen, rms_norm_eps: 1e-5, rope_theta: 10000, tie_word_embeddings: true, hidden_act: 'silu', initializer_range: 0.02, bos_token_id: tok.tokenizer.bosId ?? eos, eos_token_id: eos };
   } else {
