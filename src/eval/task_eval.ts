@@ -52,14 +52,16 @@ export function readTaskCases(file: string, chatTemplate: string | null, tokeniz
 export function scoreTask(model: CausalLM, tok: LoadedTokenizer, cases: readonly TaskCase[], { maxNewTokens = 64, eosIds = [] as readonly number[], stopStrings = ['\n'] as readonly string[], samples = 3 } = {}): TaskScores {
   let em = 0, contains = 0, rouge = 0;
   const kept: TaskSample[] = [];
-  for (const c of cases) {
+  // Samples spread over the file (consecutive rows tend to ask the same thing).
+  const sampleAt = new Set(Array.from({ length: Math.min(samples, cases.length) }, (_, i) => Math.floor((i * cases.length) / samples)));
+  for (const [i, c] of cases.entries()) {
     const ids = tok.tokenizer.encode(c.prompt);
     const r = generate(model, ids, { maxNewTokens, eosIds, stopStrings, decode: (x) => tok.tokenizer.decode(x) });
     const prediction = (r.text ?? '').trim();
-    em += exactMatch(prediction, c.reference) ? 1 : 0;
-    contains += containsAnswer(prediction, c.answer) ? 1 : 0;
+    em += exactMatch(prediction, c.reference);
+    contains += containsAnswer(prediction, c.answer);
     rouge += rougeL(prediction, c.reference);
-    if (kept.length < samples) kept.push({ prompt: c.prompt, reference: c.reference.trim(), prediction });
+    if (sampleAt.has(i)) kept.push({ prompt: c.prompt, reference: c.reference.trim(), prediction });
   }
   const n = Math.max(1, cases.length);
   return { n: cases.length, exactMatch: em / n, containsAnswer: contains / n, rougeL: rouge / n, samples: kept };
