@@ -52,12 +52,17 @@ export function backward(loss: Tensor): void {
   loss.gradBuffer()[0] = 1;
   for (let i = tape.length - 1; i >= 0; i--) {
     const node = tape[i];
-    if (!node.out.grad) continue;  // nothing flowed into this node
-    try {
-      node.backward();
-    } catch (e) {
-      throw new Error(`Error in gradient for op ${node.op}: ${(e as Error).message}`);
+    if (node.out.grad) {
+      try {
+        node.backward();
+      } catch (e) {
+        throw new Error(`Error in gradient for op ${node.op}: ${(e as Error).message}`);
+      }
     }
+    // Every consumer of node.out was recorded after it, so its backward has run: the output and its
+    // gradient are needed by nobody now. Freeing them here (as PyTorch frees saved tensors) keeps the
+    // peak near the forward's activations instead of activations plus every intermediate gradient.
+    if (node.out !== loss) node.out.dispose();
   }
   tape = [];
   releaseLive(new Set([loss]));
