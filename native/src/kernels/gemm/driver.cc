@@ -7,8 +7,6 @@
 #include <atomic>
 #include <new>
 #include <thread>
-#include <chrono>
-#include <time.h>
 #include "kernels/gemm/kit.h"
 #include "simd/cpu.h"
 #include "threads/pool.h"
@@ -59,47 +57,38 @@ struct Problem {
   bool ta, tb, accumulate;
 };
 
-#ifdef GPTUNE_GEMM_TUNING
-}  // namespace
-double tune_t[64][4];
-namespace {
-inline double now_s() { timespec ts; clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts); return ts.tv_sec + 1e-9 * ts.tv_nsec; }
-#define TT(tid, slot, stmt) do { double t0_ = now_s(); stmt; tune_t[tid][slot] += now_s() - t0_; } while (0)
-#else
-#define TT(tid, slot, stmt) stmt
-#endif
 // C[m0:m1, n0:n1] of the problem, on the calling thread. `apacked`, when given, holds op(A)[m0:m1, :]
 // already packed by pack_all_a; otherwise op(A) is packed here, MC rows at a time.
 void gemm_block(const Kit& kit, const Problem& P, int64_t m0, int64_t m1, int64_t n0, int64_t n1,
-                const float* apacked, int tid = 0) {
+                const float* apacked) {
   const int64_t KC = P.kc;
   const int64_t NC = even_block(n1 - n0, kit.nc, kit.nr);
   const int64_t MC = even_block(m1 - m0, kit.mc, kit.mr);
   const int64_t mpad = round_up(m1 - m0, kit.mr);
-  float* bp = t_bpack.get(KC * NC);               // [NC/nr][KC][nr]
+  float* bp = t_bpack.get(KC * NC);                      // [NC/nr][KC][nr]
   float* ap = apacked ? nullptr : t_apack.get(MC * KC);  // [MC/mr][KC][mr]
   for (int64_t jc = n0; jc < n1; jc += NC) {
     const int64_t nc = std::min(NC, n1 - jc);
     for (int64_t pc = 0; pc < P.k; pc += KC) {
       const int64_t kc = std::min(KC, P.k - pc);
       const bool load = P.accumulate || pc > 0;
-      TT(tid, 0, kit.pack_b(bp, P.b, P.ldb, P.tb, pc, jc, kc, nc));
+      kit.pack_b(bp, P.b, P.ldb, P.tb, pc, jc, kc, nc);
       for (int64_t ic = m0; ic < m1; ic += MC) {
         const int64_t mc = std::min(MC, m1 - ic);
         const float* ablk;
         if (apacked) {
           ablk = apacked + pc * mpad + (ic - m0) * kc;
         } else {
-          TT(tid, 1, kit.pack_a(ap, P.a, P.lda, P.ta, ic, pc, mc, kc));
+          kit.pack_a(ap, P.a, P.lda, P.ta, ic, pc, mc, kc);
           ablk = ap;
         }
-        TT(tid, 2, for (int64_t ir = 0; ir < mc; ir += kit.mr) {
+        for (int64_t ir = 0; ir < mc; ir += kit.mr) {
           const int mv = static_cast<int>(std::min<int64_t>(kit.mr, mc - ir));
           for (int64_t jr = 0; jr < nc; jr += kit.nr) {
             const int nv = static_cast<int>(std::min<int64_t>(kit.nr, nc - jr));
             kit.kernel(kc, ablk + ir * kc, bp + jr * kc, P.c + (ic + ir) * P.n + jc + jr, P.n, load, mv, nv);
           }
-        });
+        }
       }
     }
   }
@@ -127,15 +116,7 @@ struct Barrier {
   }
 };
 
-}  // namespace
-#ifdef GPTUNE_GEMM_TUNING
-const Kit* tuning_kit = nullptr;
-#endif
-namespace {
 const Kit& pick_kit() {
-#ifdef GPTUNE_GEMM_TUNING
-  if (tuning_kit) return *tuning_kit;
-#endif
   switch (cpu_isa()) {
     case ISA_AVX512: return kit_avx512();
     case ISA_AVX2: return kit_avx2();
@@ -161,28 +142,25 @@ void sgemm(float* c, const float* a, const float* b, int64_t m, int64_t n, int64
   // Threads split N when there are enough column tiles; they then share one packing of op(A) (each
   // packs a share of its panels, once per call). Otherwise (narrow C) they split M and pack privately.
   if (nt == 1 || ntl >= 2 * nt) {
-    // Row bands bound the packed op(A) buffer (64 MiB); GPT-2's shapes fit in one band.
-    int64_t band_floats = int64_t(16) << 20;
-#ifdef GPTUNE_GEMM_TUNING
-    if (getenv("GEMM_BANDF")) band_floats = atol(getenv("GEMM_BANDF"));
-#endif
-    const int64_t band = std::max<int64_t>(kit.mr, band_floats / k / kit.mr * kit.mr);
+    // Row bands bound the packed op(A) buffer to 64 MiB (kept for the next call, as training repeats
+    // its shapes); GPT-2's shapes fit in one band.
+    const int64_t band = std::max<int64_t>(kit.mr, (int64_t(16) << 20) / k / kit.mr * kit.mr);
     float* ap = t_ashared.get(round_up(std::min(band, m), kit.mr) * k);
     for (int64_t m0 = 0; m0 < m; m0 += band) {
       const int64_t m1 = std::min(m, m0 + band), panels = ceil_div(m1 - m0, kit.mr);
       Barrier packed;
       parallel_threads([&](int tid, int nthr) {
-        TT(tid, 1, pack_all_a(kit, P, ap, m0, m1, panels * tid / nthr, panels * (tid + 1) / nthr));
+        pack_all_a(kit, P, ap, m0, m1, panels * tid / nthr, panels * (tid + 1) / nthr);
         packed.wait(nthr);
         const int64_t n0 = std::min(n, ntl * tid / nthr * kit.nr), n1 = std::min(n, ntl * (tid + 1) / nthr * kit.nr);
-        if (n0 < n1) TT(tid, 3, gemm_block(kit, P, m0, m1, n0, n1, ap, tid));
+        if (n0 < n1) gemm_block(kit, P, m0, m1, n0, n1, ap);
       }, nt);
     }
     return;
   }
   parallel_threads([&](int tid, int nthr) {
     const int64_t m0 = std::min(m, mt * tid / nthr * kit.mr), m1 = std::min(m, mt * (tid + 1) / nthr * kit.mr);
-    if (m0 < m1) TT(tid, 3, gemm_block(kit, P, m0, m1, 0, n, nullptr, tid));
+    if (m0 < m1) gemm_block(kit, P, m0, m1, 0, n, nullptr);
   }, nt);
 }
 
