@@ -90,7 +90,8 @@ test('native gemm has variants to test', () => {
 
 test('native gemm: odd and edge shapes, all transposes, accumulate or not, on every ISA', () => {
   const sizes = [[1, 1, 1], [1, 7, 17], [7, 1, 33], [17, 33, 1], [14, 32, 16], [15, 33, 17], [13, 31, 15],
-    [33, 129, 7], [129, 17, 200], [200, 33, 129], [6, 16, 8], [64, 48, 40], [2, 100, 3]];
+    [33, 129, 7], [129, 17, 200], [200, 33, 129], [6, 16, 8], [64, 48, 40], [2, 100, 3],
+    [1, 700, 130], [450, 1, 300]];  // the last two are matrix-vector products split over threads
   let seed = 10;
   for (const [m, n, k] of sizes)
     for (const [ta, tb] of COMBOS)

@@ -133,6 +133,18 @@ void sgemm(float* c, const float* a, const float* b, int64_t m, int64_t n, int64
     if (!accumulate) std::memset(c, 0, sizeof(float) * m * n);
     return;
   }
+  // A single row or column of C is a matrix-vector product; op(A) [1,K] (or op(B) [K,1]) is then
+  // K contiguous floats whatever its transpose flag.
+  if (m == 1) {
+    if (trans_b) gemv_dot(c, b, a, n, k, accumulate);     // B [N,K]
+    else gemv_axpy(c, b, a, k, n, accumulate);            // B [K,N]
+    return;
+  }
+  if (n == 1) {
+    if (trans_a) gemv_axpy(c, a, b, k, m, accumulate);    // A [K,M]
+    else gemv_dot(c, a, b, m, k, accumulate);             // A [M,K]
+    return;
+  }
   const Kit& kit = pick_kit();
   const Problem P{c, a, b, m, n, k, trans_a ? m : k, trans_b ? k : n, even_block(k, kit.kc, 1), trans_a, trans_b, accumulate};
 

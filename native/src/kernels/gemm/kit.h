@@ -24,6 +24,10 @@ const Kit& kit_avx512();
 const Kit& kit_avx2();
 const Kit& kit_scalar();
 
+// Matrix-vector products (gemv.cc), used when m or n is 1. X is [rows, cols], row-major.
+void gemv_dot(float* y, const float* X, const float* x, int64_t rows, int64_t cols, bool acc);   // y[rows] (+)= X @ x
+void gemv_axpy(float* y, const float* X, const float* x, int64_t rows, int64_t cols, bool acc);  // y[cols] (+)= x @ X
+
 // C[M,N] = (accumulate ? C : 0) + op(A) @ op(B) on the pool's threads, with the kit cpu_isa() picks.
 void sgemm(float* c, const float* a, const float* b, int64_t m, int64_t n, int64_t k,
            bool trans_a, bool trans_b, bool accumulate);
