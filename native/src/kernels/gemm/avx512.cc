@@ -2,6 +2,7 @@
 // broadcast op(A) values, 28 FMAs) and packing that transposes 16x16 blocks in registers when needed.
 #include "kernels/gemm/kit.h"
 #include "simd/cpu.h"
+#include <algorithm>
 #include <array>
 #include <utility>
 #if GPTUNE_X86
@@ -169,23 +170,36 @@ GPTUNE_AVX512 void kernel(int64_t kc, const float* ap, const float* bp, float* c
 
 GPTUNE_AVX512 void pack_a(float* dst, const float* a, int64_t lda, bool trans, int64_t i0, int64_t p0, int64_t mc, int64_t kc) {
   const __mmask16 keep = first(MR);
-  for (int64_t i = 0; i < mc; i += MR, dst += MR * kc) {
-    const int mv = static_cast<int>(mc - i < MR ? mc - i : MR);
-    if (trans) {  // A is [K,M]: each k step is mv contiguous floats
-      const __mmask16 mm = first(mv);
-      const float* src = a + p0 * lda + i0 + i;
-      for (int64_t p = 0; p < kc; ++p)
-        _mm512_mask_storeu_ps(dst + p * MR, keep, _mm512_maskz_loadu_ps(mm, src + p * lda));
-    } else {  // A is [M,K]: transpose 16 k steps of the panel's rows at a time
-      const float* src = a + (i0 + i) * lda + p0;
-      for (int64_t p = 0; p < kc; p += 16) {
-        const __mmask16 pm = first(kc - p);
-        __m512 r[16];
-        for (int q = 0; q < 16; ++q) r[q] = q < mv ? _mm512_maskz_loadu_ps(pm, src + q * lda + p) : _mm512_setzero_ps();
-        transpose16(r);
-        const int pn = static_cast<int>(kc - p < 16 ? kc - p : 16);
-        for (int q = 0; q < pn; ++q) _mm512_mask_storeu_ps(dst + (p + q) * MR, keep, r[q]);
+  // Stores are full 16 floats where that is safe: the 2 extra floats land in the next k step's slot
+  // of the same panel, rewritten next. Only a panel's last step needs a (slower) masked store.
+  auto store = [&](float* d, __m512 v, int64_t p) GPTUNE_AVX512 {
+    if (p + 1 < kc) _mm512_storeu_ps(d, v); else _mm512_mask_storeu_ps(d, keep, v);
+  };
+  if (trans) {
+    // A is [K,M]: a k step of a panel is mv contiguous floats. Walk 8 k steps across all panels at a
+    // time, so the 8 source rows (4 KiB apart for M=1024, one L1 set) stay cached between panels.
+    for (int64_t p = 0; p < kc; p += 8) {
+      const int64_t pn = std::min<int64_t>(8, kc - p);
+      for (int64_t i = 0; i < mc; i += MR) {
+        const __mmask16 mm = first(mc - i);
+        const float* src = a + (p0 + p) * lda + i0 + i;
+        float* d = dst + i * kc + p * MR;
+        for (int64_t q = 0; q < pn; ++q) store(d + q * MR, _mm512_maskz_loadu_ps(mm, src + q * lda), p + q);
       }
+    }
+    return;
+  }
+  // A is [M,K]: transpose 16 k steps of a panel's rows at a time.
+  for (int64_t i = 0; i < mc; i += MR, dst += MR * kc) {
+    const int64_t mv = std::min<int64_t>(MR, mc - i);
+    const float* src = a + (i0 + i) * lda + p0;
+    for (int64_t p = 0; p < kc; p += 16) {
+      const __mmask16 pm = first(kc - p);
+      __m512 r[16];
+      for (int q = 0; q < 16; ++q) r[q] = q < mv ? _mm512_maskz_loadu_ps(pm, src + q * lda + p) : _mm512_setzero_ps();
+      transpose16(r);
+      const int64_t pn = std::min<int64_t>(16, kc - p);
+      for (int q = 0; q < pn; ++q) store(dst + (p + q) * MR, r[q], p + q);
     }
   }
 }
