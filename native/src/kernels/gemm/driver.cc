@@ -150,10 +150,10 @@ void sgemm(float* c, const float* a, const float* b, int64_t m, int64_t n, int64
 
   // Threads: below ~1 MFLOP per thread the hand-off costs more than it saves.
   const int nt = static_cast<int>(std::min<int64_t>(num_threads(), std::max<int64_t>(1, m * n * k / (1 << 19))));
-  const int64_t mt = ceil_div(m, kit.mr), ntl = ceil_div(n, kit.nr);
+  const int64_t mt = ceil_div(m, kit.mr), nunits = ceil_div(n, kit.nsplit);
   // Threads split N when there are enough column tiles; they then share one packing of op(A) (each
   // packs a share of its panels, once per call). Otherwise (narrow C) they split M and pack privately.
-  if (nt == 1 || ntl >= 2 * nt) {
+  if (nt == 1 || n >= 2 * nt * kit.nr) {
     // Row bands bound the packed op(A) buffer to 64 MiB (kept for the next call, as training repeats
     // its shapes); GPT-2's shapes fit in one band.
     const int64_t band = std::max<int64_t>(kit.mr, (int64_t(16) << 20) / k / kit.mr * kit.mr);
@@ -164,7 +164,7 @@ void sgemm(float* c, const float* a, const float* b, int64_t m, int64_t n, int64
       parallel_threads([&](int tid, int nthr) {
         pack_all_a(kit, P, ap, m0, m1, panels * tid / nthr, panels * (tid + 1) / nthr);
         packed.wait(nthr);
-        const int64_t n0 = std::min(n, ntl * tid / nthr * kit.nr), n1 = std::min(n, ntl * (tid + 1) / nthr * kit.nr);
+        const int64_t n0 = std::min(n, nunits * tid / nthr * kit.nsplit), n1 = std::min(n, nunits * (tid + 1) / nthr * kit.nsplit);
         if (n0 < n1) gemm_block(kit, P, m0, m1, n0, n1, ap);
       }, nt);
     }
