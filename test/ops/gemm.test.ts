@@ -120,7 +120,7 @@ test('native gemm: k=0 zeroes C (or leaves it when accumulating); m or n of 0 wr
   }
 });
 
-test('native gemm: the same answer on 1, 2 and 3 threads (each thread split of C)', () => {
+test('native gemm: the same answer on 1, 2 and 3 threads (wide and narrow C)', () => {
   const { addon } = loadAddon();
   if (!addon) return;
   const before = addon.threads();
@@ -129,6 +129,8 @@ test('native gemm: the same answer on 1, 2 and 3 threads (each thread split of C
       addon.setThreads(threads);
       checkCase({ m: 97, n: 211, k: 150, ta: false, tb: true, acc: true }, 2000 + threads);
       checkCase({ m: 301, n: 20, k: 90, ta: true, tb: false, acc: false }, 2100 + threads);
+      // Narrow C with enough work for several threads: they share one packing of op(B) and split M.
+      checkCase({ m: 603, n: 70, k: 260, ta: true, tb: true, acc: true }, 2200 + threads);
     }
   } finally {
     addon.setThreads(before);
