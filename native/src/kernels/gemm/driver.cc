@@ -1,6 +1,7 @@
-// The blocked GEMM driver (GotoBLAS/BLIS loop order): split C over the pool's threads, then per
-// thread pack an op(B) block that stays in L2, pack op(A) a few micro-panels at a time (L1), and
-// sweep the micro-kernel over the tiles. Packing absorbs the transposes and the zero padding.
+// The blocked GEMM driver (GotoBLAS/BLIS loop order). The pool's threads pack one operand once,
+// together, then take blocks of C from a queue; for each block a thread packs an op(B) block that
+// stays in L2 and sweeps the micro-kernel over the tiles, one op(A) micro-panel (L1) against the
+// op(B) micro-panels in turn. Packing absorbs the transposes and the zero padding.
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -172,9 +173,10 @@ void sgemm(float* c, const float* a, const float* b, int64_t m, int64_t n, int64
   if (nt == 1 || n >= 2 * nt * kit.nr || k * npad > kMaxPacked) {
     // Wide C: op(A) is packed once (by all threads) and the threads take column blocks of C, about
     // 4 per thread (so one preempted thread costs little), at most NC wide (the L2-resident op(B) block).
+    // Equal widths cut at the kernel's cost steps (16 columns on AVX-512) keep the threads' work equal.
     const int64_t band = std::max<int64_t>(kit.mr, kMaxPacked / k / kit.mr * kit.mr);  // rows per packed op(A)
     const int64_t want = std::max<int64_t>(nt == 1 ? 1 : 4 * nt, ceil_div(n, kit.nc));
-    const int64_t width = std::min(round_up(kit.nc, kit.nr), round_up(ceil_div(n, want), kit.nr));
+    const int64_t width = std::min(round_up(kit.nc, kit.nr), round_up(ceil_div(n, want), kit.ncut));
     const int64_t blocks = ceil_div(n, width);
     float* ap = t_ashared.get(round_up(std::min(band, m), kit.mr) * k);
     for (int64_t m0 = 0; m0 < m; m0 += band) {
