@@ -90,7 +90,8 @@ test('native gemm has variants to test', () => {
 
 test('native gemm: odd and edge shapes, all transposes, accumulate or not, on every ISA', () => {
   const sizes = [[1, 1, 1], [1, 7, 17], [7, 1, 33], [17, 33, 1], [14, 32, 16], [15, 33, 17], [13, 31, 15],
-    [33, 129, 7], [129, 17, 200], [200, 33, 129], [6, 16, 8], [64, 48, 40], [2, 100, 3]];
+    [33, 129, 7], [129, 17, 200], [200, 33, 129], [6, 16, 8], [64, 48, 40], [2, 100, 3],
+    [1, 700, 130], [450, 1, 300]];  // the last two are matrix-vector products split over threads
   let seed = 10;
   for (const [m, n, k] of sizes)
     for (const [ta, tb] of COMBOS)
@@ -119,7 +120,7 @@ test('native gemm: k=0 zeroes C (or leaves it when accumulating); m or n of 0 wr
   }
 });
 
-test('native gemm: the same answer on 1, 2 and 3 threads (each thread split of C)', () => {
+test('native gemm: the same answer on 1, 2 and 3 threads (wide and narrow C)', () => {
   const { addon } = loadAddon();
   if (!addon) return;
   const before = addon.threads();
@@ -128,6 +129,8 @@ test('native gemm: the same answer on 1, 2 and 3 threads (each thread split of C
       addon.setThreads(threads);
       checkCase({ m: 97, n: 211, k: 150, ta: false, tb: true, acc: true }, 2000 + threads);
       checkCase({ m: 301, n: 20, k: 90, ta: true, tb: false, acc: false }, 2100 + threads);
+      // Narrow C with enough work for several threads: they share one packing of op(B) and split M.
+      checkCase({ m: 603, n: 70, k: 260, ta: true, tb: true, acc: true }, 2200 + threads);
     }
   } finally {
     addon.setThreads(before);

@@ -1,7 +1,6 @@
 // gemm: C[M,N] = (accumulate ? C : 0) + op(A) @ op(B), the engine's hottest loop. This file checks the
 // arguments; kernels/gemm/ holds the blocked algorithm (driver.cc) and its per-ISA micro-kernels.
 #include "kernels/gemm/kit.h"
-#include "kernels/gemm/gemv.h"
 #include "registry.h"
 
 namespace gptune {
@@ -29,9 +28,7 @@ GPTUNE_KERNEL(gemm) {
   // C is written while A and B are read: overlapping buffers would give garbage, so refuse them.
   if (overlap(c, mn, a, mk)) args.fail("c", "overlaps 'a'");
   if (overlap(c, mn, b, kn)) args.fail("c", "overlaps 'b'");
-  // One row of A (decoding a token): stream B instead of packing it. A [1,K] and A^T [K,1] share a layout.
-  if (m == 1 && k > 0) gemm::sgemv(c, a, b, n, k, trans_b, accumulate);
-  else gemm::sgemm(c, a, b, m, n, k, trans_a, trans_b, accumulate);
+  gemm::sgemm(c, a, b, m, n, k, trans_a, trans_b, accumulate);
 }
 
 }  // namespace gptune

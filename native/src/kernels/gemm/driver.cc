@@ -1,14 +1,13 @@
-// The blocked GEMM driver (GotoBLAS/BLIS loop order): split C over the pool's threads, then per
-// thread pack an op(B) block that stays in L2, pack op(A) a few micro-panels at a time (L1), and
-// sweep the micro-kernel over the tiles. Packing absorbs the transposes and the zero padding.
+// The blocked GEMM driver (GotoBLAS/BLIS loop order). The pool's threads pack one operand once,
+// together, then take blocks of C from a queue; for each block a thread packs an op(B) block that
+// stays in L2 and sweeps the micro-kernel over the tiles, one op(A) micro-panel (L1) against the
+// op(B) micro-panels in turn. Packing absorbs the transposes and the zero padding.
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <atomic>
 #include <new>
 #include <thread>
-#include <chrono>
-#include <time.h>
 #include "kernels/gemm/kit.h"
 #include "simd/cpu.h"
 #include "threads/pool.h"
@@ -59,47 +58,35 @@ struct Problem {
   bool ta, tb, accumulate;
 };
 
-#ifdef GPTUNE_GEMM_TUNING
-}  // namespace
-double tune_t[64][4];
-namespace {
-inline double now_s() { timespec ts; clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts); return ts.tv_sec + 1e-9 * ts.tv_nsec; }
-#define TT(tid, slot, stmt) do { double t0_ = now_s(); stmt; tune_t[tid][slot] += now_s() - t0_; } while (0)
-#else
-#define TT(tid, slot, stmt) stmt
-#endif
 // C[m0:m1, n0:n1] of the problem, on the calling thread. `apacked`, when given, holds op(A)[m0:m1, :]
-// already packed by pack_all_a; otherwise op(A) is packed here, MC rows at a time.
+// packed by pack_all_a; `bpacked`, all of op(B) packed by pack_all_b (then n0 = 0, n1 = N). What is
+// not given is packed here: op(B) one block (kc x NC, kept in L2) at a time, op(A) MC rows at a time.
 void gemm_block(const Kit& kit, const Problem& P, int64_t m0, int64_t m1, int64_t n0, int64_t n1,
-                const float* apacked, int tid = 0) {
+                const float* apacked, const float* bpacked) {
   const int64_t KC = P.kc;
   const int64_t NC = even_block(n1 - n0, kit.nc, kit.nr);
   const int64_t MC = even_block(m1 - m0, kit.mc, kit.mr);
-  const int64_t mpad = round_up(m1 - m0, kit.mr);
-  float* bp = t_bpack.get(KC * NC);               // [NC/nr][KC][nr]
+  const int64_t mpad = round_up(m1 - m0, kit.mr), npad = round_up(P.n, kit.nr);
+  float* bp = bpacked ? nullptr : t_bpack.get(KC * NC);  // [NC/nr][KC][nr]
   float* ap = apacked ? nullptr : t_apack.get(MC * KC);  // [MC/mr][KC][mr]
   for (int64_t jc = n0; jc < n1; jc += NC) {
     const int64_t nc = std::min(NC, n1 - jc);
     for (int64_t pc = 0; pc < P.k; pc += KC) {
       const int64_t kc = std::min(KC, P.k - pc);
       const bool load = P.accumulate || pc > 0;
-      TT(tid, 0, kit.pack_b(bp, P.b, P.ldb, P.tb, pc, jc, kc, nc));
+      const float* bblk = bpacked ? bpacked + pc * npad + jc * kc : bp;
+      if (!bpacked) kit.pack_b(bp, P.b, P.ldb, P.tb, pc, jc, kc, nc);
       for (int64_t ic = m0; ic < m1; ic += MC) {
         const int64_t mc = std::min(MC, m1 - ic);
-        const float* ablk;
-        if (apacked) {
-          ablk = apacked + pc * mpad + (ic - m0) * kc;
-        } else {
-          TT(tid, 1, kit.pack_a(ap, P.a, P.lda, P.ta, ic, pc, mc, kc));
-          ablk = ap;
-        }
-        TT(tid, 2, for (int64_t ir = 0; ir < mc; ir += kit.mr) {
+        const float* ablk = apacked ? apacked + pc * mpad + (ic - m0) * kc : ap;
+        if (!apacked) kit.pack_a(ap, P.a, P.lda, P.ta, ic, pc, mc, kc);
+        for (int64_t ir = 0; ir < mc; ir += kit.mr) {
           const int mv = static_cast<int>(std::min<int64_t>(kit.mr, mc - ir));
           for (int64_t jr = 0; jr < nc; jr += kit.nr) {
             const int nv = static_cast<int>(std::min<int64_t>(kit.nr, nc - jr));
-            kit.kernel(kc, ablk + ir * kc, bp + jr * kc, P.c + (ic + ir) * P.n + jc + jr, P.n, load, mv, nv);
+            kit.kernel(kc, ablk + ir * kc, bblk + jr * kc, P.c + (ic + ir) * P.n + jc + jr, P.n, load, mv, nv);
           }
-        });
+        }
       }
     }
   }
@@ -109,33 +96,44 @@ void gemm_block(const Kit& kit, const Problem& P, int64_t m0, int64_t m1, int64_
 // [depth block at pc: offset pc * mpad][panel][kc][mr], so each panel is packed once per call.
 void pack_all_a(const Kit& kit, const Problem& P, float* dst, int64_t m0, int64_t m1, int64_t p0, int64_t p1) {
   const int64_t mpad = round_up(m1 - m0, kit.mr);
-  for (int64_t pc = 0; pc < P.k; pc += P.kc) {
+  const int64_t i0 = m0 + p0 * kit.mr, i1 = std::min(m1, m0 + p1 * kit.mr);
+  for (int64_t pc = 0; pc < P.k && i0 < i1; pc += P.kc) {
     const int64_t kc = std::min(P.kc, P.k - pc);
-    const int64_t i0 = m0 + p0 * kit.mr, i1 = std::min(m1, m0 + p1 * kit.mr);
-    if (i0 < i1) kit.pack_a(dst + pc * mpad + p0 * kit.mr * kc, P.a, P.lda, P.ta, i0, pc, i1 - i0, kc);
+    kit.pack_a(dst + pc * mpad + p0 * kit.mr * kc, P.a, P.lda, P.ta, i0, pc, i1 - i0, kc);
   }
 }
 
-// All threads of one pool job wait here until every one has arrived (yielding if the CPU is oversubscribed).
-struct Barrier {
-  std::atomic<int> arrived{0};
-  void wait(int nthreads) {
-    arrived.fetch_add(1, std::memory_order_acq_rel);
-    for (int spin = 0; arrived.load(std::memory_order_acquire) < nthreads; ++spin) {
+// The same for micro-panels [p0, p1) of all of op(B): [depth block at pc: offset pc * npad][panel][kc][nr].
+void pack_all_b(const Kit& kit, const Problem& P, float* dst, int64_t p0, int64_t p1) {
+  const int64_t npad = round_up(P.n, kit.nr);
+  const int64_t j0 = p0 * kit.nr, j1 = std::min(P.n, p1 * kit.nr);
+  for (int64_t pc = 0; pc < P.k && j0 < j1; pc += P.kc) {
+    const int64_t kc = std::min(P.kc, P.k - pc);
+    kit.pack_b(dst + pc * npad + j0 * kc, P.b, P.ldb, P.tb, pc, j0, kc, j1 - j0);
+  }
+}
+
+// One call's work queue. Threads first pack the shared operand (groups of panels taken from a
+// counter), wait until all of it is packed, then take blocks of C from a second counter: a thread
+// the OS preempts (2 cores shared with other work) then delays only what it holds, not half the call.
+struct Queue {
+  std::atomic<int64_t> next_group{0}, packed{0}, next_block{0};
+
+  template <typename Pack, typename Work>
+  void run(int64_t panels, int64_t group, int64_t blocks, Pack pack, Work work) {
+    for (int64_t g; (g = next_group.fetch_add(group, std::memory_order_relaxed)) < panels;) {
+      const int64_t e = std::min(panels, g + group);
+      pack(g, e);
+      packed.fetch_add(e - g, std::memory_order_acq_rel);
+    }
+    for (int spin = 0; packed.load(std::memory_order_acquire) < panels; ++spin) {
       if (spin < 4096) GPTUNE_GEMM_PAUSE(); else std::this_thread::yield();
     }
+    for (int64_t i; (i = next_block.fetch_add(1, std::memory_order_relaxed)) < blocks;) work(i);
   }
 };
 
-}  // namespace
-#ifdef GPTUNE_GEMM_TUNING
-const Kit* tuning_kit = nullptr;
-#endif
-namespace {
 const Kit& pick_kit() {
-#ifdef GPTUNE_GEMM_TUNING
-  if (tuning_kit) return *tuning_kit;
-#endif
   switch (cpu_isa()) {
     case ISA_AVX512: return kit_avx512();
     case ISA_AVX2: return kit_avx2();
@@ -152,37 +150,54 @@ void sgemm(float* c, const float* a, const float* b, int64_t m, int64_t n, int64
     if (!accumulate) std::memset(c, 0, sizeof(float) * m * n);
     return;
   }
+  // A single row or column of C is a matrix-vector product; op(A) [1,K] (or op(B) [K,1]) is then
+  // K contiguous floats whatever its transpose flag.
+  if (m == 1) {
+    if (trans_b) gemv_dot(c, b, a, n, k, accumulate);     // B [N,K]
+    else gemv_axpy(c, b, a, k, n, accumulate);            // B [K,N]
+    return;
+  }
+  if (n == 1) {
+    if (trans_a) gemv_axpy(c, a, b, k, m, accumulate);    // A [K,M]
+    else gemv_dot(c, a, b, m, k, accumulate);             // A [M,K]
+    return;
+  }
   const Kit& kit = pick_kit();
   const Problem P{c, a, b, m, n, k, trans_a ? m : k, trans_b ? k : n, even_block(k, kit.kc, 1), trans_a, trans_b, accumulate};
+  // Shared packed operands are bounded to 64 MiB (and kept for the next call: training repeats its shapes).
+  constexpr int64_t kMaxPacked = int64_t(16) << 20;
 
   // Threads: below ~1 MFLOP per thread the hand-off costs more than it saves.
   const int nt = static_cast<int>(std::min<int64_t>(num_threads(), std::max<int64_t>(1, m * n * k / (1 << 19))));
-  const int64_t mt = ceil_div(m, kit.mr), ntl = ceil_div(n, kit.nr);
-  // Threads split N when there are enough column tiles; they then share one packing of op(A) (each
-  // packs a share of its panels, once per call). Otherwise (narrow C) they split M and pack privately.
-  if (nt == 1 || ntl >= 2 * nt) {
-    // Row bands bound the packed op(A) buffer (64 MiB); GPT-2's shapes fit in one band.
-    int64_t band_floats = int64_t(16) << 20;
-#ifdef GPTUNE_GEMM_TUNING
-    if (getenv("GEMM_BANDF")) band_floats = atol(getenv("GEMM_BANDF"));
-#endif
-    const int64_t band = std::max<int64_t>(kit.mr, band_floats / k / kit.mr * kit.mr);
+  const int64_t npad = round_up(n, kit.nr);
+  if (nt == 1 || n >= 2 * nt * kit.nr || k * npad > kMaxPacked) {
+    // Wide C: op(A) is packed once (by all threads) and the threads take column blocks of C, about
+    // 4 per thread (so one preempted thread costs little), at most NC wide (the L2-resident op(B) block).
+    // Equal widths cut at the kernel's cost steps (16 columns on AVX-512) keep the threads' work equal.
+    const int64_t band = std::max<int64_t>(kit.mr, kMaxPacked / k / kit.mr * kit.mr);  // rows per packed op(A)
+    const int64_t want = std::max<int64_t>(nt == 1 ? 1 : 4 * nt, ceil_div(n, kit.nc));
+    const int64_t width = std::min(round_up(kit.nc, kit.nr), round_up(ceil_div(n, want), kit.ncut));
+    const int64_t blocks = ceil_div(n, width);
     float* ap = t_ashared.get(round_up(std::min(band, m), kit.mr) * k);
     for (int64_t m0 = 0; m0 < m; m0 += band) {
-      const int64_t m1 = std::min(m, m0 + band), panels = ceil_div(m1 - m0, kit.mr);
-      Barrier packed;
-      parallel_threads([&](int tid, int nthr) {
-        TT(tid, 1, pack_all_a(kit, P, ap, m0, m1, panels * tid / nthr, panels * (tid + 1) / nthr));
-        packed.wait(nthr);
-        const int64_t n0 = std::min(n, ntl * tid / nthr * kit.nr), n1 = std::min(n, ntl * (tid + 1) / nthr * kit.nr);
-        if (n0 < n1) TT(tid, 3, gemm_block(kit, P, m0, m1, n0, n1, ap, tid));
+      const int64_t m1 = std::min(m, m0 + band);
+      Queue q;
+      parallel_threads([&](int, int) {
+        q.run(ceil_div(m1 - m0, kit.mr), 8, blocks,
+              [&](int64_t p0, int64_t p1) { pack_all_a(kit, P, ap, m0, m1, p0, p1); },
+              [&](int64_t i) { gemm_block(kit, P, m0, m1, i * width, std::min(n, (i + 1) * width), ap, nullptr); });
       }, nt);
     }
     return;
   }
-  parallel_threads([&](int tid, int nthr) {
-    const int64_t m0 = std::min(m, mt * tid / nthr * kit.mr), m1 = std::min(m, mt * (tid + 1) / nthr * kit.mr);
-    if (m0 < m1) TT(tid, 3, gemm_block(kit, P, m0, m1, 0, n, nullptr, tid));
+  // Narrow C (a few column tiles): op(B) is packed once and the threads take row blocks of C.
+  const int64_t rows = round_up(ceil_div(m, 4 * nt), kit.mr), blocks = ceil_div(m, rows);
+  float* bp = t_ashared.get(npad * k);
+  Queue q;
+  parallel_threads([&](int, int) {
+    q.run(ceil_div(n, kit.nr), 1, blocks,
+          [&](int64_t p0, int64_t p1) { pack_all_b(kit, P, bp, p0, p1); },
+          [&](int64_t i) { gemm_block(kit, P, i * rows, std::min(m, (i + 1) * rows), 0, n, nullptr, bp); });
   }, nt);
 }
 

@@ -1,65 +1,98 @@
-// The single-row case of gemm (M == 1: decoding one token). Packing B would triple the memory
-// traffic of a problem that is bound by reading B once, so B is streamed as it is stored: rows of
-// B scaled and added (B [K, N]), or dot products with rows of B (transB, B [N, K]). Threads split N.
+// Matrix-vector products for GEMMs with m == 1 or n == 1 (token-by-token generation, bias-like
+// shapes): the packed path would pack (and for transposes, transpose) the whole matrix to use 1/32
+// of each micro-tile, while a GEMV streams the matrix once. Per-ISA copies of one loop nest.
 #include <algorithm>
-#include "kernels/gemm/gemv.h"
+#include "kernels/gemm/kit.h"
+#include "simd/cpu.h"
 #include "threads/pool.h"
 
 namespace gptune {
 namespace gemm {
 namespace {
 
-#define GPTUNE_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#define GPTUNE_INLINE inline __attribute__((always_inline))
 
-// y[0:n] += sum over p of x[p] * b[p*ldb : p*ldb + n] (rows of B, four at a time to save y traffic).
-GPTUNE_CLONES void rows_axpy(float* y, const float* x, const float* b, int64_t k, int64_t n, int64_t ldb) {
-  int64_t p = 0;
-  for (; p + 4 <= k; p += 4) {
-    const float x0 = x[p], x1 = x[p + 1], x2 = x[p + 2], x3 = x[p + 3];
-    const float *b0 = b + p * ldb, *b1 = b0 + ldb, *b2 = b1 + ldb, *b3 = b2 + ldb;
-    for (int64_t j = 0; j < n; ++j) y[j] += x0 * b0[j] + x1 * b1[j] + x2 * b2[j] + x3 * b3[j];
-  }
-  for (; p < k; ++p) {
-    const float xp = x[p];
-    const float* bp = b + p * ldb;
-    for (int64_t j = 0; j < n; ++j) y[j] += xp * bp[j];
+// y[r] = (acc ? y[r] : 0) + dot(x, X[r, :]) for r in [r0, r1); X is [rows, cols] row-major.
+// L independent partial sums per row let the compiler vectorise the dot without reassociating.
+template <int L>
+GPTUNE_INLINE void dot_rows(float* y, const float* X, const float* x, int64_t cols, int64_t r0, int64_t r1, bool acc) {
+  for (int64_t r = r0; r < r1; ++r) {
+    const float* row = X + r * cols;
+    float s[L] = {};
+    int64_t p = 0;
+    for (; p + L <= cols; p += L)
+      for (int l = 0; l < L; ++l) s[l] += row[p + l] * x[p + l];
+    for (int l = 0; p < cols; ++p, ++l) s[l] += row[p] * x[p];
+    for (int w = L / 2; w >= 1; w /= 2)  // pairwise: log2(L) dependent adds, not L
+      for (int l = 0; l < w; ++l) s[l] += s[l + w];
+    y[r] = (acc ? y[r] : 0.0f) + s[0];
   }
 }
 
-// Dot product with 16 independent partial sums, so the compiler vectorises it without reassociating.
-GPTUNE_CLONES float dot(const float* x, const float* r, int64_t k) {
-  float acc[16] = {0};
-  int64_t p = 0;
-  for (; p + 16 <= k; p += 16)
-    for (int l = 0; l < 16; ++l) acc[l] += x[p + l] * r[p + l];
-  float s = 0;
-  for (int l = 0; l < 16; ++l) s += acc[l];
-  for (; p < k; ++p) s += x[p] * r[p];
-  return s;
+// y[j] = (acc ? y[j] : 0) + sum_r x[r] * X[r, j] for j in [j0, j1); X is [rows, cols] row-major.
+// Columns go in blocks of 256 whose partial sums stay in L1 while the rows stream past.
+template <int L>
+GPTUNE_INLINE void axpy_rows(float* y, const float* X, const float* x, int64_t rows, int64_t cols, int64_t j0, int64_t j1, bool acc) {
+  constexpr int64_t kBlock = 256;
+  for (int64_t jb = j0; jb < j1; jb += kBlock) {
+    const int64_t w = std::min(kBlock, j1 - jb);
+    float s[kBlock];
+    for (int64_t j = 0; j < w; ++j) s[j] = acc ? y[jb + j] : 0.0f;
+    for (int64_t r = 0; r < rows; ++r) {
+      const float xr = x[r];
+      const float* row = X + r * cols + jb;
+      for (int64_t j = 0; j < w; ++j) s[j] += xr * row[j];
+    }
+    for (int64_t j = 0; j < w; ++j) y[jb + j] = s[j];
+  }
 }
+
+using DotFn = void (*)(float*, const float*, const float*, int64_t, int64_t, int64_t, bool);
+using AxpyFn = void (*)(float*, const float*, const float*, int64_t, int64_t, int64_t, int64_t, bool);
+
+#if GPTUNE_X86
+GPTUNE_AVX512 void dot_avx512(float* y, const float* X, const float* x, int64_t cols, int64_t r0, int64_t r1, bool acc) { dot_rows<32>(y, X, x, cols, r0, r1, acc); }
+GPTUNE_AVX2 void dot_avx2(float* y, const float* X, const float* x, int64_t cols, int64_t r0, int64_t r1, bool acc) { dot_rows<16>(y, X, x, cols, r0, r1, acc); }
+GPTUNE_AVX512 void axpy_avx512(float* y, const float* X, const float* x, int64_t rows, int64_t cols, int64_t j0, int64_t j1, bool acc) { axpy_rows<16>(y, X, x, rows, cols, j0, j1, acc); }
+GPTUNE_AVX2 void axpy_avx2(float* y, const float* X, const float* x, int64_t rows, int64_t cols, int64_t j0, int64_t j1, bool acc) { axpy_rows<8>(y, X, x, rows, cols, j0, j1, acc); }
+#endif
+void dot_scalar(float* y, const float* X, const float* x, int64_t cols, int64_t r0, int64_t r1, bool acc) { dot_rows<8>(y, X, x, cols, r0, r1, acc); }
+void axpy_scalar(float* y, const float* X, const float* x, int64_t rows, int64_t cols, int64_t j0, int64_t j1, bool acc) { axpy_rows<4>(y, X, x, rows, cols, j0, j1, acc); }
+
+DotFn pick_dot() {
+#if GPTUNE_X86
+  if (cpu_isa() == ISA_AVX512) return dot_avx512;
+  if (cpu_isa() == ISA_AVX2) return dot_avx2;
+#endif
+  return dot_scalar;
+}
+AxpyFn pick_axpy() {
+#if GPTUNE_X86
+  if (cpu_isa() == ISA_AVX512) return axpy_avx512;
+  if (cpu_isa() == ISA_AVX2) return axpy_avx2;
+#endif
+  return axpy_scalar;
+}
+
+constexpr int64_t kGrain = 1 << 16;  // multiply-adds per thread below which one thread does it all
 
 }  // namespace
 
-void sgemv(float* c, const float* x, const float* b, int64_t n, int64_t k, bool trans_b, bool accumulate) {
-  // Below ~64K multiply-adds a thread hand-off costs more than it saves.
-  const int64_t grain = std::max<int64_t>(64, (int64_t(1) << 16) / std::max<int64_t>(k, 1));
-  if (trans_b) {
-    parallel_for(n, grain, [&](int64_t j0, int64_t j1) {
-      for (int64_t j = j0; j < j1; ++j) {
-        const float d = dot(x, b + j * k, k);
-        c[j] = accumulate ? c[j] + d : d;
-      }
-    });
-  } else {
-    parallel_for(n, grain, [&](int64_t j0, int64_t j1) {
-      // Column blocks that keep their slice of y in L1 while all K rows stream past.
-      for (int64_t jb = j0; jb < j1; jb += 1024) {
-        const int64_t w = std::min<int64_t>(1024, j1 - jb);
-        if (!accumulate) std::fill(c + jb, c + jb + w, 0.0f);
-        rows_axpy(c + jb, x, b + jb, k, w, n);
-      }
-    });
-  }
+// y [rows] = (acc ? y : 0) + X [rows, cols] @ x [cols]
+void gemv_dot(float* y, const float* X, const float* x, int64_t rows, int64_t cols, bool acc) {
+  const DotFn f = pick_dot();
+  parallel_for(rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(cols, 1)),
+               [&](int64_t r0, int64_t r1) { f(y, X, x, cols, r0, r1, acc); });
+}
+
+// y [cols] = (acc ? y : 0) + x [rows] @ X [rows, cols]
+void gemv_axpy(float* y, const float* X, const float* x, int64_t rows, int64_t cols, bool acc) {
+  const AxpyFn f = pick_axpy();
+  // Threads take whole 64-column stripes so no two write the same cache line.
+  const int64_t stripes = (cols + 63) / 64;
+  parallel_for(stripes, std::max<int64_t>(1, kGrain / 64 / std::max<int64_t>(rows, 1)), [&](int64_t s0, int64_t s1) {
+    f(y, X, x, rows, cols, s0 * 64, std::min(cols, s1 * 64), acc);
+  });
 }
 
 }  // namespace gemm

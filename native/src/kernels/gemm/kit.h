@@ -11,6 +11,7 @@ namespace gemm {
 //   Bp: ceil(nc/nr) micro-panels of [kc][nr]: Bp[panel*kc*nr + p*nr + j] = op(B)[p0 + p, j0 + panel*nr + j]
 struct Kit {
   int mr, nr;     // micro-tile: mr rows (broadcast side) x nr columns (vector side)
+  int ncut;       // blocks of C are cut at multiples of this many columns (the kernel's cost steps)
   int kc, nc, mc; // cache blocking: depth, columns per packed B block (L2), rows per packed A block
   // C[0:mv, 0:nv] (row stride ldc) = (load ? C : 0) + Ap micro-panel @ Bp micro-panel, mv <= mr, nv <= nr.
   void (*kernel)(int64_t kc, const float* ap, const float* bp, float* c, int64_t ldc, bool load, int mv, int nv);
@@ -23,6 +24,10 @@ struct Kit {
 const Kit& kit_avx512();
 const Kit& kit_avx2();
 const Kit& kit_scalar();
+
+// Matrix-vector products (gemv.cc), used when m or n is 1. X is [rows, cols], row-major.
+void gemv_dot(float* y, const float* X, const float* x, int64_t rows, int64_t cols, bool acc);   // y[rows] (+)= X @ x
+void gemv_axpy(float* y, const float* X, const float* x, int64_t rows, int64_t cols, bool acc);  // y[cols] (+)= x @ X
 
 // C[M,N] = (accumulate ? C : 0) + op(A) @ op(B) on the pool's threads, with the kit cpu_isa() picks.
 void sgemm(float* c, const float* a, const float* b, int64_t m, int64_t n, int64_t k,
