@@ -4,7 +4,8 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { type BenchContext, type BenchRow, runPeer } from './harness.js';
+import { type BenchContext, type BenchRow, runPeer, timeit } from './harness.js';
+import { backend } from '../src/backend/select.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const GPT2_124M = { n_layer: 12, n_embd: 768, n_head: 12, vocab_size: 50257 };
@@ -23,8 +24,20 @@ function runOurs(ctx: BenchContext, cfg: object): Record<string, number> | null 
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
 }
 
+/** Read bandwidth: a threaded sum over 1 GiB (far beyond the caches), in GB/s. */
+function readBandwidth(): number {
+  const a = new Float32Array(1 << 28).fill(1);
+  const s = timeit(() => { backend().sum(a, a.length); }, { warmup: 1, minIters: 5, minSeconds: 1 });
+  return a.byteLength / s / 1e9;
+}
+
 export function run(ctx: BenchContext): BenchRow[] {
   const rows: BenchRow[] = [];
+  const bw = readBandwidth();
+  // Decoding one token reads every weight once (f32); the bound is bandwidth / weight bytes.
+  const bound = (params: number) => bw * 1e9 / (params * 4);
+  const GPT2_PARAMS = 124_439_808, SMOL_PARAMS = 134_515_008;
+  rows.push({ bench: 'memory', case: 'read bandwidth (sum over 1 GiB)', unit: 'GB/s', gptune: bw, peer: null, peerName: 'none', note: `decode bounds: GPT-2 124M ${bound(GPT2_PARAMS).toFixed(1)} tok/s, SmolLM-135M ${bound(SMOL_PARAMS).toFixed(1)} tok/s` });
   const steps = ctx.quick ? 2 : 5;
   const pair = (bench: string, name: string, cfg: object, peerEnv: Record<string, string> = {}) => {
     const ours = runOurs(ctx, cfg);
@@ -38,7 +51,7 @@ export function run(ctx: BenchContext): BenchRow[] {
     const g = pair('gpt2', 'generate', { mode: 'generate', ...GPT2_124M, batch: 1, seq_len: 128, prompt_len: 128, new_tokens: ctx.quick ? 16 : 64 });
     if (g.ours) {
       rows.push({ bench: 'gpt2', case: 'prefill 124M 128 tokens', unit: 'tokens/s', gptune: g.ours.prefill_tokens_per_sec, peer: g.peer?.prefill_tokens_per_sec ?? null, peerName: 'torch-cpu' });
-      rows.push({ bench: 'gpt2', case: 'decode 124M (KV cache)', unit: 'tokens/s', gptune: g.ours.decode_tokens_per_sec, peer: g.peer?.decode_tokens_per_sec ?? null, peerName: 'torch-cpu' });
+      rows.push({ bench: 'gpt2', case: 'decode 124M (KV cache)', unit: 'tokens/s', gptune: g.ours.decode_tokens_per_sec, peer: g.peer?.decode_tokens_per_sec ?? null, peerName: 'torch-cpu', note: `${(100 * g.ours.decode_tokens_per_sec / bound(GPT2_PARAMS)).toFixed(0)}% of the bandwidth bound` });
     }
   }
   // SmolLM-135M's shape (issue: Llama family): training full and LoRA, and decode.
@@ -54,7 +67,7 @@ export function run(ctx: BenchContext): BenchRow[] {
       }
     }
     const g = pair('smollm', 'generate', { mode: 'generate', ...smol, batch: 1, seq_len: 128, prompt_len: 128, new_tokens: ctx.quick ? 16 : 64 });
-    if (g.ours) rows.push({ bench: 'smollm', case: 'decode SmolLM-135M (KV cache)', unit: 'tokens/s', gptune: g.ours.decode_tokens_per_sec, peer: g.peer?.decode_tokens_per_sec ?? null, peerName: 'torch-cpu' });
+    if (g.ours) rows.push({ bench: 'smollm', case: 'decode SmolLM-135M (KV cache)', unit: 'tokens/s', gptune: g.ours.decode_tokens_per_sec, peer: g.peer?.decode_tokens_per_sec ?? null, peerName: 'torch-cpu', note: `${(100 * g.ours.decode_tokens_per_sec / bound(SMOL_PARAMS)).toFixed(0)}% of the bandwidth bound` });
   }
   for (const mode of ['train', 'lora'] as const) {
     for (const [name, shape] of Object.entries(SHAPES)) {

@@ -25,15 +25,27 @@ GPTUNE_CLONES void axpy_range(float* y, float alpha, const float* x, int64_t n) 
 GPTUNE_CLONES void add_mul_range(float* y, float alpha, const float* a, const float* b, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] += alpha * a[i] * b[i];
 }
-// Reductions accumulate in double so the result does not depend on the thread split.
+// Reductions accumulate in double so the result does not depend on the thread split, in 16
+// independent partial sums so the loop vectorises (one running sum is bound by the add latency:
+// 5 GB/s here, a fifth of the memory bandwidth).
 GPTUNE_CLONES double sum_range(const float* x, int64_t n) {
+  double acc[16] = {0};
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (int l = 0; l < 16; ++l) acc[l] += x[i + l];
   double s = 0;
-  for (int64_t i = 0; i < n; ++i) s += x[i];
+  for (int l = 0; l < 16; ++l) s += acc[l];
+  for (; i < n; ++i) s += x[i];
   return s;
 }
 GPTUNE_CLONES double sum_squares_range(const float* x, int64_t n) {
+  double acc[16] = {0};
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (int l = 0; l < 16; ++l) acc[l] += static_cast<double>(x[i + l]) * x[i + l];
   double s = 0;
-  for (int64_t i = 0; i < n; ++i) s += static_cast<double>(x[i]) * x[i];
+  for (int l = 0; l < 16; ++l) s += acc[l];
+  for (; i < n; ++i) s += static_cast<double>(x[i]) * x[i];
   return s;
 }
 
