@@ -1,7 +1,7 @@
 # PyTorch peer for the model benchmarks: GPT-2 written the way Hugging Face's GPT2LMHeadModel
 # computes it (torch 1.13 has no scaled_dot_product_attention: explicit causal softmax attention),
 # timed on the same shapes as gptune. Reads one JSON config on stdin, prints one JSON line.
-import json, math, resource, sys, time
+import json, math, sys, time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -192,5 +192,6 @@ elif mode == "generate":
         t2 = time.perf_counter()
     out["prefill_tokens_per_sec"] = prompt.shape[1] / (t1 - t0)
     out["decode_tokens_per_sec"] = new / (t2 - t1)
-out["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM, not ru_maxrss: ru_maxrss survives exec, so a child would report its parent's size.
+out["max_rss_mb"] = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:")) / 1024
 print(json.dumps(out))

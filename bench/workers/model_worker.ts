@@ -1,5 +1,6 @@
 // One model benchmark in its own process (so peak RSS belongs to it alone): GPT-2 with random
 // weights, timed in one mode. Config JSON in argv[2]; one JSON line out, like the PyTorch peer.
+import { readFileSync } from 'node:fs';
 import { GPT2LMHeadModel, gpt2ConfigFrom } from '../../src/models/gpt2.js';
 import { LlamaForCausalLM, llamaConfigFrom } from '../../src/models/llama.js';
 import { causalLMLoss } from '../../src/train/losses.js';
@@ -56,7 +57,9 @@ async function main() {
     for (let i = 0; i < n; i++) step();
     out.tokens_per_sec = (B * T * n) / ((performance.now() - t0) / 1000);
   }
-  out.max_rss_mb = process.resourceUsage().maxRSS / 1024;
+  // VmHWM, not getrusage's maxRSS: that one survives exec, so a child would report its parent's size.
+  const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+  out.max_rss_mb = hwm ? Number(hwm[1]) / 1024 : process.resourceUsage().maxRSS / 1024;
   console.log(JSON.stringify(out));
 }
 
