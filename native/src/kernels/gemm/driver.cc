@@ -170,9 +170,11 @@ void sgemm(float* c, const float* a, const float* b, int64_t m, int64_t n, int64
   const int nt = static_cast<int>(std::min<int64_t>(num_threads(), std::max<int64_t>(1, m * n * k / (1 << 19))));
   const int64_t npad = round_up(n, kit.nr);
   const bool wide = nt == 1 || n >= 2 * nt * kit.nr || k * npad > kMaxPacked;
-  // Wide C: threads take column blocks of C, about 4 per thread (so one preempted thread costs little),
-  // at most NC wide; equal widths cut at the kernel's cost steps (16 columns on AVX-512) keep their work equal.
-  const int64_t want = std::max<int64_t>(nt == 1 ? 1 : 4 * nt, ceil_div(n, kit.nc));
+  // Wide C: threads take column blocks of C from a queue, at least 2 each (a preempted thread's share
+  // can move) but few (each block streams all of packed op(A) once per depth block), at most NC wide,
+  // a multiple of the thread count in number and of equal widths cut at the kernel's cost steps
+  // (16 columns on AVX-512), so that the threads' work comes out equal.
+  const int64_t want = round_up(std::max<int64_t>(nt == 1 ? 1 : 2 * nt, ceil_div(n, kit.nc)), nt);
   const int64_t width = wide ? std::min(round_up(kit.nc, kit.nr), round_up(ceil_div(n, want), kit.ncut)) : n;
   // Depth blocks as deep as the L2-resident op(B) block allows: each one is a pass over C.
   const int64_t depth = std::max<int64_t>(kit.kc, kit.l2_floats / round_up(width, kit.nr));
