@@ -176,8 +176,9 @@ void sgemm(float* c, const float* a, const float* b, int64_t m, int64_t n, int64
   // (16 columns on AVX-512), so that the threads' work comes out equal.
   const int64_t want = round_up(std::max<int64_t>(nt == 1 ? 1 : 2 * nt, ceil_div(n, kit.nc)), nt);
   const int64_t width = wide ? std::min(round_up(kit.nc, kit.nr), round_up(ceil_div(n, want), kit.ncut)) : n;
-  // Depth blocks as deep as the L2-resident op(B) block allows: each one is a pass over C.
-  const int64_t depth = std::max<int64_t>(kit.kc, kit.l2_floats / round_up(width, kit.nr));
+  // Depth blocks as deep as the L2-resident op(B) block allows (each one is a pass over C), but at
+  // most 2048 (narrow C would otherwise make op(A) micro-panels of hundreds of KiB).
+  const int64_t depth = std::clamp<int64_t>(kit.l2_floats / round_up(width, kit.nr), kit.kc, 2048);
   const Problem P{c, a, b, m, n, k, trans_a ? m : k, trans_b ? k : n, even_block(k, depth, 1), trans_a, trans_b, accumulate};
   if (wide) {
     // op(A) is packed once, by all threads, in row bands that bound its buffer.
