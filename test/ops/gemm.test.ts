@@ -98,11 +98,15 @@ test('native gemm: odd and edge shapes, all transposes, accumulate or not, on ev
       for (const acc of [false, true]) checkCase({ m, n, k, ta, tb, acc }, seed++);
 });
 
-test('native gemm: a shape that crosses every blocking size (300x517x1100), all transposes', () => {
+test('native gemm: shapes that cross the blocking sizes, all transposes', () => {
   let seed = 1000;
+  // Many row panels and an edge panel, odd widths, K=1100 (one or several depth blocks by thread count).
   for (const [ta, tb] of COMBOS) checkCase({ m: 300, n: 517, k: 1100, ta, tb, acc: ta !== tb }, seed++);
-  // Wide enough that each of two threads walks more than one packed op(B) block.
-  checkCase({ m: 45, n: 1500, k: 400, ta: false, tb: false, acc: true }, seed++);
+  // Wide C: column blocks as wide as NC, so op(B) blocks are shallow and K=800 takes several depth blocks.
+  checkCase({ m: 20, n: 2700, k: 800, ta: false, tb: false, acc: true }, seed++);
+  checkCase({ m: 20, n: 2700, k: 800, ta: true, tb: true, acc: false }, seed++);
+  // Narrow C with K past the deepest depth block (2048).
+  checkCase({ m: 13, n: 100, k: 2100, ta: false, tb: true, acc: true }, seed++);
 });
 
 test('native gemm: k=0 zeroes C (or leaves it when accumulating); m or n of 0 writes nothing', () => {

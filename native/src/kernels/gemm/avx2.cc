@@ -138,7 +138,7 @@ GPTUNE_AVX2 void pack_b(float* dst, const float* b, int64_t ldb, bool trans, int
 }  // namespace
 
 const Kit& kit_avx2() {
-  static const Kit kit{MR, NR, NR, 256, 512, 72, kernel, pack_a, pack_b};
+  static const Kit kit{MR, NR, NR, 256, 512, 72, 256 << 10, kernel, pack_a, pack_b};
   return kit;
 }
 #else

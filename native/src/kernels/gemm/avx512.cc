@@ -239,7 +239,7 @@ GPTUNE_AVX512 void pack_b(float* dst, const float* b, int64_t ldb, bool trans, i
 }  // namespace
 
 const Kit& kit_avx512() {
-  static const Kit kit{MR, NR, 16, 384, 672, 128, kernel, pack_a, pack_b};
+  static const Kit kit{MR, NR, 16, 384, 672, 128, 256 << 10, kernel, pack_a, pack_b};
   return kit;
 }
 #else

@@ -163,20 +163,26 @@ void sgemm(float* c, const float* a, const float* b, int64_t m, int64_t n, int64
     return;
   }
   const Kit& kit = pick_kit();
-  const Problem P{c, a, b, m, n, k, trans_a ? m : k, trans_b ? k : n, even_block(k, kit.kc, 1), trans_a, trans_b, accumulate};
   // Shared packed operands are bounded to 64 MiB (and kept for the next call: training repeats its shapes).
   constexpr int64_t kMaxPacked = int64_t(16) << 20;
 
   // Threads: below ~1 MFLOP per thread the hand-off costs more than it saves.
   const int nt = static_cast<int>(std::min<int64_t>(num_threads(), std::max<int64_t>(1, m * n * k / (1 << 19))));
   const int64_t npad = round_up(n, kit.nr);
-  if (nt == 1 || n >= 2 * nt * kit.nr || k * npad > kMaxPacked) {
-    // Wide C: op(A) is packed once (by all threads) and the threads take column blocks of C, about
-    // 4 per thread (so one preempted thread costs little), at most NC wide (the L2-resident op(B) block).
-    // Equal widths cut at the kernel's cost steps (16 columns on AVX-512) keep the threads' work equal.
-    const int64_t band = std::max<int64_t>(kit.mr, kMaxPacked / k / kit.mr * kit.mr);  // rows per packed op(A)
-    const int64_t want = std::max<int64_t>(nt == 1 ? 1 : 4 * nt, ceil_div(n, kit.nc));
-    const int64_t width = std::min(round_up(kit.nc, kit.nr), round_up(ceil_div(n, want), kit.ncut));
+  const bool wide = nt == 1 || n >= 2 * nt * kit.nr || k * npad > kMaxPacked;
+  // Wide C: threads take column blocks of C from a queue, at least 2 each (a preempted thread's share
+  // can move) but few (each block streams all of packed op(A) once per depth block), at most NC wide,
+  // a multiple of the thread count in number and of equal widths cut at the kernel's cost steps
+  // (16 columns on AVX-512), so that the threads' work comes out equal.
+  const int64_t want = round_up(std::max<int64_t>(nt == 1 ? 1 : 2 * nt, ceil_div(n, kit.nc)), nt);
+  const int64_t width = wide ? std::min(round_up(kit.nc, kit.nr), round_up(ceil_div(n, want), kit.ncut)) : n;
+  // Depth blocks as deep as the L2-resident op(B) block allows (each one is a pass over C), but at
+  // most 2048 (narrow C would otherwise make op(A) micro-panels of hundreds of KiB).
+  const int64_t depth = std::clamp<int64_t>(kit.l2_floats / round_up(width, kit.nr), kit.kc, 2048);
+  const Problem P{c, a, b, m, n, k, trans_a ? m : k, trans_b ? k : n, even_block(k, depth, 1), trans_a, trans_b, accumulate};
+  if (wide) {
+    // op(A) is packed once, by all threads, in row bands that bound its buffer.
+    const int64_t band = std::max<int64_t>(kit.mr, kMaxPacked / k / kit.mr * kit.mr);
     const int64_t blocks = ceil_div(n, width);
     float* ap = t_ashared.get(round_up(std::min(band, m), kit.mr) * k);
     for (int64_t m0 = 0; m0 < m; m0 += band) {

@@ -12,7 +12,8 @@ namespace gemm {
 struct Kit {
   int mr, nr;     // micro-tile: mr rows (broadcast side) x nr columns (vector side)
   int ncut;       // blocks of C are cut at multiples of this many columns (the kernel's cost steps)
-  int kc, nc, mc; // cache blocking: depth, columns per packed B block (L2), rows per packed A block
+  int kc, nc, mc; // cache blocking: least depth, most columns per packed B block, rows per packed A block
+  int l2_floats;  // a packed op(B) block (depth x block width) is sized to about this many floats of L2
   // C[0:mv, 0:nv] (row stride ldc) = (load ? C : 0) + Ap micro-panel @ Bp micro-panel, mv <= mr, nv <= nr.
   void (*kernel)(int64_t kc, const float* ap, const float* bp, float* c, int64_t ldc, bool load, int mv, int nv);
   // a is A as stored: [M,K] (lda = K), or [K,M] when trans (lda = M).

@@ -38,7 +38,7 @@ void pack_b(float* dst, const float* b, int64_t ldb, bool trans, int64_t p0, int
 }  // namespace
 
 const Kit& kit_scalar() {
-  static const Kit kit{MR, NR, NR, 256, 512, 64, kernel, pack_a, pack_b};
+  static const Kit kit{MR, NR, NR, 256, 512, 64, 256 << 10, kernel, pack_a, pack_b};
   return kit;
 }
 
