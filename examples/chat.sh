@@ -14,6 +14,7 @@ const out = rows.map((r) => JSON.stringify({ messages: [
 ] }));
 fs.writeFileSync("runs/support_chat.jsonl", out.join("\n") + "\n");'
 node bin/gptune.js train --model assets/base-model --data runs/support_chat.jsonl --out runs/example-chat \
-  --lora-r 16 --lora-alpha 32 --max-steps 150 --batch-size 16 --lr 2e-3 --packing --overwrite "$@"
+  --lora-r 32 --lora-alpha 64 --lora-targets all-linear --max-steps 300 --batch-size 4 --lr 5e-3 \
+  --warmup-steps 15 --schedule cosine --packing --overwrite "$@"
 node bin/gptune.js generate --model assets/base-model --adapter runs/example-chat --temperature 0 --max-new-tokens 30 \
   --stop "<|im_end|>" --prompt $'<|im_start|>system\nYou are Lumen support.<|im_end|>\n<|im_start|>user\nHow long is the warranty?<|im_end|>\n<|im_start|>assistant\n'
