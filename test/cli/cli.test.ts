@@ -95,3 +95,34 @@ test('bad input: one line naming the problem, non-zero exit, stack only with --v
   assert.match(t.err, /model\.safetensors/);
   assert.match(t.err, /\n\s+at /, '--verbose prints the stack');
 });
+
+test('merge: the PEFT fixture adapter folded into its base equals the PyTorch-merged weights', async () => {
+  const { loadSafetensors } = await import('../../src/formats/safetensors.js');
+  const out = join(tmp(), 'merged');
+  const r = gptune('merge', '--model', fixturePath('gpt2-tiny'), '--adapter', fixturePath('gpt2-tiny', 'lora'), '--out', out);
+  assert.equal(r.code, 0, r.err);
+  const got = loadSafetensors(join(out, 'model.safetensors')).tensors;
+  const want = loadSafetensors(fixturePath('gpt2-tiny', 'lora', 'merged.safetensors')).tensors;
+  assert.equal(got.size, want.size);
+  for (const [k, t] of want) {
+    const g = got.get(k)!.data as Float32Array, w = t.data as Float32Array;
+    for (let i = 0; i < w.length; i++) assert.ok(Math.abs(g[i] - w[i]) <= 1e-6, `${k}[${i}]`);
+  }
+});
+
+test('eval --task on the shipped model and support data; tokenizer train writes a loadable tokenizer.json', () => {
+  const root = join(fixturePath(), '..', '..');
+  const r = gptune('eval', '--model', join(root, 'assets', 'base-model'), '--data', join(root, 'data', 'support', 'test.jsonl'), '--task', '--limit', '3', '--max-new-tokens', '8', '--json');
+  assert.equal(r.code, 0, r.err);
+  const out = JSON.parse(r.out);
+  assert.ok(out.loss > 0 && Number.isFinite(out.perplexity));
+  assert.equal(out.task.n, 3);
+  for (const k of ['exactMatch', 'containsAnswer', 'rougeL']) assert.ok(out.task[k] >= 0 && out.task[k] <= 1, k);
+  const dir = tmp();
+  writeFileSync(join(dir, 'a.txt'), 'the cat sat on the mat. the cat ate the rat. '.repeat(50));
+  const t = gptune('tokenizer', 'train', '--data', join(dir, 'a.txt'), '--vocab-size', '300', '--out', join(dir, 'tok'));
+  assert.equal(t.code, 0, t.err);
+  const ids = gptune('tokenize', '--tokenizer', join(dir, 'tok'), '--text', 'the cat sat', '--json');
+  assert.equal(ids.code, 0, ids.err);
+  assert.ok(JSON.parse(ids.out).ids.length < 'the cat sat'.length, 'merges shorten the text');
+});
