@@ -2,25 +2,13 @@
 # scaled_dot_product_attention before torch 2.0): q @ k^T * scale, masked_fill(-inf), softmax, @ v,
 # then .backward() of sum(out * w). Shapes come from bench/kernels/attention.bench.ts on stdin;
 # prints {"cases": [{"fwd_ms", "fwdbwd_ms"}, ...], "info": {...}} as JSON on its last line.
+from timing import median_seconds
 import json
 import math
 import sys
 import time
 
 import torch
-
-
-def median_seconds(fn, quick):
-    for _ in range(1 if quick else 2):
-        fn()
-    times = []
-    start = time.perf_counter()
-    while len(times) < (1 if quick else 5) or time.perf_counter() - start < (0.2 if quick else 2.0):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    times.sort()
-    return times[len(times) // 2]
 
 
 def main():
@@ -52,7 +40,7 @@ def main():
             q.grad = k.grad = v.grad = None
             (forward() * w).sum().backward()
 
-        out.append({"fwd_ms": 1e3 * median_seconds(fwd, quick), "fwdbwd_ms": 1e3 * median_seconds(fwdbwd, quick)})
+        out.append({"fwd_ms": 1e3 * median_seconds(fwd, quick, 2.0), "fwdbwd_ms": 1e3 * median_seconds(fwdbwd, quick, 2.0)})
     info = {"torch": torch.__version__, "threads": torch.get_num_threads()}
     print(json.dumps({"cases": out, "info": info}))
 

@@ -1,24 +1,12 @@
 # numpy's float32 matmul (OpenBLAS sgemm) on the shapes bench/kernels/gemm.bench.ts sends on stdin,
 # with the same stored layouts: transA multiplies a [K,M] array's .T view, which numpy hands to BLAS
 # as a transpose flag (no copy). Prints {"gflops": [...], ...} as JSON on its last line.
+from timing import median_seconds
 import json
 import sys
 import time
 
 import numpy as np
-
-
-def median_seconds(fn, quick):
-    for _ in range(1 if quick else 2):
-        fn()
-    times = []
-    start = time.perf_counter()
-    while len(times) < (1 if quick else 5) or time.perf_counter() - start < (0.1 if quick else 1.0):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    times.sort()
-    return times[len(times) // 2]
 
 
 def main():
