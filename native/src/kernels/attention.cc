@@ -245,6 +245,7 @@ namespace attn {
 #undef ATT_NS
 #undef ATT_TARGET
 #undef ATT_AVX512
+#undef ATT_CAST128
 #define ATT_NS avx2
 #define ATT_TARGET GPTUNE_AVX2
 #define ATT_AVX512 0
@@ -252,6 +253,7 @@ namespace attn {
 #undef ATT_NS
 #undef ATT_TARGET
 #undef ATT_AVX512
+#undef ATT_CAST128
 }  // namespace attn
 #pragma GCC diagnostic pop
 #endif

