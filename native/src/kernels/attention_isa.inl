@@ -319,10 +319,17 @@ ATT_TARGET void rank_update(float* c, int64_t ldc, int64_t rows, const float* a,
   }
 }
 
+// Rows of one head sit H*D floats apart, more than a page for GPT-2, where the hardware prefetcher
+// stops following them: fetch the lines of a row that will be read a few rows later.
+ATT_TARGET inline void prefetch_row(const float* x, int64_t D) {
+  for (int64_t d = 0; d < D; d += 16) _mm_prefetch(reinterpret_cast<const char*>(x + d), _MM_HINT_T0);
+}
+
 // dst[r*ldd + d] (+)= src[r*lds + d] * mul[r] * factor for d < D (mul may be null).
 ATT_TARGET void store_rows(float* dst, int64_t ldd, const float* src, int64_t lds, int64_t rows, int64_t D,
     const float* mul, bool accumulate, float factor = 1.0f) {
   for (int64_t r = 0; r < rows; ++r) {
+    if (r + 8 < rows) prefetch_row(dst + (r + 8) * ldd, D);  // output rows are strided too
     vf s = vset((mul ? mul[r] : 1.0f) * factor);
     float* o = dst + r * ldd;
     const float* x = src + r * lds;
@@ -337,12 +344,6 @@ ATT_TARGET void store_rows(float* dst, int64_t ldd, const float* src, int64_t ld
       vst_n(o + d, accumulate ? vadd(vld_n(o + d, n), v) : v, n);
     }
   }
-}
-
-// Rows of one head sit H*D floats apart, more than a page for GPT-2, where the hardware prefetcher
-// stops following them: fetch the lines of a row that will be read a few rows later.
-ATT_TARGET inline void prefetch_row(const float* x, int64_t D) {
-  for (int64_t d = 0; d < D; d += 16) _mm_prefetch(reinterpret_cast<const char*>(x + d), _MM_HINT_T0);
 }
 
 // Copies rows of a [rows, D] strided matrix, times factor, into [rows, Dp] with zeroed padding columns.
@@ -612,6 +613,7 @@ ATT_TARGET void backward_group(const BwdShared& x, int64_t b, int64_t kh, int64_
       pack_rows(qp, x.q + qoff, ldq, rows, D, Dp);
       pack_rows(dop, x.dout + qoff, ldq, rows, D, Dp);
       for (int64_t r = 0; r < rows; ++r) {
+        if (r + 8 < rows) prefetch_row(x.out + qoff + (r + 8) * ldq, D);
         ndl[r] = -dot(dop + r * Dp, x.out + qoff + r * ldq, D) * g.scale;
         float lv = x.lse[(b * g.H + h) * g.T + t0 + r];
         nlse2[r] = lv == -INFINITY ? -INFINITY : -lv * 1.4426950408889634f;  // a row that saw nothing: P = 0
@@ -623,7 +625,10 @@ ATT_TARGET void backward_group(const BwdShared& x, int64_t b, int64_t kh, int64_
         qmin = qmax = segq[0];
         for (int64_t r = 1; r < rows; ++r) { qmin = std::min(qmin, segq[r]); qmax = std::max(qmax, segq[r]); }
       }
-      for (int64_t j = 0; j < ntk; ++j) {
+      const int64_t jend = g.causal ? (t0 + rows - 1) / BK + 1 : ntk;
+      for (int64_t j = 0; j < jend; ++j) {
+        // this tile's dq rows are added to at the end: fetch a share of them on each key tile
+        for (int64_t r = j * rows / jend; r < (j + 1) * rows / jend; ++r) prefetch_row(x.dq + qoff + r * ldq, D);
         int32_t kmin = seg ? x.kmin[b * ntk + j] : 0, kmax = seg ? x.kmax[b * ntk + j] : 0;
         TilePlan pl = plan_tile(g, t0, rows, j, seg, qmin, qmax, kmin, kmax);
         if (pl.skip) continue;
