@@ -111,11 +111,16 @@ void run_items(int64_t n, F&& f) {
 }
 
 // The backward parallelises over (batch, kv head): a work item owns its kv head's dk/dv and its
-// query heads' dq, so nothing is shared between threads and the sums run in a fixed order
-// (run-to-run identical results, no atomics, no [T,T] state). When there are too few kv heads to keep
-// every thread busy (B*KVH=3 on 2 threads), each kv head's query heads are split across items
-// writing private dk/dv slabs, summed in a fixed order afterwards. fn(b, kh, h0, h1, dk, dv, ld, acc)
-// processes query heads [h0, h1) and adds (acc) or stores its dk/dv rows at row stride ld.
+// query heads' dq, so no two threads write the same row and sums run in a fixed order (run-to-run
+// identical results, no atomics). Inside an item the loop is query tile (outer) x key tile (inner):
+// dk/dv of the whole head accumulate in [T, D] buffers that stay in L2 (256 KB each for GPT-2), dq of
+// one query tile in L1, and keys/values are packed once per item. The alternatives cost more: items
+// per key tile (FlashAttention-2's GPU split) make dq a cross-thread sum (atomics or per-thread
+// [B,T,H,D] copies plus a reduction), and a separate dq pass recomputes P and dP (7 matmuls instead
+// of 5). When there are too few kv heads to keep every thread busy (B*KVH = 3 on 2 threads), a kv
+// head's query heads are split across items that write private dk/dv slabs, summed in a fixed order
+// afterwards. fn(b, kh, h0, h1, dk, dv, ld, acc) processes query heads [h0, h1) and adds (acc) or
+// stores its dk/dv rows at row stride ld.
 template <typename F>
 void backward_schedule(const Geometry& g, F&& fn, float* dk, float* dv) {
   const int64_t group = g.H / g.KVH;

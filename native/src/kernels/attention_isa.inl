@@ -17,21 +17,16 @@ constexpr int W = 8;
 #define ATT_CAST128 _mm256_castps256_ps128
 #endif
 
-constexpr int KV = 4;                  // vectors per key-tile row
-constexpr int BK = KV * W;             // keys per tile: 64 (avx512), 32 (avx2)
-#ifndef ATT_BQ
-#define ATT_BQ 64
-#endif
-constexpr int BQ = ATT_BQ;             // queries per tile
-#ifndef ATT_RS
-#define ATT_RS 4
-#endif
-#ifndef ATT_RU
-#define ATT_RU 4
-#endif
-constexpr int RS = ATT_AVX512 ? ATT_RS : 2; // query rows per score block: RS*KV accumulators
-constexpr int RU = ATT_AVX512 ? ATT_RU : 2; // output rows per rank-update block: RU*NVU accumulators
-constexpr int NVU = 4;                 // head-dim vectors per rank-update block
+// Tile sizes. A key tile is KV vectors wide; a score block (RS x KV accumulators) and a rank-update
+// block (RU x NVU) leave registers for the operands (32 zmm, 16 ymm). The working set of one tile
+// pair (keys^T, values, q, P, O: 5 x 16 KB for BQ = BK = 64, D = 64) sits in L1/L2; taller
+// (BQ = 32) or wider (RS = RU = 6) blocks measured no faster.
+constexpr int KV = 4;                   // vectors per key-tile row
+constexpr int BK = KV * W;              // keys per tile: 64 (avx512), 32 (avx2)
+constexpr int BQ = 64;                  // queries per tile
+constexpr int RS = ATT_AVX512 ? 4 : 2;  // query rows per score block: RS*KV accumulators
+constexpr int RU = ATT_AVX512 ? 4 : 2;  // output rows per rank-update block: RU*NVU accumulators
+constexpr int NVU = 4;                  // head-dim vectors per rank-update block
 
 // ---- vector helpers ----
 #if ATT_AVX512
@@ -44,13 +39,7 @@ ATT_TARGET inline vf vadd(vf a, vf b) { return _mm512_add_ps(a, b); }
 ATT_TARGET inline vf vsub(vf a, vf b) { return _mm512_sub_ps(a, b); }
 ATT_TARGET inline vf vmul(vf a, vf b) { return _mm512_mul_ps(a, b); }
 ATT_TARGET inline vf vmax(vf a, vf b) { return _mm512_max_ps(a, b); }
-// Horizontal max / sum (GCC 12's _mm512_reduce_* warn about an uninitialised temporary).
-ATT_TARGET inline float hmax(vf v) {
-  __m256 h = _mm256_max_ps(_mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
-  __m128 m = _mm_max_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
-  return _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)));
-}
+// Horizontal sum (GCC 12's _mm512_reduce_add_ps warns about an uninitialised temporary).
 ATT_TARGET inline float hsum(vf v) {
   __m256 h = _mm256_add_ps(_mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
@@ -126,12 +115,6 @@ ATT_TARGET inline vf vadd(vf a, vf b) { return _mm256_add_ps(a, b); }
 ATT_TARGET inline vf vsub(vf a, vf b) { return _mm256_sub_ps(a, b); }
 ATT_TARGET inline vf vmul(vf a, vf b) { return _mm256_mul_ps(a, b); }
 ATT_TARGET inline vf vmax(vf a, vf b) { return _mm256_max_ps(a, b); }
-ATT_TARGET inline float hmax(vf v) {
-  __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
-  m = _mm_max_ss(m, _mm_movehdup_ps(m));
-  return _mm_cvtss_f32(m);
-}
 ATT_TARGET inline float hsum(vf v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -651,15 +634,9 @@ ATT_TARGET void backward_group(const BwdShared& x, int64_t b, int64_t kh, int64_
 
 }  // namespace
 
-// Sizes that attention.cc needs to lay out the shared buffers for this ISA.
-constexpr int kBK = BK;
-constexpr int kBQ = BQ;
-constexpr int kW = W;
-
 ATT_TARGET void forward(const Geometry& g, float* out, float* lse, const float* q, const float* k, const float* v) {
   const int64_t ntk = (g.T + BK - 1) / BK, Tpad = ntk * BK, Dp = (g.D + W - 1) / W * W;
   Prepared pr = prepare(g, ntk, Tpad, BK);
-
   FwdShared x{&g, q, k, v, out, lse, pr.segp, pr.kmin, pr.kmax, ntk, Tpad, Dp, next_call_id()};
   // Items are (batch, head, chunk); a chunk takes query tiles in pairs (p, nqt-1-p), which cost the
   // same under the causal mask, so items are equal and a head splits into chunks only when there are
