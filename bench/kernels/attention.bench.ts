@@ -76,13 +76,12 @@ export function run(ctx: BenchContext): BenchRow[] {
     const tf = timeit(fwd, opts), tfb = timeit(fwdbwd, opts);
     const flopsF = 2 * B * H * T * T * D, flopsFB = 3.5 * flopsF;
     const p = peer ? peer.cases[i] as { fwd_ms: number; fwdbwd_ms: number } : null;
-    const name = `B=${B} T=${T} H=${H} D=${D} causal`;
-    rows.push({ bench: 'attention', case: `fwd ${name}`, unit: 'GFLOP/s', gptune: flopsF / tf / 1e9,
-      peer: p ? flopsF / (p.fwd_ms / 1e3) / 1e9 : null, peerName: 'torch-cpu',
-      note: `${(tf * 1e3).toFixed(1)} ms vs ${p ? p.fwd_ms.toFixed(1) : '-'} ms` });
-    rows.push({ bench: 'attention', case: `fwd+bwd ${name}`, unit: 'GFLOP/s', gptune: flopsFB / tfb / 1e9,
-      peer: p ? flopsFB / (p.fwdbwd_ms / 1e3) / 1e9 : null, peerName: 'torch-cpu',
-      note: `${(tfb * 1e3).toFixed(1)} ms vs ${p ? p.fwdbwd_ms.toFixed(1) : '-'} ms` });
+    const name = `B=${B} T=${T} H=${H} D=${D}`;
+    const ms = (gptune: number, peerMs: number | undefined) => `causal; ${(gptune * 1e3).toFixed(1)} ms vs ${peerMs === undefined ? '-' : peerMs.toFixed(1)} ms`;
+    rows.push({ bench: 'attention', case: `${name} fwd`, unit: 'GFLOP/s', gptune: flopsF / tf / 1e9,
+      peer: p ? flopsF / (p.fwd_ms / 1e3) / 1e9 : null, peerName: 'torch-cpu', note: ms(tf, p?.fwd_ms) });
+    rows.push({ bench: 'attention', case: `${name} fwd+bwd`, unit: 'GFLOP/s', gptune: flopsFB / tfb / 1e9,
+      peer: p ? flopsFB / (p.fwdbwd_ms / 1e3) / 1e9 : null, peerName: 'torch-cpu', note: ms(tfb, p?.fwdbwd_ms) });
   }
   if (peer) ctx.notice(`attention: peer ${JSON.stringify(peer.info)}; gptune on ${addon.threads()} threads, isa ${addon.isa()}`);
   return rows;
