@@ -192,8 +192,8 @@ void forward_scalar(const Geometry& g, float* out, float* lse, const float* q, c
         for (int64_t d = 0; d < D; ++d) acc[d] += p * vr[d];
       }
       float* o = out + ((b * g.T + t) * g.H + h) * D;
-      for (int64_t d = 0; d < D; ++d) o[d] = l > 0 ? acc[d] / l : 0.0f;
-      lse[(b * g.H + h) * g.T + t] = l > 0 ? m + std::log(l) : -INFINITY;
+      for (int64_t d = 0; d < D; ++d) o[d] = l == 0.0f ? 0.0f : acc[d] / l;  // no key: 0 (NaN stays NaN)
+      lse[(b * g.H + h) * g.T + t] = l == 0.0f ? -INFINITY : m + std::log(l);
     }
   });
 }

@@ -58,9 +58,10 @@ ATT_TARGET inline void vst_n(float* p, vf v, int n) { _mm512_mask_storeu_ps(p, s
 
 // 2^x: x = n + f with n = round(x), |f| <= 1/2; 2^f by a degree-6 polynomial fitted for relative
 // error (<= 1 ulp in float32 evaluation), scaled by 2^n with scalef (no clamping needed: large |n|
-// saturates to 0 or inf). x < -126, -inf and NaN give exactly 0, so no denormal reaches the matmuls.
+// saturates to 0 or inf). x < -126 and -inf give exactly 0, so no denormal reaches the matmuls;
+// NaN stays NaN (a NaN score must reach the output, as in the reference).
 ATT_TARGET inline vf vexp2(vf x) {
-  __mmask16 keep = _mm512_cmp_ps_mask(x, vset(-126.0f), _CMP_GE_OQ);
+  __mmask16 keep = _mm512_cmp_ps_mask(x, vset(-126.0f), _CMP_NLT_UQ);
   vf n = _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   vf f = vsub(x, n);
   vf p = vset(1.5346772852353752e-4f);
@@ -82,6 +83,10 @@ ATT_TARGET inline vmask visible(int64_t s_base, int64_t limit, const int32_t* se
   return m;
 }
 ATT_TARGET inline vf vselect(vmask m, vf yes, vf no) { return _mm512_mask_blend_ps(m, no, yes); }
+// x, with -inf replaced by 0 (a running max before any key: subtracting it must not give -inf - -inf).
+ATT_TARGET inline vf vneginf_to_zero(vf x) {
+  return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, vset(-INFINITY), _CMP_EQ_OQ), x, vzero());
+}
 
 // In-register 16x16 transpose: stage k swaps bit k of the row index with bit k of the lane index,
 // pairing rows i and i + 2^k through two-source lane permutes (index 16 + l is lane l of the second row).
@@ -132,11 +137,12 @@ ATT_TARGET inline __m256i lane_mask(int n) {
 ATT_TARGET inline vf vld_n(const float* p, int n) { return _mm256_maskload_ps(p, lane_mask(n)); }
 ATT_TARGET inline void vst_n(float* p, vf v, int n) { _mm256_maskstore_ps(p, lane_mask(n), v); }
 
-// 2^x as in the AVX-512 path, with 2^n built in the exponent bits (x clamped so n is in [-126, 127]).
+// 2^x as in the AVX-512 path, with 2^n built in the exponent bits (x clamped so n is in [-126, 127];
+// max/min return their second operand when one is NaN, so NaN passes through).
 ATT_TARGET inline vf vexp2(vf x) {
   const vf lo = vset(-126.0f);
-  vf keep = _mm256_cmp_ps(x, lo, _CMP_GE_OQ);
-  x = _mm256_min_ps(_mm256_max_ps(x, lo), vset(127.0f));
+  vf keep = _mm256_cmp_ps(x, lo, _CMP_NLT_UQ);
+  x = _mm256_min_ps(vset(127.0f), _mm256_max_ps(lo, x));
   vf n = _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   vf f = vsub(x, n);
   vf p = vset(1.5346772852353752e-4f);
@@ -160,6 +166,9 @@ ATT_TARGET inline vmask visible(int64_t s_base, int64_t limit, const int32_t* se
   return _mm256_castsi256_ps(m);
 }
 ATT_TARGET inline vf vselect(vmask m, vf yes, vf no) { return _mm256_blendv_ps(no, yes, m); }
+ATT_TARGET inline vf vneginf_to_zero(vf x) {
+  return _mm256_blendv_ps(x, vzero(), _mm256_cmp_ps(x, vset(-INFINITY), _CMP_EQ_OQ));
+}
 
 // In-register 8x8 transpose: interleave pairs of rows, then pairs of pairs, then swap 128-bit halves.
 ATT_TARGET inline void transpose(vf r[W]) {
@@ -385,8 +394,8 @@ ATT_TARGET inline TilePlan plan_tile(const Geometry& g, int64_t t0, int64_t rows
 // online softmax of each row: running max m, running sum l (kept as W partial sums, reduced once at
 // the end), and alpha = 2^(m_old - m_new) to rescale the row's output. Branch-free and in vectors
 // (a data-dependent branch on "did the max change" and a scalar exp2 made this epilogue cost 40% of
-// the score matmul). A row that has seen no key has m = -inf: then -inf - -inf = NaN, which vexp2
-// turns into 0, so P, alpha, l and the output row all stay 0.
+// the score matmul). A row that has seen no key yet keeps m = -inf and subtracts 0 instead, so its
+// P, alpha, l and output stay exactly 0.
 struct FwdEpilogue {
   float* p;           // [BQ, BK] probabilities (unnormalised) of this tile
   float* m;           // [BQ] running max (log2 units)
@@ -409,15 +418,15 @@ struct FwdEpilogue {
     }
     vf mx = s[0];
     for (int c = 1; c < KV; ++c) mx = vmax(mx, s[c]);
-    vf m_old = vset(m[r]), m_new = vmax(m_old, vmax_all(mx));
+    vf m_old = vset(m[r]), m_new = vmax(m_old, vmax_all(mx)), m_sub = vneginf_to_zero(m_new);
     vf sum = vzero();
     float* pr = p + r * BK;
     for (int c = 0; c < KV; ++c) {
-      vf e = vexp2(vsub(s[c], m_new));
+      vf e = vexp2(vsub(s[c], m_sub));
       sum = vadd(sum, e);
       vst(pr + c * W, e);
     }
-    vf a = vexp2(vsub(m_old, m_new));
+    vf a = vexp2(vsub(m_old, m_sub));
     vst(l + r * W, vfma(vld(l + r * W), a, sum));
     m[r] = _mm_cvtss_f32(ATT_CAST128(m_new));
     alpha[r] = _mm_cvtss_f32(ATT_CAST128(a));
@@ -533,11 +542,11 @@ ATT_TARGET void forward_tile(const FwdShared& x, int64_t b, int64_t h, int64_t i
     qk_rows(qs, Dp, kt + j * g.D * BK, g.D, static_cast<int>(rows), diag, ep);
     rank_update(O, Dp, rows, P, BK, 1, vp + s0 * Dp, Dp, pl.kend, alpha, Dp, diag, kNoDiag);
   }
-  // out = O / l; lse = (m + log2 l) ln 2; a row that saw nothing gives 0 and -inf.
+  // out = O / l; lse = (m + log2 l) ln 2; a row that saw nothing gives 0 and -inf (NaN stays NaN).
   for (int64_t r = 0; r < rows; ++r) {
     float lr = hsum(vld(l + r * W));
-    alpha[r] = lr > 0 ? 1.0f / lr : 0.0f;
-    x.lse[(b * g.H + h) * g.T + t0 + r] = lr > 0 ? (m[r] + std::log2(lr)) * 0.6931471805599453f : -INFINITY;
+    alpha[r] = lr == 0.0f ? 0.0f : 1.0f / lr;
+    x.lse[(b * g.H + h) * g.T + t0 + r] = lr == 0.0f ? -INFINITY : (m[r] + std::log2(lr)) * 0.6931471805599453f;
   }
   store_rows(x.out + (b * g.T + t0) * lda + h * g.D, lda, O, Dp, rows, g.D, alpha, false);
 }
