@@ -27,6 +27,8 @@ struct Geometry {
   const int32_t* seg;
 };
 
+namespace {
+
 // 64-byte aligned float scratch, grown on demand and kept between calls (a fresh multi-MB buffer
 // per call would page-fault on every first touch).
 struct Scratch {
@@ -235,6 +237,7 @@ void backward_scalar(const Geometry& g, float* dq, float* dk, float* dv, const f
   });
 }
 
+}  // namespace
 }  // namespace attn
 
 #if GPTUNE_X86
