@@ -177,6 +177,23 @@ test('native attention splits work the same on any thread count (uneven heads, c
   }
 });
 
+test('attention propagates NaN like the reference (a NaN key poisons exactly the queries that see it)', () => {
+  const B = 1, T = 70, H = 2, KVH = 1, D = 16, r = rng(5);
+  const q = r.f32(B * T * H * D), k = r.f32(B * T * KVH * D), v = r.f32(B * T * KVH * D);
+  k[40 * D + 3] = NaN;  // key 40
+  const kernels: [string, typeof attentionForward][] = [['reference', attentionForward]];
+  for (const v of nativeVariants()) kernels.push([v.name, v.backend.attentionForward]);
+  for (const [name, fwd] of kernels) {
+    for (const v of nativeVariants()) if (v.name === name) v.activate();
+    const out = new Float32Array(q.length), lse = new Float32Array(B * H * T);
+    fwd(out, lse, q, k, v, B, T, H, KVH, D, 0.25, true, null);
+    for (let t = 0; t < T; t++) {
+      assert.equal(Number.isNaN(out[(t * H + 1) * D]), t >= 40, `${name}: out row ${t} NaN iff it sees key 40`);
+      assert.equal(Number.isNaN(lse[T + t]), t >= 40, `${name}: lse row ${t} NaN iff it sees key 40`);
+    }
+  }
+});
+
 test('attention rejects heads that are not a multiple of kvHeads, and short buffers', () => {
   const kernels: [string, typeof attentionForward, typeof attentionBackward][] = [['reference', attentionForward, attentionBackward]];
   for (const v of nativeVariants()) kernels.push([v.name, v.backend.attentionForward, v.backend.attentionBackward]);

@@ -27,6 +27,8 @@ struct Geometry {
   const int32_t* seg;
 };
 
+namespace {
+
 // 64-byte aligned float scratch, grown on demand and kept between calls (a fresh multi-MB buffer
 // per call would page-fault on every first touch).
 struct Scratch {
@@ -111,11 +113,16 @@ void run_items(int64_t n, F&& f) {
 }
 
 // The backward parallelises over (batch, kv head): a work item owns its kv head's dk/dv and its
-// query heads' dq, so nothing is shared between threads and the sums run in a fixed order
-// (run-to-run identical results, no atomics, no [T,T] state). When there are too few kv heads to keep
-// every thread busy (B*KVH=3 on 2 threads), each kv head's query heads are split across items
-// writing private dk/dv slabs, summed in a fixed order afterwards. fn(b, kh, h0, h1, dk, dv, ld, acc)
-// processes query heads [h0, h1) and adds (acc) or stores its dk/dv rows at row stride ld.
+// query heads' dq, so no two threads write the same row and sums run in a fixed order (run-to-run
+// identical results, no atomics). Inside an item the loop is query tile (outer) x key tile (inner):
+// dk/dv of the whole head accumulate in [T, D] buffers that stay in L2 (256 KB each for GPT-2), dq of
+// one query tile in L1, and keys/values are packed once per item. The alternatives cost more: items
+// per key tile (FlashAttention-2's GPU split) make dq a cross-thread sum (atomics or per-thread
+// [B,T,H,D] copies plus a reduction), and a separate dq pass recomputes P and dP (7 matmuls instead
+// of 5). When there are too few kv heads to keep every thread busy (B*KVH = 3 on 2 threads), a kv
+// head's query heads are split across items that write private dk/dv slabs, summed in a fixed order
+// afterwards. fn(b, kh, h0, h1, dk, dv, ld, acc) processes query heads [h0, h1) and adds (acc) or
+// stores its dk/dv rows at row stride ld.
 template <typename F>
 void backward_schedule(const Geometry& g, F&& fn, float* dk, float* dv) {
   const int64_t group = g.H / g.KVH;
@@ -187,8 +194,8 @@ void forward_scalar(const Geometry& g, float* out, float* lse, const float* q, c
         for (int64_t d = 0; d < D; ++d) acc[d] += p * vr[d];
       }
       float* o = out + ((b * g.T + t) * g.H + h) * D;
-      for (int64_t d = 0; d < D; ++d) o[d] = l > 0 ? acc[d] / l : 0.0f;
-      lse[(b * g.H + h) * g.T + t] = l > 0 ? m + std::log(l) : -INFINITY;
+      for (int64_t d = 0; d < D; ++d) o[d] = l == 0.0f ? 0.0f : acc[d] / l;  // no key: 0 (NaN stays NaN)
+      lse[(b * g.H + h) * g.T + t] = l == 0.0f ? -INFINITY : m + std::log(l);
     }
   });
 }
@@ -230,6 +237,7 @@ void backward_scalar(const Geometry& g, float* dq, float* dk, float* dv, const f
   });
 }
 
+}  // namespace
 }  // namespace attn
 
 #if GPTUNE_X86
@@ -245,6 +253,7 @@ namespace attn {
 #undef ATT_NS
 #undef ATT_TARGET
 #undef ATT_AVX512
+#undef ATT_CAST128
 #define ATT_NS avx2
 #define ATT_TARGET GPTUNE_AVX2
 #define ATT_AVX512 0
@@ -252,6 +261,7 @@ namespace attn {
 #undef ATT_NS
 #undef ATT_TARGET
 #undef ATT_AVX512
+#undef ATT_CAST128
 }  // namespace attn
 #pragma GCC diagnostic pop
 #endif

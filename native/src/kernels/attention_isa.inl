@@ -9,27 +9,24 @@ namespace {
 using vf = __m512;
 using vmask = __mmask16;
 constexpr int W = 16;
+#define ATT_CAST128 _mm512_castps512_ps128
 #else
 using vf = __m256;
 using vmask = __m256;  // all-ones lanes are visible
 constexpr int W = 8;
+#define ATT_CAST128 _mm256_castps256_ps128
 #endif
 
-constexpr int KV = 4;                  // vectors per key-tile row
-constexpr int BK = KV * W;             // keys per tile: 64 (avx512), 32 (avx2)
-#ifndef ATT_BQ
-#define ATT_BQ 64
-#endif
-constexpr int BQ = ATT_BQ;             // queries per tile
-#ifndef ATT_RS
-#define ATT_RS 4
-#endif
-#ifndef ATT_RU
-#define ATT_RU 4
-#endif
-constexpr int RS = ATT_AVX512 ? ATT_RS : 2; // query rows per score block: RS*KV accumulators
-constexpr int RU = ATT_AVX512 ? ATT_RU : 2; // output rows per rank-update block: RU*NVU accumulators
-constexpr int NVU = 4;                 // head-dim vectors per rank-update block
+// Tile sizes. A key tile is KV vectors wide; a score block (RS x KV accumulators) and a rank-update
+// block (RU x NVU) leave registers for the operands (32 zmm, 16 ymm). The working set of one tile
+// pair (keys^T, values, q, P, O: 5 x 16 KB for BQ = BK = 64, D = 64) sits in L1/L2; taller
+// (BQ = 32) or wider (RS = RU = 6) blocks measured no faster.
+constexpr int KV = 4;                   // vectors per key-tile row
+constexpr int BK = KV * W;              // keys per tile: 64 (avx512), 32 (avx2)
+constexpr int BQ = 64;                  // queries per tile
+constexpr int RS = ATT_AVX512 ? 4 : 2;  // query rows per score block: RS*KV accumulators
+constexpr int RU = ATT_AVX512 ? 4 : 2;  // output rows per rank-update block: RU*NVU accumulators
+constexpr int NVU = 4;                  // head-dim vectors per rank-update block
 
 // ---- vector helpers ----
 #if ATT_AVX512
@@ -42,28 +39,29 @@ ATT_TARGET inline vf vadd(vf a, vf b) { return _mm512_add_ps(a, b); }
 ATT_TARGET inline vf vsub(vf a, vf b) { return _mm512_sub_ps(a, b); }
 ATT_TARGET inline vf vmul(vf a, vf b) { return _mm512_mul_ps(a, b); }
 ATT_TARGET inline vf vmax(vf a, vf b) { return _mm512_max_ps(a, b); }
-// Horizontal max / sum (GCC 12's _mm512_reduce_* warn about an uninitialised temporary).
-ATT_TARGET inline float hmax(vf v) {
-  __m256 h = _mm256_max_ps(_mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
-  __m128 m = _mm_max_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
-  return _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)));
-}
+// Horizontal sum (GCC 12's _mm512_reduce_add_ps warns about an uninitialised temporary).
 ATT_TARGET inline float hsum(vf v) {
   __m256 h = _mm256_add_ps(_mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
   s = _mm_add_ps(s, _mm_movehl_ps(s, s));
   return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
 }
+// The max of all lanes, in every lane (no round trip through a scalar register).
+ATT_TARGET inline vf vmax_all(vf v) {
+  v = _mm512_max_ps(v, _mm512_shuffle_f32x4(v, v, 0x4E));  // swap 256-bit halves
+  v = _mm512_max_ps(v, _mm512_shuffle_f32x4(v, v, 0xB1));  // swap 128-bit quarters
+  v = _mm512_max_ps(v, _mm512_permute_ps(v, 0x4E));        // swap 64-bit pairs
+  return _mm512_max_ps(v, _mm512_permute_ps(v, 0xB1));     // swap neighbours
+}
 ATT_TARGET inline vf vld_n(const float* p, int n) { return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << n) - 1), p); }
 ATT_TARGET inline void vst_n(float* p, vf v, int n) { _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << n) - 1), v); }
 
 // 2^x: x = n + f with n = round(x), |f| <= 1/2; 2^f by a degree-6 polynomial fitted for relative
-// error (<= 1 ulp in float32 evaluation), scaled by 2^n. x < -126 (and -inf) gives exactly 0.
+// error (<= 1 ulp in float32 evaluation), scaled by 2^n with scalef (no clamping needed: large |n|
+// saturates to 0 or inf). x < -126 and -inf give exactly 0, so no denormal reaches the matmuls;
+// NaN stays NaN (a NaN score must reach the output, as in the reference).
 ATT_TARGET inline vf vexp2(vf x) {
-  const vf lo = vset(-126.0f);
-  __mmask16 keep = _mm512_cmp_ps_mask(x, lo, _CMP_GE_OQ);
-  x = _mm512_min_ps(_mm512_max_ps(x, lo), vset(127.0f));
+  __mmask16 keep = _mm512_cmp_ps_mask(x, vset(-126.0f), _CMP_NLT_UQ);
   vf n = _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   vf f = vsub(x, n);
   vf p = vset(1.5346772852353752e-4f);
@@ -85,6 +83,10 @@ ATT_TARGET inline vmask visible(int64_t s_base, int64_t limit, const int32_t* se
   return m;
 }
 ATT_TARGET inline vf vselect(vmask m, vf yes, vf no) { return _mm512_mask_blend_ps(m, no, yes); }
+// x, with -inf replaced by 0 (a running max before any key: subtracting it must not give -inf - -inf).
+ATT_TARGET inline vf vneginf_to_zero(vf x) {
+  return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, vset(-INFINITY), _CMP_EQ_OQ), x, vzero());
+}
 
 // In-register 16x16 transpose: stage k swaps bit k of the row index with bit k of the lane index,
 // pairing rows i and i + 2^k through two-source lane permutes (index 16 + l is lane l of the second row).
@@ -118,17 +120,16 @@ ATT_TARGET inline vf vadd(vf a, vf b) { return _mm256_add_ps(a, b); }
 ATT_TARGET inline vf vsub(vf a, vf b) { return _mm256_sub_ps(a, b); }
 ATT_TARGET inline vf vmul(vf a, vf b) { return _mm256_mul_ps(a, b); }
 ATT_TARGET inline vf vmax(vf a, vf b) { return _mm256_max_ps(a, b); }
-ATT_TARGET inline float hmax(vf v) {
-  __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
-  m = _mm_max_ss(m, _mm_movehdup_ps(m));
-  return _mm_cvtss_f32(m);
-}
 ATT_TARGET inline float hsum(vf v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   s = _mm_add_ps(s, _mm_movehl_ps(s, s));
   s = _mm_add_ss(s, _mm_movehdup_ps(s));
   return _mm_cvtss_f32(s);
+}
+ATT_TARGET inline vf vmax_all(vf v) {
+  v = _mm256_max_ps(v, _mm256_permute2f128_ps(v, v, 0x01));
+  v = _mm256_max_ps(v, _mm256_permute_ps(v, 0x4E));
+  return _mm256_max_ps(v, _mm256_permute_ps(v, 0xB1));
 }
 ATT_TARGET inline __m256i lane_mask(int n) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
@@ -136,11 +137,12 @@ ATT_TARGET inline __m256i lane_mask(int n) {
 ATT_TARGET inline vf vld_n(const float* p, int n) { return _mm256_maskload_ps(p, lane_mask(n)); }
 ATT_TARGET inline void vst_n(float* p, vf v, int n) { _mm256_maskstore_ps(p, lane_mask(n), v); }
 
-// 2^x as in the AVX-512 path, with 2^n built in the exponent bits (n in [-126, 127]).
+// 2^x as in the AVX-512 path, with 2^n built in the exponent bits (x clamped so n is in [-126, 127];
+// max/min return their second operand when one is NaN, so NaN passes through).
 ATT_TARGET inline vf vexp2(vf x) {
   const vf lo = vset(-126.0f);
-  vf keep = _mm256_cmp_ps(x, lo, _CMP_GE_OQ);
-  x = _mm256_min_ps(_mm256_max_ps(x, lo), vset(127.0f));
+  vf keep = _mm256_cmp_ps(x, lo, _CMP_NLT_UQ);
+  x = _mm256_min_ps(vset(127.0f), _mm256_max_ps(lo, x));
   vf n = _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   vf f = vsub(x, n);
   vf p = vset(1.5346772852353752e-4f);
@@ -164,6 +166,9 @@ ATT_TARGET inline vmask visible(int64_t s_base, int64_t limit, const int32_t* se
   return _mm256_castsi256_ps(m);
 }
 ATT_TARGET inline vf vselect(vmask m, vf yes, vf no) { return _mm256_blendv_ps(no, yes, m); }
+ATT_TARGET inline vf vneginf_to_zero(vf x) {
+  return _mm256_blendv_ps(x, vzero(), _mm256_cmp_ps(x, vset(-INFINITY), _CMP_EQ_OQ));
+}
 
 // In-register 8x8 transpose: interleave pairs of rows, then pairs of pairs, then swap 128-bit halves.
 ATT_TARGET inline void transpose(vf r[W]) {
@@ -306,10 +311,17 @@ ATT_TARGET void rank_update(float* c, int64_t ldc, int64_t rows, const float* a,
   }
 }
 
+// Rows of one head sit H*D floats apart, more than a page for GPT-2, where the hardware prefetcher
+// stops following them: fetch the lines of a row that will be read a few rows later.
+ATT_TARGET inline void prefetch_row(const float* x, int64_t D) {
+  for (int64_t d = 0; d < D; d += 16) _mm_prefetch(reinterpret_cast<const char*>(x + d), _MM_HINT_T0);
+}
+
 // dst[r*ldd + d] (+)= src[r*lds + d] * mul[r] * factor for d < D (mul may be null).
 ATT_TARGET void store_rows(float* dst, int64_t ldd, const float* src, int64_t lds, int64_t rows, int64_t D,
     const float* mul, bool accumulate, float factor = 1.0f) {
   for (int64_t r = 0; r < rows; ++r) {
+    if (r + 8 < rows) prefetch_row(dst + (r + 8) * ldd, D);  // output rows are strided too
     vf s = vset((mul ? mul[r] : 1.0f) * factor);
     float* o = dst + r * ldd;
     const float* x = src + r * lds;
@@ -324,12 +336,6 @@ ATT_TARGET void store_rows(float* dst, int64_t ldd, const float* src, int64_t ld
       vst_n(o + d, accumulate ? vadd(vld_n(o + d, n), v) : v, n);
     }
   }
-}
-
-// Rows of one head sit H*D floats apart, more than a page for GPT-2, where the hardware prefetcher
-// stops following them: fetch the lines of a row that will be read a few rows later.
-ATT_TARGET inline void prefetch_row(const float* x, int64_t D) {
-  for (int64_t d = 0; d < D; d += 16) _mm_prefetch(reinterpret_cast<const char*>(x + d), _MM_HINT_T0);
 }
 
 // Copies rows of a [rows, D] strided matrix, times factor, into [rows, Dp] with zeroed padding columns.
@@ -386,7 +392,10 @@ ATT_TARGET inline TilePlan plan_tile(const Geometry& g, int64_t t0, int64_t rows
 
 // Scores arrive in log2 units (q was scaled by scale * log2(e)); masked keys become -inf, then the
 // online softmax of each row: running max m, running sum l (kept as W partial sums, reduced once at
-// the end), and alpha = 2^(m_old - m_new) to rescale the row's output.
+// the end), and alpha = 2^(m_old - m_new) to rescale the row's output. Branch-free and in vectors
+// (a data-dependent branch on "did the max change" and a scalar exp2 made this epilogue cost 40% of
+// the score matmul). A row that has seen no key yet keeps m = -inf and subtracts 0 instead, so its
+// P, alpha, l and output stay exactly 0.
 struct FwdEpilogue {
   float* p;           // [BQ, BK] probabilities (unnormalised) of this tile
   float* m;           // [BQ] running max (log2 units)
@@ -409,23 +418,18 @@ struct FwdEpilogue {
     }
     vf mx = s[0];
     for (int c = 1; c < KV; ++c) mx = vmax(mx, s[c]);
-    float m_old = m[r], m_new = std::max(m_old, hmax(mx));
+    vf m_old = vset(m[r]), m_new = vmax(m_old, vmax_all(mx)), m_sub = vneginf_to_zero(m_new);
+    vf sum = vzero();
     float* pr = p + r * BK;
-    if (m_new == -INFINITY) {  // no visible key yet: nothing to add, nothing to rescale
-      for (int c = 0; c < KV; ++c) vst(pr + c * W, vzero());
-      alpha[r] = 1.0f;
-      return;
-    }
-    vf mv = vset(m_new), sum = vzero();
     for (int c = 0; c < KV; ++c) {
-      vf e = vexp2(vsub(s[c], mv));
+      vf e = vexp2(vsub(s[c], m_sub));
       sum = vadd(sum, e);
       vst(pr + c * W, e);
     }
-    float a = m_new == m_old ? 1.0f : std::exp2(m_old - m_new);  // the max settles after a few tiles
-    vst(l + r * W, vfma(vld(l + r * W), vset(a), sum));
-    m[r] = m_new;
-    alpha[r] = a;
+    vf a = vexp2(vsub(m_old, m_sub));
+    vst(l + r * W, vfma(vld(l + r * W), a, sum));
+    m[r] = _mm_cvtss_f32(ATT_CAST128(m_new));
+    alpha[r] = _mm_cvtss_f32(ATT_CAST128(a));
   }
 };
 
@@ -538,11 +542,11 @@ ATT_TARGET void forward_tile(const FwdShared& x, int64_t b, int64_t h, int64_t i
     qk_rows(qs, Dp, kt + j * g.D * BK, g.D, static_cast<int>(rows), diag, ep);
     rank_update(O, Dp, rows, P, BK, 1, vp + s0 * Dp, Dp, pl.kend, alpha, Dp, diag, kNoDiag);
   }
-  // out = O / l; lse = (m + log2 l) ln 2; a row that saw nothing gives 0 and -inf.
+  // out = O / l; lse = (m + log2 l) ln 2; a row that saw nothing gives 0 and -inf (NaN stays NaN).
   for (int64_t r = 0; r < rows; ++r) {
     float lr = hsum(vld(l + r * W));
-    alpha[r] = lr > 0 ? 1.0f / lr : 0.0f;
-    x.lse[(b * g.H + h) * g.T + t0 + r] = lr > 0 ? (m[r] + std::log2(lr)) * 0.6931471805599453f : -INFINITY;
+    alpha[r] = lr == 0.0f ? 0.0f : 1.0f / lr;
+    x.lse[(b * g.H + h) * g.T + t0 + r] = lr == 0.0f ? -INFINITY : (m[r] + std::log2(lr)) * 0.6931471805599453f;
   }
   store_rows(x.out + (b * g.T + t0) * lda + h * g.D, lda, O, Dp, rows, g.D, alpha, false);
 }
@@ -601,6 +605,7 @@ ATT_TARGET void backward_group(const BwdShared& x, int64_t b, int64_t kh, int64_
       pack_rows(qp, x.q + qoff, ldq, rows, D, Dp);
       pack_rows(dop, x.dout + qoff, ldq, rows, D, Dp);
       for (int64_t r = 0; r < rows; ++r) {
+        if (r + 8 < rows) prefetch_row(x.out + qoff + (r + 8) * ldq, D);
         ndl[r] = -dot(dop + r * Dp, x.out + qoff + r * ldq, D) * g.scale;
         float lv = x.lse[(b * g.H + h) * g.T + t0 + r];
         nlse2[r] = lv == -INFINITY ? -INFINITY : -lv * 1.4426950408889634f;  // a row that saw nothing: P = 0
@@ -612,7 +617,10 @@ ATT_TARGET void backward_group(const BwdShared& x, int64_t b, int64_t kh, int64_
         qmin = qmax = segq[0];
         for (int64_t r = 1; r < rows; ++r) { qmin = std::min(qmin, segq[r]); qmax = std::max(qmax, segq[r]); }
       }
-      for (int64_t j = 0; j < ntk; ++j) {
+      const int64_t jend = g.causal ? (t0 + rows - 1) / BK + 1 : ntk;
+      for (int64_t j = 0; j < jend; ++j) {
+        // this tile's dq rows are added to at the end: fetch a share of them on each key tile
+        for (int64_t r = j * rows / jend; r < (j + 1) * rows / jend; ++r) prefetch_row(x.dq + qoff + r * ldq, D);
         int32_t kmin = seg ? x.kmin[b * ntk + j] : 0, kmax = seg ? x.kmax[b * ntk + j] : 0;
         TilePlan pl = plan_tile(g, t0, rows, j, seg, qmin, qmax, kmin, kmax);
         if (pl.skip) continue;
@@ -635,15 +643,9 @@ ATT_TARGET void backward_group(const BwdShared& x, int64_t b, int64_t kh, int64_
 
 }  // namespace
 
-// Sizes that attention.cc needs to lay out the shared buffers for this ISA.
-constexpr int kBK = BK;
-constexpr int kBQ = BQ;
-constexpr int kW = W;
-
 ATT_TARGET void forward(const Geometry& g, float* out, float* lse, const float* q, const float* k, const float* v) {
   const int64_t ntk = (g.T + BK - 1) / BK, Tpad = ntk * BK, Dp = (g.D + W - 1) / W * W;
   Prepared pr = prepare(g, ntk, Tpad, BK);
-
   FwdShared x{&g, q, k, v, out, lse, pr.segp, pr.kmin, pr.kmax, ntk, Tpad, Dp, next_call_id()};
   // Items are (batch, head, chunk); a chunk takes query tiles in pairs (p, nqt-1-p), which cost the
   // same under the causal mask, so items are equal and a head splits into chunks only when there are

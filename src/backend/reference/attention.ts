@@ -59,9 +59,9 @@ export function attentionForward(out: F32, lse: F32, q: F32, k: F32, v: F32, bat
           const vo = ((b * T + s) * KVH + kh) * D;
           for (let d = 0; d < D; d++) acc[d] += p * v[vo + d];
         }
-        // a query that sees no key outputs zeros (sum == 0), with lse = -Infinity
-        for (let d = 0; d < D; d++) out[qo + d] = sum > 0 ? acc[d] / sum : 0;
-        lse[(b * H + h) * T + t] = sum > 0 ? max + Math.log(sum) : -Infinity;
+        // a query that sees no key outputs zeros (sum == 0), with lse = -Infinity; NaN stays NaN
+        for (let d = 0; d < D; d++) out[qo + d] = sum === 0 ? 0 : acc[d] / sum;
+        lse[(b * H + h) * T + t] = sum === 0 ? -Infinity : max + Math.log(sum);
       }
     }
   }
