@@ -9,7 +9,7 @@
 // The '1thr' rows compare one thread each by least CPU time, which other processes on the machine
 // disturb much less than the wall time of the 2-thread rows.
 import type { BenchContext, BenchRow } from '../harness.js';
-import { runPeer, timeit } from '../harness.js';
+import { runPeer, timeit, uniformFill } from '../harness.js';
 import { loadAddon, type NativeAddon } from '../../src/backend/native/binding.js';
 import { attentionBackward as refBackward, attentionForward as refForward } from '../../src/backend/reference/attention.js';
 
@@ -29,17 +29,6 @@ function minCpuSeconds(fn: () => void, reps: number): number {
   return best;
 }
 
-/** Uniform values in [-1, 1) (fast for multi-million-element operands). */
-function fill(n: number, seed: number): Float32Array {
-  const x = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    x[i] = s / 2147483648 - 1;
-  }
-  return x;
-}
-
 function maxRelDiff(a: Float32Array, b: Float32Array): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) {
@@ -52,7 +41,7 @@ function maxRelDiff(a: Float32Array, b: Float32Array): number {
 /** Checks native against the reference on a small causal GQA case with segments before timing anything. */
 function check(addon: NativeAddon): void {
   const B = 2, T = 77, H = 4, KVH = 2, D = 64, scale = 0.125;
-  const q = fill(B * T * H * D, 1), k = fill(B * T * KVH * D, 2), v = fill(B * T * KVH * D, 3), dout = fill(B * T * H * D, 4);
+  const q = uniformFill(B * T * H * D, 1), k = uniformFill(B * T * KVH * D, 2), v = uniformFill(B * T * KVH * D, 3), dout = uniformFill(B * T * H * D, 4);
   const seg = Int32Array.from({ length: B * T }, (_, i) => Math.floor((i % T) / 30));
   const want = { out: new Float32Array(q.length), lse: new Float32Array(B * H * T), dq: new Float32Array(q.length), dk: new Float32Array(k.length), dv: new Float32Array(v.length) };
   const got = { out: new Float32Array(q.length), lse: new Float32Array(B * H * T), dq: new Float32Array(q.length), dk: new Float32Array(k.length), dv: new Float32Array(v.length) };
@@ -79,7 +68,7 @@ export function run(ctx: BenchContext): BenchRow[] {
   const rows: BenchRow[] = [];
   for (const [i, c] of list.entries()) {
     const { B, T, H, D } = c, scale = 1 / Math.sqrt(D);
-    const q = fill(B * T * H * D, 5), k = fill(B * T * H * D, 6), v = fill(B * T * H * D, 7), w = fill(B * T * H * D, 8);
+    const q = uniformFill(B * T * H * D, 5), k = uniformFill(B * T * H * D, 6), v = uniformFill(B * T * H * D, 7), w = uniformFill(B * T * H * D, 8);
     const out = new Float32Array(q.length), lse = new Float32Array(B * H * T);
     const dq = new Float32Array(q.length), dk = new Float32Array(k.length), dv = new Float32Array(v.length);
     const fwd = () => addon.attentionForward(out, lse, q, k, v, B, T, H, H, D, scale, true, null);

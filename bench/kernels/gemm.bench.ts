@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import type { BenchContext, BenchRow } from '../harness.js';
-import { runPeer, timeit } from '../harness.js';
+import { runPeer, timeit, uniformFill } from '../harness.js';
 import { loadAddon, type NativeAddon } from '../../src/backend/native/binding.js';
 import { gemm as refGemm } from '../../src/backend/reference/gemm.js';
 
@@ -32,17 +32,6 @@ function cases(): Case[] {
 
 const label = (c: Case) => `M=${c.m} N=${c.n} K=${c.k} ${c.transA ? 'T' : 'N'}${c.transB ? 'T' : 'N'}`;
 
-/** Fast fill with uniform values in [-1, 1) (38M-element operands make a Box-Muller fill slow). */
-function fill(n: number, seed: number): Float32Array {
-  const x = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    x[i] = s / 2147483648 - 1;
-  }
-  return x;
-}
-
 /**
  * Starts measuring the CPU time that other processes take: all CPUs' busy time (os.cpus) minus this
  * process's and its waited-for children's (the peer), from /proc/self/stat. The returned function gives
@@ -64,7 +53,7 @@ function otherLoad(): () => number {
 function check(addon: NativeAddon): void {
   for (const [ta, tb] of [[false, false], [false, true], [true, false], [true, true]]) {
     const m = 37, n = 70, k = 53;
-    const a = fill(m * k, 1), b = fill(k * n, 2), got = new Float32Array(m * n), want = new Float32Array(m * n);
+    const a = uniformFill(m * k, 1), b = uniformFill(k * n, 2), got = new Float32Array(m * n), want = new Float32Array(m * n);
     addon.gemm(got, a, b, m, n, k, ta, tb, false);
     refGemm(want, a, b, m, n, k, ta, tb, false);
     for (let i = 0; i < m * n; i++) {
@@ -87,7 +76,7 @@ export function run(ctx: BenchContext): BenchRow[] {
     // numpy and gptune back to back per shape, so both see the same machine (it may be shared).
     const load = otherLoad();
     const peer = runPeer(ctx, 'gemm_numpy.py', { cases: [c], quick: ctx.quick });
-    const a = fill(c.m * c.k, 3), b = fill(c.k * c.n, 4), out = new Float32Array(c.m * c.n);
+    const a = uniformFill(c.m * c.k, 3), b = uniformFill(c.k * c.n, 4), out = new Float32Array(c.m * c.n);
     const secs = timeit(() => addon.gemm(out, a, b, c.m, c.n, c.k, c.transA, c.transB, false),
       ctx.quick ? { warmup: 1, minIters: 1, minSeconds: 0.1 } : { warmup: 2, minIters: 5, minSeconds: 1 });
     const gflops = (2 * c.m * c.n * c.k) / secs / 1e9;

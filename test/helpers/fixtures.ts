@@ -2,7 +2,11 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
 import { loadSafetensors } from '../../src/formats/safetensors.js';
+import { generate } from '../../src/generate/generate.js';
+import type { CausalLM } from '../../src/models/causal_lm.js';
+import { expectClose } from './close.js';
 
 /** test/fixtures, found from the compiled file's location (dist/test/helpers -> test/fixtures). */
 export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'test', 'fixtures');
@@ -27,4 +31,14 @@ export function fixtureTensors(...parts: string[]): Map<string, { shape: number[
     out.set(name, { shape: t.shape, data });
   }
   return out;
+}
+
+/** Greedy generation equals the fixture's tokens, and each step's logits its logits, with and without the KV cache. */
+export function checkGreedyGeneration(model: CausalLM, prompt: number[], want: number[], stepLogits: ArrayLike<number> & { subarray(a: number, b: number): ArrayLike<number> }, atol: number): void {
+  for (const useCache of [true, false]) {
+    const r = generate(model, prompt, { maxNewTokens: want.length, useCache, keepLogits: true });
+    assert.deepEqual(r.ids, want, `useCache ${useCache}`);
+    const V = r.stepLogits![0].length;
+    r.stepLogits!.forEach((l, s) => expectClose(`step ${s} logits (cache ${useCache})`, l, stepLogits.subarray(s * V, (s + 1) * V), { atol, rtol: 0 }));
+  }
 }
