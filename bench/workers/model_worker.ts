@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { GPT2LMHeadModel, gpt2ConfigFrom } from '../../src/models/gpt2.js';
 import { LlamaForCausalLM, llamaConfigFrom } from '../../src/models/llama.js';
-import { causalLMLoss } from '../../src/train/losses.js';
+import { causalLMModelLoss } from '../../src/train/losses.js';
 import { AdamW } from '../../src/train/optim/adamw.js';
 import { generate } from '../../src/generate/generate.js';
 import type { CausalLM } from '../../src/models/causal_lm.js';
@@ -48,7 +48,7 @@ async function main() {
     if (cfg.mode === 'lora') await applyBenchLora(model, cfg);
     const opt = cfg.mode === 'fwdbwd' ? null : new AdamW(model.parameters().filter((p) => p.requiresGrad), { lr: 1e-4 });
     const step = () => {
-      causalLMLoss(model.forward(ids, B, T), ids, B, T).backward();
+      causalLMModelLoss(model, ids, ids, B, T).backward();
       if (opt) { opt.stepUpdate(); opt.zeroGrad(); } else model.zeroGrad();
     };
     for (let i = 0; i < (cfg.warmup ?? 2); i++) step();

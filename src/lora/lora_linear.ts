@@ -7,9 +7,8 @@ import { dropoutHash } from '../backend/dropout_hash.js';
 import { Module } from '../nn/module.js';
 import { Linear } from '../nn/layers.js';
 import { Tensor } from '../tensor/tensor.js';
-import { add, scale } from '../tensor/ops/elementwise.js';
 import { linear, type WeightLayout } from '../tensor/ops/linear.js';
-import { dropout } from '../tensor/ops/dropout.js';
+import { loraLinear } from '../tensor/ops/lora_linear.js';
 import { Rng } from '../util/rng.js';
 import { loraScaling } from './config.js';
 
@@ -86,12 +85,11 @@ export class LoraLinear extends Module {
 
   /** x [..., in] -> [..., out]. */
   forward(x: Tensor): Tensor {
-    const y = linear(x, this.weight, this.bias, this.layout); // (..., out)
-    if (this.merged) return y;
-    const h = this.training && this.loraDropout > 0 ? dropout(x, this.loraDropout, this.dropoutSeed()) : x;
-    const low = linear(h, this.lora_A.weight, null, 'out_in');    // (..., r)
-    const delta = linear(low, this.lora_B.weight, null, 'out_in'); // (..., out)
-    return add(y, scale(delta, Math.fround(this.scaling)));
+    if (this.merged) return linear(x, this.weight, this.bias, this.layout);
+    const p = this.training ? this.loraDropout : 0;
+    return loraLinear(x, this.weight, this.bias, this.layout, {
+      a: this.lora_A.weight, b: this.lora_B.weight, scaling: this.scaling, p, seed: p > 0 ? this.dropoutSeed() >>> 0 : 0,
+    });
   }
 
   /** (B @ A) * scaling in the base weight's layout: [out, in] for 'out_in', [in, out] for 'in_out'. */

@@ -22,5 +22,9 @@ export interface CausalLM extends Module {
   dropoutSeed: number;
   /** ids [B*T] -> logits [B, T, vocab]. */
   forward(ids: Int32Array, batch: number, seqLen: number, opts?: ForwardOptions): Tensor;
+  /** ids [B*T] -> the final norm's output [B, T, hidden]: forward() without the lm_head. */
+  hiddenStates(ids: Int32Array, batch: number, seqLen: number, opts?: ForwardOptions): Tensor;
+  /** The lm_head's weight [vocab, hidden], out_in layout (the embedding table when tied). */
+  readonly outputWeight: Tensor;
   initWeights(seed: number): void;
 }

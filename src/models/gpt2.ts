@@ -3,6 +3,7 @@
 import { Module } from '../nn/module.js';
 import { Embedding, LayerNorm, Linear } from '../nn/layers.js';
 import { Tensor } from '../tensor/tensor.js';
+import { forwardBlock } from '../tensor/tape.js';
 import { add } from '../tensor/ops/elementwise.js';
 import { gelu } from '../tensor/ops/activations.js';
 import { linear } from '../tensor/ops/linear.js';
@@ -145,6 +146,14 @@ export class GPT2LMHeadModel extends Module implements CausalLM {
 
   /** ids [B*T] -> logits [B, T, vocab]. */
   forward(ids: Int32Array, batch: number, seqLen: number, opts: ForwardOptions = {}): Tensor {
+    return linear(this.hiddenStates(ids, batch, seqLen, opts), this.outputWeight, null, 'out_in');
+  }
+
+  /** The lm_head's weight [vocab, n_embd] (wte when tied). */
+  get outputWeight(): Tensor { return this.lm_head ? this.lm_head.weight : this.transformer.wte.weight; }
+
+  /** ids [B*T] -> ln_f's output [B, T, n_embd], the lm_head's input. */
+  hiddenStates(ids: Int32Array, batch: number, seqLen: number, opts: ForwardOptions = {}): Tensor {
     const t = this.transformer;
     const past = opts.cache ? opts.cache.length : 0;
     if (past + seqLen > this.config.n_positions) {
@@ -153,12 +162,14 @@ export class GPT2LMHeadModel extends Module implements CausalLM {
     const positions = opts.positions ?? defaultPositions(batch, seqLen, past);
     this.dropoutCalls = 0;
     const drop = (x: Tensor, p: number) => (this.training && p > 0 ? dropout(x, p, this.nextDropoutSeed()) : x);
-    let x = drop(add(t.wte.forward(ids, [batch, seqLen]), t.wpe.forward(positions, [batch, seqLen])), this.config.embd_pdrop);
-    for (const block of t.h) x = block.forward(x, opts, drop);
+    let x = forwardBlock(() => drop(add(t.wte.forward(ids, [batch, seqLen]), t.wpe.forward(positions, [batch, seqLen])), this.config.embd_pdrop));
+    for (const block of t.h) {
+      const input = x;
+      x = forwardBlock(() => block.forward(input, opts, drop));
+    }
     x = t.ln_f.forward(x);
     opts.cache?.advance(seqLen);
-    const head = this.lm_head ? this.lm_head.weight : t.wte.weight; // (V, C)
-    return linear(x, head, null, 'out_in');
+    return x;
   }
 
   private nextDropoutSeed(): number {

@@ -4,6 +4,7 @@
 import { Module } from '../nn/module.js';
 import { Embedding, Linear, RMSNorm } from '../nn/layers.js';
 import { Tensor } from '../tensor/tensor.js';
+import { forwardBlock } from '../tensor/tape.js';
 import { add, mul } from '../tensor/ops/elementwise.js';
 import { silu } from '../tensor/ops/activations.js';
 import { linear } from '../tensor/ops/linear.js';
@@ -246,6 +247,14 @@ export class LlamaForCausalLM extends Module implements CausalLM {
 
   /** ids [B*T] -> logits [B, T, vocab]. */
   forward(ids: Int32Array, batch: number, seqLen: number, opts: ForwardOptions = {}): Tensor {
+    return linear(this.hiddenStates(ids, batch, seqLen, opts), this.outputWeight, null, 'out_in');
+  }
+
+  /** The lm_head's weight [vocab, hidden] (the embedding table when tied). */
+  get outputWeight(): Tensor { return this.lm_head ? this.lm_head.weight : this.model.embed_tokens.weight; }
+
+  /** ids [B*T] -> the final norm's output [B, T, hidden], the lm_head's input. */
+  hiddenStates(ids: Int32Array, batch: number, seqLen: number, opts: ForwardOptions = {}): Tensor {
     const past = opts.cache ? opts.cache.length : 0;
     if (past + seqLen > this.config.max_position_embeddings) {
       throw new RangeError(`${this.config.model_type}: ${past + seqLen} positions exceed max_position_embeddings ${this.config.max_position_embeddings}`);
@@ -255,11 +264,13 @@ export class LlamaForCausalLM extends Module implements CausalLM {
     for (let i = 0; i < batch * seqLen; i++) if (positions[i] > maxPos) maxPos = positions[i];
     this.tables.ensure(maxPos + 1);
     let x = this.model.embed_tokens.forward(ids, [batch, seqLen]);
-    for (const layer of this.model.layers) x = layer.forward(x, positions, this.tables, opts);
+    for (const layer of this.model.layers) {
+      const input = x;
+      x = forwardBlock(() => layer.forward(input, positions, this.tables, opts));
+    }
     x = this.model.norm.forward(x);
     opts.cache?.advance(seqLen);
-    const head = this.lm_head ? this.lm_head.weight : this.model.embed_tokens.weight; // (V, C)
-    return linear(x, head, null, 'out_in');
+    return x;
   }
 
   /** HF's _init_weights: N(0, initializer_range) for linear and embedding weights, zero biases, unit norms. */

@@ -1,6 +1,8 @@
-// The autograd tape: ops append a node (output, inputs, backward closure) while grad is enabled;
-// backward() walks it in reverse, then frees every activation created since the last backward,
-// so a training loop's memory stays flat without waiting on the garbage collector.
+// The autograd tape: ops append a node (output, inputs, the tensors its backward reads, backward
+// closure) while grad is enabled; backward() walks it in reverse, then frees every activation
+// created since the last backward, so a training loop's memory stays flat without waiting on the
+// garbage collector. Between the two, forwardBlock() releases at once the values that no backward
+// reads (what PyTorch's reference counting does), so the forward's peak is the saved tensors only.
 import type { Tensor } from './tensor.js';
 
 interface Node {
@@ -39,11 +41,35 @@ export function needsGrad(inputs: readonly Tensor[]): boolean {
   return gradEnabled && inputs.some((t) => t.requiresGrad);
 }
 
-/** Records an op's backward; a no-op unless grad is enabled and some input requires grad. */
-export function record(op: string, out: Tensor, inputs: readonly Tensor[], backward: () => void): void {
+/**
+ * Records an op's backward; a no-op unless grad is enabled and some input requires grad.
+ * `saves` lists every tensor whose values the backward closure reads (inputs, the output, or
+ * statistics the op made): they outlive the forward block; everything else may be released.
+ */
+export function record(op: string, out: Tensor, inputs: readonly Tensor[], saves: readonly Tensor[], backward: () => void): void {
   if (!needsGrad(inputs)) return;
   out.requiresGrad = true;
+  for (const t of saves) t.owner.savedBy++;
   tape.push({ op, out, inputs, backward });
+}
+
+/**
+ * Runs one forward block (a transformer layer) and then releases the values of every activation
+ * it created that no recorded backward reads, or that backward can recompute cheaply from what it
+ * keeps (Tensor.recomputableFrom), except the block's result. The tensors stay on the tape, so
+ * gradients still flow through them; under noGrad this frees every intermediate.
+ */
+export function forwardBlock<T extends Tensor>(fn: () => T): T {
+  const mark = live.length;
+  const out = fn();
+  const keep = out.owner;
+  for (let i = mark; i < live.length; i++) {
+    const t = live[i];
+    if (t.base !== null || t === keep) continue;
+    if (t.savedBy === 0) t.releaseData();
+    else t.releaseRecomputable();
+  }
+  return out;
 }
 
 export function backward(loss: Tensor): void {
@@ -98,6 +124,13 @@ export function scoped<T>(fn: () => T): T {
 export function releaseAll(): void {
   tape = [];
   releaseLive(new Set());
+}
+
+/** Bytes of activation values held now (views and released values excluded; gradients not counted). */
+export function liveActivationBytes(): number {
+  let bytes = 0;
+  for (const t of live) if (t.resident) bytes += t.size * 4;
+  return bytes;
 }
 
 export function liveCount(): number {

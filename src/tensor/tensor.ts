@@ -1,6 +1,7 @@
 // Tensor: a float32 buffer with a shape, an optional gradient, and its place on the autograd tape.
 // Three kinds: parameters (persistent leaves), activations (pooled; freed when their step's
-// backward finishes) and views (share an activation's buffer, e.g. reshape).
+// backward finishes, or as soon as a forward block ends when no backward reads them) and views
+// (share an activation's buffer, e.g. reshape).
 import { allocUninit, allocZeros, release } from './pool.js';
 import { type Shape, checkShape, shapeStr, sizeOf } from './shape.js';
 import { backward as runBackward, track } from './tape.js';
@@ -10,19 +11,73 @@ export type TensorKind = 'param' | 'activation' | 'view' | 'const';
 export class Tensor {
   readonly shape: Shape;
   readonly size: number;
-  data: Float32Array;
+  private buffer: Float32Array;
   grad: Float32Array | null = null;
   requiresGrad = false;
   readonly kind: TensorKind;
   /** A name for error messages (parameters carry their checkpoint name). */
   name = '';
   private disposed = false;
+  /** The activation whose buffer a view shares (views of views point at the owner). */
+  readonly base: Tensor | null = null;
+  /** How many recorded backward closures read this buffer (counted on the owner, see tape.record). */
+  savedBy = 0;
+  /** Set when the forward released the buffer early: no backward reads it, or it can be recomputed. */
+  private dataReleased = false;
+  /** How to rebuild the values from tensors that backward keeps anyway (selective recomputation). */
+  private recipe: { from: readonly Tensor[]; fill: (out: Float32Array) => void } | null = null;
 
-  private constructor(data: Float32Array, shape: Shape, kind: TensorKind) {
+  private constructor(data: Float32Array, shape: Shape, kind: TensorKind, base: Tensor | null = null) {
     this.shape = shape;
     this.size = sizeOf(shape);
-    this.data = data;
+    this.buffer = data;
     this.kind = kind;
+    this.base = base;
+  }
+
+  /**
+   * The values. Released values with a recipe are recomputed on first use (in backward); without
+   * one this throws, so a missing save fails loudly instead of reading reused memory.
+   */
+  get data(): Float32Array {
+    if (this.base !== null) return this.base.data;
+    if (this.dataReleased) {
+      if (!this.recipe || this.disposed) {
+        throw new Error(`${this.toString()}: its values were released after the forward block that made it (no backward declared them saved)`);
+      }
+      const buf = allocUninit(this.size);
+      this.recipe.fill(buf);
+      this.buffer = buf;
+      this.dataReleased = false;
+    }
+    return this.buffer;
+  }
+
+  /**
+   * Declares that fill(out) rebuilds this activation's values from `from` (a pointwise op of a
+   * saved input: gelu, a norm), so a forward block may drop them even when a backward reads them.
+   */
+  recomputableFrom(from: readonly Tensor[], fill: (out: Float32Array) => void): void {
+    if (this.kind === 'activation') this.recipe = { from, fill };
+  }
+
+  /**
+   * Releases values that backward reads but can recompute: only when a recipe exists and its inputs
+   * are kept anyway (leaves, or saved and not released); pins those inputs. Returns whether it did.
+   */
+  releaseRecomputable(): boolean {
+    const recipe = this.recipe;
+    if (!recipe || this.kind !== 'activation' || this.dataReleased || this.disposed) return false;
+    // An input stays available if it is a leaf, or saved and either resident or itself rebuildable
+    // (a released saved tensor with a recipe has pinned its own inputs: gelu(layerNorm(x)) chains).
+    const kept = (t: Tensor) => {
+      const o = t.owner;
+      return o.kind === 'param' || o.kind === 'const' || (o.savedBy > 0 && (!o.dataReleased || o.recipe !== null));
+    };
+    if (!recipe.from.every(kept)) return false;
+    for (const t of recipe.from) t.owner.savedBy++;
+    this.releaseData();
+    return true;
   }
 
   /** A trainable leaf owning its data (not pooled, never freed by the tape). */
@@ -62,7 +117,7 @@ export class Tensor {
 
   /** A view of this tensor's buffer with another shape of the same size. */
   view(shape: Shape): Tensor {
-    const t = new Tensor(this.data, shape, 'view');
+    const t = new Tensor(EMPTY, shape, 'view', this.owner);
     track(t);
     return t;
   }
@@ -89,14 +144,32 @@ export class Tensor {
 
   get isDisposed(): boolean { return this.disposed; }
 
+  /** Whether this activation holds a buffer now (for memory accounting). */
+  get resident(): boolean { return this.kind === 'activation' && !this.disposed && !this.dataReleased; }
+
+  /** The tensor that owns this buffer: the base of a view, else itself. */
+  get owner(): Tensor { return this.base ?? this; }
+
+  /**
+   * Returns the values' buffer to the pool but keeps the tensor (and its gradient) on the tape:
+   * for activations that no backward reads. A no-op for parameters, constants and views.
+   */
+  releaseData(): void {
+    if (this.kind !== 'activation' || this.dataReleased || this.disposed) return;
+    this.dataReleased = true;
+    release(this.buffer);
+    this.buffer = EMPTY;
+  }
+
   /** Returns pooled buffers; the tensor must not be used afterwards. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    if (this.kind === 'activation') release(this.data);
+    if (this.kind === 'activation' && !this.dataReleased) release(this.buffer);
     if (this.grad && this.kind !== 'param' && this.kind !== 'const') release(this.grad);
     this.grad = null;
-    this.data = EMPTY;
+    this.buffer = EMPTY;
+    this.recipe = null;
   }
 
   toString(): string { return `Tensor${shapeStr(this.shape)}${this.name ? ' ' + this.name : ''}`; }

@@ -2,6 +2,9 @@
 // shifted inside the loss (logits at t predict labels[t + 1]); -100 is ignored.
 import type { Tensor } from '../tensor/tensor.js';
 import { crossEntropy, IGNORE_INDEX } from '../tensor/ops/loss.js';
+import { linearCrossEntropy } from '../tensor/ops/linear_cross_entropy.js';
+import { forwardBlock } from '../tensor/tape.js';
+import type { CausalLM, ForwardOptions } from '../models/causal_lm.js';
 
 /** labels [B*T] (aligned with the inputs) -> targets [B*T] for logits at each position. */
 export function shiftLabels(labels: Int32Array, batch: number, seqLen: number): Int32Array {
@@ -26,4 +29,15 @@ export function countTargets(labels: Int32Array, batch: number, seqLen: number):
  */
 export function causalLMLoss(logits: Tensor, labels: Int32Array, batch: number, seqLen: number, divisor?: number): Tensor {
   return crossEntropy(logits, shiftLabels(labels, batch, seqLen), divisor === undefined ? {} : { divisor });
+}
+
+/**
+ * The same loss straight from the model, without materialising the [B, T, vocab] logits: the
+ * lm_head and cross-entropy run fused in row blocks (see linearCrossEntropy). What training uses.
+ */
+export function causalLMModelLoss(model: CausalLM, ids: Int32Array, labels: Int32Array, batch: number, seqLen: number,
+  opts: ForwardOptions = {}, divisor?: number): Tensor {
+  const hidden = model.hiddenStates(ids, batch, seqLen, opts);
+  const targets = shiftLabels(labels, batch, seqLen);
+  return forwardBlock(() => linearCrossEntropy(hidden, model.outputWeight, targets, divisor === undefined ? {} : { divisor }));
 }

@@ -5,7 +5,7 @@ import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSyn
 import { join } from 'node:path';
 import type { CausalLM } from '../models/causal_lm.js';
 import { noGrad, releaseAll } from '../tensor/tape.js';
-import { causalLMLoss } from './losses.js';
+import { causalLMModelLoss } from './losses.js';
 import { AdamW } from './optim/adamw.js';
 import { clipGradNorm } from './optim/clip.js';
 import { decayGroups } from './param_groups.js';
@@ -106,8 +106,7 @@ export function evaluateLoss(model: CausalLM, batches: Iterable<TrainBatch>): { 
     noGrad(() => {
       for (const b of batches) {
         if (b.targetTokens === 0) continue;
-        const logits = model.forward(b.inputIds, b.batch, b.seqLen, { positions: b.positions ?? undefined, segments: b.segments });
-        sum += causalLMLoss(logits, b.labels, b.batch, b.seqLen, 1).item();
+        sum += causalLMModelLoss(model, b.inputIds, b.labels, b.batch, b.seqLen, { positions: b.positions ?? undefined, segments: b.segments }, 1).item();
         tokens += b.targetTokens;
         releaseAll();
       }
@@ -197,8 +196,7 @@ export async function train(model: CausalLM, data: BatchSource, opts: TrainOptio
       let loss = 0;
       micro.forEach((b, i) => {
         model.dropoutSeed = dropoutSeed(opts.seed, state.step, i);
-        const logits = model.forward(b.inputIds, b.batch, b.seqLen, { positions: b.positions ?? undefined, segments: b.segments });
-        const l = causalLMLoss(logits, b.labels, b.batch, b.seqLen, total);
+        const l = causalLMModelLoss(model, b.inputIds, b.labels, b.batch, b.seqLen, { positions: b.positions ?? undefined, segments: b.segments }, total);
         loss += l.item();
         l.backward();
         windowTokens += b.batch * b.seqLen;

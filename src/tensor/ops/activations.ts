@@ -1,4 +1,5 @@
-// Pointwise activations: GPT-2's tanh GELU (gelu_new) and Llama's SiLU.
+// Pointwise activations: GPT-2's tanh GELU (gelu_new) and Llama's SiLU. Their outputs are cheap to
+// recompute from the input their own backward keeps, so forward blocks may drop them.
 import { backend } from '../../backend/select.js';
 import { Tensor } from '../tensor.js';
 import { record } from '../tape.js';
@@ -7,7 +8,8 @@ export function gelu(x: Tensor): Tensor {
   const out = Tensor.empty(x.shape);
   const B = backend();
   B.geluForward(out.data, x.data, x.size);
-  record('gelu', out, [x], () => B.geluBackward(x.gradBuffer(), out.grad!, x.data, x.size));
+  out.recomputableFrom([x], (o) => B.geluForward(o, x.data, x.size));
+  record('gelu', out, [x], [x], () => B.geluBackward(x.gradBuffer(), out.grad!, x.data, x.size));
   return out;
 }
 
@@ -15,6 +17,7 @@ export function silu(x: Tensor): Tensor {
   const out = Tensor.empty(x.shape);
   const B = backend();
   B.siluForward(out.data, x.data, x.size);
-  record('silu', out, [x], () => B.siluBackward(x.gradBuffer(), out.grad!, x.data, x.size));
+  out.recomputableFrom([x], (o) => B.siluForward(o, x.data, x.size));
+  record('silu', out, [x], [x], () => B.siluBackward(x.gradBuffer(), out.grad!, x.data, x.size));
   return out;
 }

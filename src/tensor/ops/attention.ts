@@ -32,7 +32,7 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
   const lse = Tensor.empty([Bn, H, T]); // saved for backward
   const B = backend();
   B.attentionForward(out.data, lse.data, q.data, k.data, v.data, Bn, T, H, KVH, D, scale, causal, segments);
-  record('attention', out, [q, k, v], () => {
+  record('attention', out, [q, k, v], [q, k, v, out, lse], () => {
     const dq = q.requiresGrad ? q.gradBuffer() : Tensor.zeros(q.shape).data;
     const dk = k.requiresGrad ? k.gradBuffer() : Tensor.zeros(k.shape).data;
     const dv = v.requiresGrad ? v.gradBuffer() : Tensor.zeros(v.shape).data;
@@ -50,7 +50,7 @@ export function rope(x: Tensor, cos: Float32Array, sin: Float32Array, positions:
   const out = Tensor.empty(x.shape);
   const B = backend();
   B.rope(out.data, x.data, cos, sin, positions, Bn * T, H, D, false);
-  record('rope', out, [x], () => {
+  record('rope', out, [x], [], () => {
     const tmp = Tensor.empty(x.shape);
     B.rope(tmp.data, out.grad!, cos, sin, positions, Bn * T, H, D, true);
     B.axpy(x.gradBuffer(), 1, tmp.data, x.size);

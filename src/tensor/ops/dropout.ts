@@ -10,6 +10,7 @@ export function dropout(x: Tensor, p: number, seed: number): Tensor {
   const B = backend();
   const s = seed >>> 0;
   B.dropoutForward(out.data, x.data, x.size, p, s);
-  record('dropout', out, [x], () => B.dropoutBackward(x.gradBuffer(), out.grad!, x.size, p, s));
+  out.recomputableFrom([x], (o) => B.dropoutForward(o, x.data, x.size, p, s));
+  record('dropout', out, [x], [], () => B.dropoutBackward(x.gradBuffer(), out.grad!, x.size, p, s));
   return out;
 }

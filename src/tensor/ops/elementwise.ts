@@ -13,7 +13,7 @@ export function add(a: Tensor, b: Tensor): Tensor {
   const out = Tensor.empty(a.shape);
   const B = backend();
   B.add(out.data, a.data, b.data, a.size);
-  record('add', out, [a, b], () => {
+  record('add', out, [a, b], [], () => {
     if (a.requiresGrad) B.axpy(a.gradBuffer(), 1, out.grad!, a.size);
     if (b.requiresGrad) B.axpy(b.gradBuffer(), 1, out.grad!, b.size);
   });
@@ -25,7 +25,7 @@ export function mul(a: Tensor, b: Tensor): Tensor {
   const out = Tensor.empty(a.shape);
   const B = backend();
   B.mul(out.data, a.data, b.data, a.size);
-  record('mul', out, [a, b], () => {
+  record('mul', out, [a, b], [...(a.requiresGrad ? [b] : []), ...(b.requiresGrad ? [a] : [])], () => {
     if (a.requiresGrad) B.addMul(a.gradBuffer(), 1, out.grad!, b.data, a.size);
     if (b.requiresGrad) B.addMul(b.gradBuffer(), 1, out.grad!, a.data, b.size);
   });
@@ -36,6 +36,6 @@ export function scale(a: Tensor, s: number): Tensor {
   const out = Tensor.empty(a.shape);
   const B = backend();
   B.scale(out.data, a.data, s, a.size);
-  record('scale', out, [a], () => B.axpy(a.gradBuffer(), s, out.grad!, a.size));
+  record('scale', out, [a], [], () => B.axpy(a.gradBuffer(), s, out.grad!, a.size));
   return out;
 }

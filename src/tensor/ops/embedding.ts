@@ -16,6 +16,6 @@ export function embedding(weight: Tensor, ids: Int32Array, idsShape: Shape): Ten
   const out = Tensor.empty([...idsShape, C]);
   const B = backend();
   B.embeddingForward(out.data, weight.data, ids, n, C);
-  record('embedding', out, [weight], () => B.embeddingBackward(weight.gradBuffer(), out.grad!, ids, n, C));
+  record('embedding', out, [weight], [], () => B.embeddingBackward(weight.gradBuffer(), out.grad!, ids, n, C));
   return out;
 }

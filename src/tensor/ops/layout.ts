@@ -7,7 +7,7 @@ import { type Shape, ShapeError, axisOf, inferShape, shapeStr, sizeOf } from '..
 
 export function reshape(x: Tensor, shape: Shape): Tensor {
   const out = x.view(inferShape('reshape', x.shape, shape));
-  record('reshape', out, [x], () => backend().axpy(x.gradBuffer(), 1, out.grad!, x.size));
+  record('reshape', out, [x], [], () => backend().axpy(x.gradBuffer(), 1, out.grad!, x.size));
   return out;
 }
 
@@ -39,7 +39,7 @@ export function slice(x: Tensor, axis: number, start: number, end: number): Tens
   shape[a] = end - start;
   const out = Tensor.empty(shape);
   copyAxis(out.data, end - start, 0, x.data, len, start, end, outer, inner, false);
-  record('slice', out, [x], () => {
+  record('slice', out, [x], [], () => {
     // Scatter the slice's gradient back into its place in x's gradient.
     const dx = x.gradBuffer(), dout = out.grad!;
     const w = (end - start) * inner;
@@ -84,7 +84,7 @@ export function concat(xs: readonly Tensor[], axis = -1): Tensor {
     copyAxis(out.data, total, at, t.data, t.shape[a], 0, t.shape[a], outer, inner, false);
     at += t.shape[a];
   }
-  record('concat', out, xs, () => {
+  record('concat', out, xs, [], () => {
     let off = 0;
     for (const t of xs) {
       const len = t.shape[a];
@@ -117,6 +117,6 @@ export function transpose(x: Tensor, axis1: number, axis2: number): Tensor {
     }
   };
   move(out.data, x.data, false, false);
-  record('transpose', out, [x], () => move(x.gradBuffer(), out.grad!, true, true));
+  record('transpose', out, [x], [], () => move(x.gradBuffer(), out.grad!, true, true));
   return out;
 }

@@ -27,7 +27,7 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null, layout: W
   const B = backend();
   B.gemm(out.data, x.data, weight.data, rows, outF, inF, false, transW, false);
   if (bias) B.addBias(out.data, bias.data, rows, outF);
-  record('linear', out, bias ? [x, weight, bias] : [x, weight], () => {
+  record('linear', out, bias ? [x, weight, bias] : [x, weight], weight.requiresGrad ? [x, weight] : [weight], () => {
     const dout = out.grad!;
     if (x.requiresGrad) {
       // dx (rows, in) += dout (rows, out) @ op(W)^T
@@ -66,7 +66,7 @@ export function matmul(a: Tensor, b: Tensor, { transB = false } = {}): Tensor {
       B.gemm(out.data.subarray(i * M * N), a.data.subarray(i * M * K), b.data.subarray(i * K * N), M, N, K, false, transB, false);
     }
   }
-  record('matmul', out, [a, b], () => {
+  record('matmul', out, [a, b], [...(b.requiresGrad ? [a] : []), ...(a.requiresGrad ? [b] : [])], () => {
     const dout = out.grad!;
     const steps = shared ? 1 : batchB;
     const rows = shared ? batchA * M : M;

@@ -27,7 +27,7 @@ export function crossEntropy(logits: Tensor, targets: Int32Array, opts: CrossEnt
   B.crossEntropyForward(losses.data, lse.data, logits.data, targets, rows, V);
   const out = Tensor.empty([]);
   out.data[0] = divisor > 0 ? B.sum(losses.data, rows) / divisor : 0;
-  record('crossEntropy', out, [logits], () => {
+  record('crossEntropy', out, [logits], [logits, lse], () => {
     const g = divisor > 0 ? out.grad![0] / divisor : 0;
     const dlosses = Tensor.empty([rows]);
     dlosses.data.fill(g);
@@ -42,6 +42,6 @@ export function softmax(x: Tensor): Tensor {
   const out = Tensor.empty(x.shape);
   const B = backend();
   B.softmaxForward(out.data, x.data, rows, C);
-  record('softmax', out, [x], () => B.softmaxBackward(x.gradBuffer(), out.grad!, out.data, rows, C));
+  record('softmax', out, [x], [out], () => B.softmaxBackward(x.gradBuffer(), out.grad!, out.data, rows, C));
   return out;
 }

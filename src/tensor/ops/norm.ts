@@ -18,7 +18,13 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps: number):
   const mean = Tensor.empty([rows]), rstd = Tensor.empty([rows]); // (rows,) saved for backward
   const B = backend();
   B.layerNormForward(out.data, mean.data, rstd.data, x.data, weight.data, bias.data, rows, C, eps);
-  record('layerNorm', out, [x, weight, bias], () => {
+  // The output (a LoRA input, say) is rebuilt from x in backward rather than kept; the kernel is
+  // deterministic, so the statistics it writes to scratch equal the saved ones.
+  out.recomputableFrom([x], (o) => {
+    const m = new Float32Array(rows), r = new Float32Array(rows);
+    B.layerNormForward(o, m, r, x.data, weight.data, bias.data, rows, C, eps);
+  });
+  record('layerNorm', out, [x, weight, bias], [x, mean, rstd, weight], () => {
     // The kernel writes all three gradients; frozen ones go to a scratch buffer that is dropped.
     const dx = x.requiresGrad ? x.gradBuffer() : Tensor.zeros(x.shape).data;
     const dw = weight.requiresGrad ? weight.gradBuffer() : Tensor.zeros([C]).data;
@@ -35,7 +41,8 @@ export function rmsNorm(x: Tensor, weight: Tensor, eps: number): Tensor {
   const rstd = Tensor.empty([rows]); // (rows,)
   const B = backend();
   B.rmsNormForward(out.data, rstd.data, x.data, weight.data, rows, C, eps);
-  record('rmsNorm', out, [x, weight], () => {
+  out.recomputableFrom([x], (o) => B.rmsNormForward(o, new Float32Array(rows), x.data, weight.data, rows, C, eps));
+  record('rmsNorm', out, [x, weight], [x, rstd, weight], () => {
     const dx = x.requiresGrad ? x.gradBuffer() : Tensor.zeros(x.shape).data;
     const dw = weight.requiresGrad ? weight.gradBuffer() : Tensor.zeros([C]).data;
     B.rmsNormBackward(dx, dw, out.grad!, x.data, rstd.data, weight.data, rows, C);

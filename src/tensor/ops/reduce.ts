@@ -7,7 +7,7 @@ export function sum(x: Tensor): Tensor {
   const out = Tensor.empty([]);
   const B = backend();
   out.data[0] = B.sum(x.data, x.size);
-  record('sum', out, [x], () => {
+  record('sum', out, [x], [], () => {
     const g = out.grad![0], dx = x.gradBuffer();
     for (let i = 0; i < x.size; i++) dx[i] += g;
   });
@@ -18,7 +18,7 @@ export function mean(x: Tensor): Tensor {
   const out = Tensor.empty([]);
   const B = backend();
   out.data[0] = x.size ? B.sum(x.data, x.size) / x.size : NaN;
-  record('mean', out, [x], () => {
+  record('mean', out, [x], [], () => {
     const g = out.grad![0] / x.size, dx = x.gradBuffer();
     for (let i = 0; i < x.size; i++) dx[i] += g;
   });
