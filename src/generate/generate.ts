@@ -3,6 +3,8 @@
 import type { CausalLM } from '../models/causal_lm.js';
 import { KVCache } from '../models/kv_cache.js';
 import { noGrad, scoped } from '../tensor/tape.js';
+import { Tensor } from '../tensor/tensor.js';
+import { linear } from '../tensor/ops/linear.js';
 import { makeSampler, type SamplingOptions } from './sampler.js';
 
 export interface GenerateOptions extends SamplingOptions {
@@ -61,9 +63,11 @@ export function generate(model: CausalLM, prompt: readonly number[], opts: Gener
         if (step >= limit) { stopReason = 'context_full'; break; }
         const input = useCache ? pending : seq;
         const logits = scoped(() => {
-          const out = model.forward(Int32Array.from(input), 1, input.length, { cache });
-          const V = model.vocabSize;
-          return out.data.slice((input.length - 1) * V, input.length * V);
+          // Only the last position's logits are sampled from: the lm_head runs on that row alone.
+          const hidden = model.hiddenStates(Int32Array.from(input), 1, input.length, { cache });
+          const C = hidden.shape[hidden.rank - 1];
+          const last = Tensor.from(hidden.data.slice((input.length - 1) * C, input.length * C), [1, C]);
+          return linear(last, model.outputWeight, null, 'out_in').data.slice();
         });
         if (opts.keepLogits) stepLogits.push(logits);
         const id = sample(logits, seq);
