@@ -49,7 +49,7 @@ export function needsGrad(inputs: readonly Tensor[]): boolean {
 export function record(op: string, out: Tensor, inputs: readonly Tensor[], saves: readonly Tensor[], backward: () => void): void {
   if (!needsGrad(inputs)) return;
   out.requiresGrad = true;
-  for (const t of saves) t.owner.savedBy++;
+  for (const t of saves) if (t.owner.kind === 'activation') t.owner.savedBy++; // leaves are never released
   tape.push({ op, out, inputs, backward });
 }
 
