@@ -75,7 +75,7 @@ export class Tensor {
       return o.kind === 'param' || o.kind === 'const' || (o.savedBy > 0 && (!o.dataReleased || o.recipe !== null));
     };
     if (!recipe.from.every(kept)) return false;
-    for (const t of recipe.from) t.owner.savedBy++;
+    for (const t of recipe.from) if (t.owner.kind === 'activation') t.owner.savedBy++;
     this.releaseData();
     return true;
   }
