@@ -21,7 +21,7 @@ export { train, evaluateLoss, type TrainOptions, type TrainHooks, type TrainSumm
 export { AdamW } from './train/optim/adamw.js';
 export { SGD } from './train/optim/sgd.js';
 export { clipGradNorm } from './train/optim/clip.js';
-export { causalLMLoss, shiftLabels } from './train/losses.js';
+export { causalLMLoss, causalLMModelLoss, shiftLabels } from './train/losses.js';
 export { lrMultiplier, type ScheduleName } from './train/schedule.js';
 export { loadSafetensors, saveSafetensors, SafetensorsFile } from './formats/safetensors.js';
 export { openCheckpoint } from './formats/checkpoint.js';
