@@ -1,20 +1,9 @@
 // Typed readers for the JSON files beside a Hugging Face model: config.json, generation_config.json
 // and tokenizer_config.json. Unknown fields are kept (a re-saved file round-trips); a required field
 // that is missing or of the wrong type is an error naming the file and key.
-import { readFileSync } from 'node:fs';
-import { GptuneError, describe, errorMessage } from '../util/errors.js';
+import { readJsonObject } from '../util/json_file.js';
+import { GptuneError, describe } from '../util/errors.js';
 
-/** Reads a file holding one JSON object. */
-export function readJsonObject(path: string): Record<string, unknown> {
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new GptuneError(`cannot read: ${errorMessage(e)}`, { file: path });
-  }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new GptuneError(`expected a JSON object, got ${describe(json)}`, { file: path });
-  return json as Record<string, unknown>;
-}
 
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
 

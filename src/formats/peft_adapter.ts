@@ -2,11 +2,12 @@
 // json.dumps(indent=2, sort_keys=True) writes it) and adapter_model.safetensors, whose keys are
 // `base_model.model.<module>.lora_A.weight` / `.lora_B.weight` (PEFT drops the adapter name).
 // No model imports: what the keys mean for a model is src/lora's business.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { SafetensorsFile, saveSafetensors, type Tensor as FileTensor } from './safetensors.js';
-import { GptuneError, describe, errorMessage } from '../util/errors.js';
+import { GptuneError } from '../util/errors.js';
 import { writeFileAtomicSync } from '../util/fs_atomic.js';
+import { readJsonObject } from '../util/json_file.js';
 
 export const ADAPTER_CONFIG_FILE = 'adapter_config.json';
 export const ADAPTER_WEIGHTS_FILE = 'adapter_model.safetensors';
@@ -29,14 +30,7 @@ export function parsePeftKey(key: string): { module: string; factor: LoraFactorN
 export function readAdapterConfig(dir: string): { path: string; raw: Record<string, unknown> } {
   const path = join(dir, ADAPTER_CONFIG_FILE);
   if (!existsSync(path)) throw new GptuneError(`no ${ADAPTER_CONFIG_FILE} (a PEFT adapter directory has ${ADAPTER_CONFIG_FILE} and ${ADAPTER_WEIGHTS_FILE})`, { file: dir });
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new GptuneError(`cannot read: ${errorMessage(e)}`, { file: path });
-  }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new GptuneError(`expected a JSON object, got ${describe(raw)}`, { file: path });
-  return { path, raw: raw as Record<string, unknown> };
+  return { path, raw: readJsonObject(path) };
 }
 
 /** Opens adapter_model.safetensors (tensors read on demand); close() it when done. */

@@ -3,7 +3,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Tokenizer } from './tokenizer.js';
-import { parseTokenizerConfig, readJsonObject } from '../formats/hf_config.js';
+import { parseTokenizerConfig } from '../formats/hf_config.js';
+import { readJsonObject } from '../util/json_file.js';
 import { loadTokenizerJson, stringifyTokenizerJson, type SpecialTokenOptions } from './tokenizer_json.js';
 import { loadVocabMerges } from './vocab_merges.js';
 import { gpt2Tokenizer, gpt2TokenizerConfig, gpt2TokenizerJson } from './gpt2.js';

@@ -1,14 +1,14 @@
 // tokenizer.json (Hugging Face tokenizers' single-file format), typed as unions switched on `type`.
 // Byte-level BPE is supported (GPT-2, Llama 3, Qwen2, SmolLM style); any other component is refused
 // by name, e.g. "tokenizer.json: pre_tokenizer type 'Metaspace' is not supported".
-import { readFileSync } from 'node:fs';
+import { readJsonObject } from '../util/json_file.js';
 import type { AddedToken } from './added_tokens.js';
 import { BpeDataError, BytePairModel } from './bpe.js';
 import { BpeTokenizer } from './bpe_tokenizer.js';
 import { RegexTranslationError, translateOnigurumaRegex } from './onig_regex.js';
 import { escapeRegex } from './added_tokens.js';
 import type { Normalizer, PreTokenizerStep, SplitBehavior } from './pretokenize.js';
-import { GptuneError, describe, errorMessage } from '../util/errors.js';
+import { GptuneError, describe } from '../util/errors.js';
 
 // ---- the schema (the parts gptune reads; unknown fields are kept when re-saving) ----
 
@@ -86,14 +86,7 @@ export interface SpecialTokenOptions {
 // ---- loading ----
 
 export function readTokenizerJson(path: string): TokenizerJson {
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new GptuneError(`cannot read: ${errorMessage(e)}`, { file: path });
-  }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new GptuneError(`expected a JSON object, got ${describe(json)}`, { file: path });
-  return json as TokenizerJson;
+  return readJsonObject(path) as unknown as TokenizerJson;
 }
 
 export function loadTokenizerJson(path: string, special: SpecialTokenOptions = {}): BpeTokenizer {

@@ -6,15 +6,10 @@ import { tokenizerFromJson, gpt2StyleTokenizerJson, type AddedTokenJson, type Sp
 import type { BpeTokenizer } from './bpe_tokenizer.js';
 import { GptuneError, describe, errorMessage } from '../util/errors.js';
 import { writeFileAtomicSync } from '../util/fs_atomic.js';
+import { readJsonObject } from '../util/json_file.js';
 
 export function readVocabJson(path: string): Record<string, number> {
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new GptuneError(`cannot read: ${errorMessage(e)}`, { file: path });
-  }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new GptuneError(`expected an object of token -> id, got ${describe(json)}`, { file: path });
+  const json = readJsonObject(path, 'an object of token -> id');
   for (const [tok, id] of Object.entries(json)) {
     if (!Number.isInteger(id) || (id as number) < 0) throw new GptuneError(`id must be a non-negative integer, got ${describe(id)}`, { file: path, key: tok });
   }

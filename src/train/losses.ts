@@ -37,7 +37,8 @@ export function causalLMLoss(logits: Tensor, labels: Int32Array, batch: number, 
  */
 export function causalLMModelLoss(model: CausalLM, ids: Int32Array, labels: Int32Array, batch: number, seqLen: number,
   opts: ForwardOptions = {}, divisor?: number): Tensor {
-  const hidden = model.hiddenStates(ids, batch, seqLen, opts);
   const targets = shiftLabels(labels, batch, seqLen);
-  return forwardBlock(() => linearCrossEntropy(hidden, model.outputWeight, targets, divisor === undefined ? {} : { divisor }));
+  // One block around the final norm and the loss: the norm's output is read by nobody afterwards.
+  return forwardBlock(() => linearCrossEntropy(model.hiddenStates(ids, batch, seqLen, opts), model.outputWeight, targets,
+    divisor === undefined ? {} : { divisor }));
 }

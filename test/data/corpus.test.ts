@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { forEachTextChunk, loadCorpus, listSources, valCount, type Corpus } from '../../src/data/index.js';
-import { GptuneError } from '../../src/util/errors.js';
 import { ByteTokenizer, bytesOf } from '../helpers/byte_tokenizer.js';
 import { fixturePath } from '../helpers/fixtures.js';
+import { throwsAt } from '../helpers/errors.js';
 
 const root = mkdtempSync(join(tmpdir(), 'gptune-corpus-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -257,17 +257,6 @@ test('{"input_ids"} rows: one sequence each, longer rows truncated and counted, 
   assert.deepEqual([...v.val!.get(0).inputIds], [7, 8]);
 });
 
-/** Asserts fn throws a GptuneError naming file (and line), with a message matching re. */
-function throwsAt(fn: () => unknown, file: string, line: number | undefined, re: RegExp): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof GptuneError, `expected a GptuneError, got ${e}`);
-    assert.equal(e.file, file);
-    assert.equal(e.line, line);
-    assert.match(e.message, re);
-    assert.ok(e.message.startsWith(line === undefined ? `${file}: ` : `${file}:${line}: `), e.message);
-    return true;
-  });
-}
 
 test('errors name the file and line', () => {
   const d = copyFixtures();

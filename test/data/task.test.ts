@@ -9,9 +9,9 @@ import {
   ChatTemplate, IGNORE_INDEX, TaskEncoder, alpacaPrompt, explainExample, fitToLength, loadTaskData, readRows,
   type EncodedExample,
 } from '../../src/data/index.js';
-import { GptuneError } from '../../src/util/errors.js';
 import { ByteTokenizer, bytesOf } from '../helpers/byte_tokenizer.js';
 import { fixturePath } from '../helpers/fixtures.js';
+import { throwsAt } from '../helpers/errors.js';
 
 const I = IGNORE_INDEX;
 const data = (...p: string[]) => fixturePath('data', ...p);
@@ -247,17 +247,6 @@ test('the length policy reports kept, truncated and dropped counts', () => {
   assert.throws(() => loadTaskData(f, tok, { maxLength: 3, truncation: 'drop' }), /no examples: all 3 were longer than maxLength 3/);
 });
 
-/** Asserts fn throws a GptuneError at file:line whose message matches re. */
-function throwsAt(fn: () => unknown, file: string, line: number | undefined, re: RegExp): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof GptuneError, `expected a GptuneError, got ${e}`);
-    assert.equal(e.file, file);
-    assert.equal(e.line, line);
-    assert.match(e.message, re);
-    assert.ok(e.message.startsWith(line === undefined ? `${file}: ` : `${file}:${line}: `), e.message);
-    return true;
-  });
-}
 
 test('errors name the file, the line and what is wrong', () => {
   const tok = new ByteTokenizer();

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadModel } from '../../src/models/load.js';
-import { causalLMLoss } from '../../src/train/losses.js';
+import { causalLMLoss, causalLMModelLoss } from '../../src/train/losses.js';
 import { AdamW } from '../../src/train/optim/adamw.js';
 import { noGrad, releaseAll } from '../../src/tensor/tape.js';
 import { loadAdapter, saveAdapter } from '../../src/lora/adapter.js';
@@ -68,7 +68,7 @@ export function runLoraFixtureSuite(name: string): void {
 
   test(`${name} + LoRA: gradients reach lora_A / lora_B only`, () => {
     const { model } = load(true);
-    causalLMLoss(model.forward(ids, B, T), ids, B, T).backward();
+    causalLMModelLoss(model, ids, ids, B, T).backward();
     const grads = fixtureTensors(name, 'lora', 'grads.safetensors');
     const lora = new Set(loraParameters(model));
     let checked = 0;
@@ -95,7 +95,7 @@ export function runLoraFixtureSuite(name: string): void {
     const after1 = fixtureTensors(name, 'lora', 'after1.safetensors');
     const traj: number[] = [];
     for (let step = 0; step < 5; step++) {
-      const loss = causalLMLoss(model.forward(ids, B, T), ids, B, T);
+      const loss = causalLMModelLoss(model, ids, ids, B, T);
       traj.push(loss.item());
       loss.backward();
       opt.stepUpdate();

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadModel } from '../../src/models/load.js';
-import { causalLMLoss } from '../../src/train/losses.js';
+import { causalLMLoss, causalLMModelLoss } from '../../src/train/losses.js';
 import { AdamW } from '../../src/train/optim/adamw.js';
 import { noGrad, releaseAll } from '../../src/tensor/tape.js';
 import { expectClose } from '../helpers/close.js';
@@ -39,7 +39,7 @@ export function runFixtureSuite(name: string): void {
 
   test(`${name}: every gradient`, () => {
     const model = load().eval();
-    causalLMLoss(model.forward(ids, B, T), ids, B, T).backward();
+    causalLMModelLoss(model, ids, ids, B, T).backward();
     const grads = fixtureTensors(name, 'grads.safetensors');
     const params = new Map(model.namedParameters());
     assert.equal(params.size, grads.size, 'one gradient per parameter');
@@ -59,7 +59,7 @@ export function runFixtureSuite(name: string): void {
     // 1e-6 got a noise-decided first Adam step, so both after1 and after2 compare them loosely.
     const refGrads = fixtureTensors(name, 'grads.safetensors');
     for (let step = 0; step < 5; step++) {
-      const loss = causalLMLoss(model.forward(ids, B, T), ids, B, T);
+      const loss = causalLMModelLoss(model, ids, ids, B, T);
       traj.push(loss.item());
       loss.backward();
       opt.stepUpdate();
