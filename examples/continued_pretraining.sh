@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p corpus/moby-dick
-node dist/src/data/english_corpus.js corpus/english > /dev/null
+node dist/scripts/data/english_corpus.js corpus/english > /dev/null
 cp corpus/english/moby-* corpus/moby-dick/
 node bin/gptune.js train --config examples/continued_pretraining.yaml --overwrite "$@"
 # Held-out text of the domain: the validation split's loss is in runs/.../summary.json; the chart:

@@ -7,3 +7,4 @@ export * from './task.js';
 export * from './packing.js';
 export * from './batches.js';
 export { ChatTemplate, CHATML_TEMPLATE, type ChatMessage, type RenderOptions } from '../tokenizers/chat_template.js';
+export * from './detect.js';

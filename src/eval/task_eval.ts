@@ -49,7 +49,7 @@ export function readTaskCases(file: string, chatTemplate: string | null, tokeniz
   });
 }
 
-export function scoreTask(model: CausalLM, tok: LoadedTokenizer, cases: readonly TaskCase[], { maxNewTokens = 64, eosIds = [] as readonly number[], stopStrings = ['\n'] as readonly string[], samples = 3 } = {}): TaskScores {
+export function scoreTask(model: CausalLM, tok: LoadedTokenizer, cases: readonly TaskCase[], { maxNewTokens, eosIds = [] as readonly number[], stopStrings = ['\n'] as readonly string[], samples = 3 }: { maxNewTokens: number; eosIds?: readonly number[]; stopStrings?: readonly string[]; samples?: number }): TaskScores {
   let em = 0, contains = 0, rouge = 0;
   const kept: TaskSample[] = [];
   // Samples spread over the file (consecutive rows tend to ask the same thing).
@@ -67,11 +67,10 @@ export function scoreTask(model: CausalLM, tok: LoadedTokenizer, cases: readonly
   return { n: cases.length, exactMatch: em / n, containsAnswer: contains / n, rougeL: rouge / n, samples: kept };
 }
 
-export function evaluateTask(model: CausalLM, tok: LoadedTokenizer, file: string, opts: { maxNewTokens?: number; limit?: number; eosIds?: readonly number[] } = {}): TaskScores {
+export function evaluateTask(model: CausalLM, tok: LoadedTokenizer, file: string, opts: { maxNewTokens: number; limit?: number; /** What ends an answer: src/run/model.ts eosIdsOf. */ eosIds: readonly number[] }): TaskScores {
   const eos = tok.tokenizer.eosId;
   const text = { bos: tok.tokenizer.bosId !== null ? tok.tokenizer.idToToken(tok.tokenizer.bosId) : undefined, eos: eos !== null ? tok.tokenizer.idToToken(eos) : undefined };
   let cases = readTaskCases(file, tok.chatTemplate, text);
   if (opts.limit) cases = cases.slice(0, opts.limit);
-  const eosIds = opts.eosIds && opts.eosIds.length ? opts.eosIds : eos !== null ? [eos] : [];
-  return scoreTask(model, tok, cases, { maxNewTokens: opts.maxNewTokens, eosIds });
+  return scoreTask(model, tok, cases, { maxNewTokens: opts.maxNewTokens, eosIds: opts.eosIds });
 }

@@ -7,6 +7,9 @@ import { Tensor } from '../tensor/tensor.js';
 import { linear } from '../tensor/ops/linear.js';
 import { makeSampler, type SamplingOptions } from './sampler.js';
 
+/** New tokens when neither the caller nor generation_config.json says (the CLI's default too). */
+export const DEFAULT_MAX_NEW_TOKENS = 50;
+
 export interface GenerateOptions extends SamplingOptions {
   maxNewTokens?: number;
   /** Token ids that end generation (the EOS id is not part of the output). */
@@ -39,7 +42,7 @@ export function generate(model: CausalLM, prompt: readonly number[], opts: Gener
   for (const id of prompt) {
     if (!Number.isInteger(id) || id < 0 || id >= model.vocabSize) throw new RangeError(`generate: prompt id ${id} is outside the vocabulary (0..${model.vocabSize - 1})`);
   }
-  const maxNew = opts.maxNewTokens ?? 20;
+  const maxNew = opts.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS;
   const eos = new Set(opts.eosIds ?? []);
   const stops = opts.stopStrings ?? [];
   if (stops.length && !opts.decode) throw new Error('generate: stop strings need a tokenizer to decode with');

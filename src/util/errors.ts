@@ -30,6 +30,11 @@ function formatMessage(message: string, { file, line, key }: ErrorContext): stri
   return (where + message).replace(/\s*\n\s*/g, ' ');
 }
 
+/** A mistake in how gptune was called (a missing or bad option): the CLI exits 2 for these, 1 for the rest. */
+export class UsageError extends GptuneError {
+  override name = 'UsageError';
+}
+
 /** Throws a GptuneError unless cond holds. */
 export function check(cond: unknown, message: string | (() => string), ctx: ErrorContext = {}): asserts cond {
   if (!cond) throw new GptuneError(typeof message === 'function' ? message() : message, ctx);

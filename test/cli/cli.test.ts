@@ -69,7 +69,7 @@ test('bad input: one line naming the problem, non-zero exit, stack only with --v
     [['generate', '--model', join(dir, 'nope'), '--prompt-ids', '1'], /no such model directory/],
     [['generate', '--model', fixturePath('gpt2-tiny'), '--prompt-ids', '1,x'], /'x' is not a token id/],
     [['generate', '--model', fixturePath('gpt2-tiny'), '--prompt-ids', '1', '--temperature', '-1'], /--temperature must be a number/],
-    [['generate', '--model', fixturePath('gpt2-tiny'), '--prompt-ids', '1', '--top-p', '1.5'], /--top-p must be a number in \[0, 1\]/],
+    [['generate', '--model', fixturePath('gpt2-tiny'), '--prompt-ids', '1', '--top-p', '1.5'], /--top-p must be a number in \(0, 1\]/],
     [['generate', '--model', fixturePath('gpt2-tiny'), '--prompt-ids', Array(130).fill(1).join(',')], /prompt has 130 tokens, the model's context is 128/],
     [['generate', '--model', fixturePath('gpt2-tiny'), '--prompt-ids', '600'], /prompt id 600 is outside the vocabulary/],
     [['generate', '--model', fixturePath('gpt2-tiny'), '--prompt', 'hi'], /has no tokenizer files/],

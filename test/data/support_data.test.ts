@@ -9,7 +9,7 @@ import { containsAnswer, normalizeAnswer } from '../../src/eval/metrics.js';
 import {
   APP, LAMP, SUPPORT_FACTS, TEST_WRAPPERS, TRAIN_WRAPPERS, generateSupportData, supportDataDir, supportFiles,
   type TestRow, type TrainRow,
-} from '../../src/data/support/make_support_data.js';
+} from '../../scripts/data/make_support_data.js';
 
 const data = generateSupportData();
 const dir = supportDataDir();

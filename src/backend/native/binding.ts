@@ -2,8 +2,7 @@
 // Every kernel takes the same arguments, in the same order, as the Backend method of its name.
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packagePath } from '../../util/package_root.js';
 import type { Backend } from '../backend.js';
 
 export type NativeKernels = Omit<Backend, 'name' | 'threads'>;
@@ -18,22 +17,11 @@ export interface NativeAddon extends NativeKernels {
 
 export type AddonLoad = { addon: NativeAddon; error: null } | { addon: null; error: string };
 
-/** The package root: the first folder above this file that holds package.json (src/ or dist/src/). */
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('gptune: cannot find the package root above ' + fileURLToPath(import.meta.url));
-    dir = up;
-  }
-  return dir;
-}
-
 let cached: AddonLoad | null = null;
 
 export function loadAddon(): AddonLoad {
   if (cached) return cached;
-  const path = join(packageRoot(), 'build', 'Release', 'gptune.node');
+  const path = packagePath('build', 'Release', 'gptune.node');
   if (!existsSync(path)) {
     cached = { addon: null, error: `the native addon was not built (${path} is missing; run \`npm rebuild gptune\` and read the compiler output)` };
     return cached;

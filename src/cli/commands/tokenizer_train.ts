@@ -1,26 +1,14 @@
-// gptune tokenizer train: a byte-level BPE tokenizer (GPT-2's pre-tokenization) from text, saved
-// as tokenizer.json (+ vocab.json, merges.txt, tokenizer_config.json) that Hugging Face loads.
+// gptune tokenizer train: parse -> src/run/tokenize.ts -> print.
 import type { Command } from 'commander';
-import { num, UsageError } from '../errors.js';
-import { trainBpe, saveTrainedTokenizer } from '../../tokenizers/train_bpe.js';
-import { readTrainingTexts } from '../../tokenizers/train_corpus.js';
+import { addOptions, readOptions } from '../options.js';
+import { TOKENIZER_TRAIN_OPTIONS, runTokenizerTrain } from '../../run/tokenize.js';
 
 export function registerTokenizerTrain(program: Command): void {
-  const tok = program.command('tokenizer').description('tokenizer tools');
-  tok.command('train')
-    .description('train a byte-level BPE tokenizer on text')
-    .requiredOption('--data <path>', '.txt file or folder, or JSONL {"text"} rows')
-    .requiredOption('--vocab-size <n>', 'vocabulary size, special tokens included', num('--vocab-size', { int: true, min: 257 }))
-    .requiredOption('--out <dir>', 'where to write tokenizer.json and friends')
-    .option('--special-tokens <list>', 'comma-separated special tokens (default <|endoftext|>)')
-    .option('--model-max-length <n>', 'recorded in tokenizer_config.json', num('--model-max-length', { int: true, min: 1 }), 1024)
-    .action(async (f: { data: string; vocabSize: number; out: string; specialTokens?: string; modelMaxLength: number }) => {
-      const specialTokens = f.specialTokens ? f.specialTokens.split(',').map((s) => s.trim()).filter(Boolean) : ['<|endoftext|>'];
-      if (specialTokens.length === 0) throw new UsageError('--special-tokens is empty');
-      const t0 = performance.now();
-      const result = await trainBpe(readTrainingTexts(f.data), { vocabSize: f.vocabSize, specialTokens });
-      saveTrainedTokenizer(f.out, result, { modelMaxLength: f.modelMaxLength });
-      const n = Object.keys(result.vocab).length;
-      console.log(`trained a ${n}-token byte-level BPE (${result.merges.length} merges) in ${((performance.now() - t0) / 1000).toFixed(1)}s; saved to ${f.out}`);
-    });
+  const group = program.command('tokenizer').description('tokenizer tools');
+  const cmd = group.command('train').description('train a byte-level BPE tokenizer on text');
+  addOptions(cmd, TOKENIZER_TRAIN_OPTIONS).action(async () => {
+    const { values: o } = readOptions(cmd, TOKENIZER_TRAIN_OPTIONS);
+    const r = await runTokenizerTrain(o);
+    console.log(`trained a ${r.vocab}-token byte-level BPE (${r.merges} merges) in ${r.seconds.toFixed(1)}s; saved to ${o.out}`);
+  });
 }

@@ -2,14 +2,15 @@
 // smart lamp ("Lumen") answers, each asked in many generated phrasings, split so that the test set
 // asks every fact in words never seen in training. Deterministic: the committed files are its output.
 //
-//   node dist/src/data/support/make_support_data.js [--out DIR]    (default: <repo>/data/support)
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { containsAnswer, normalizeAnswer } from '../../eval/metrics.js';
-import { Rng } from '../../util/rng.js';
-import { GptuneError } from '../../util/errors.js';
-import { writeFileAtomicSync } from '../../util/fs_atomic.js';
+//   node dist/scripts/data/make_support_data.js [--out DIR]    (default: <repo>/data/support)
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { containsAnswer, normalizeAnswer } from '../../src/eval/metrics.js';
+import { Rng } from '../../src/util/rng.js';
+import { GptuneError } from '../../src/util/errors.js';
+import { writeFileAtomicSync } from '../../src/util/fs_atomic.js';
+import { packagePath } from '../../src/util/package_root.js';
 
 /** One thing the desk answers: the canonical reply, its key phrase, and question templates. */
 export interface SupportFact {
@@ -269,8 +270,8 @@ Questions a help desk answers about **Lumen**, a fictional smart desk lamp with 
 "Lumen Plus" subscription, for the \`npm start\` demo: fine-tune a small GPT-style model on
 train.jsonl, then compare its answers to test.jsonl before and after. Every fact is made up.
 
-Do not edit these files by hand: they are the output of \`src/data/support/make_support_data.ts\`
-(\`npx tsc -p tsconfig.json && node dist/src/data/support/make_support_data.js\`), and
+Do not edit these files by hand: they are the output of \`scripts/data/make_support_data.ts\`
+(\`npx tsc -p tsconfig.json && node dist/scripts/data/make_support_data.js\`), and
 \`test/data/support_data.test.ts\` fails when they differ from what it generates.
 
 ## Numbers
@@ -321,16 +322,9 @@ ${table}
 `;
 }
 
-/** Where the committed files live: data/support under the repository root (found from this file). */
+/** Where the committed files live: data/support under the repository root. */
 export function supportDataDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg) && JSON.parse(readFileSync(pkg, 'utf8')).name === 'gptune') return join(dir, 'data', 'support');
-    const up = dirname(dir);
-    if (up === dir) throw new GptuneError('cannot find the gptune package root above this file', { file: fileURLToPath(import.meta.url) });
-    dir = up;
-  }
+  return packagePath('data', 'support');
 }
 
 /** The three files' names and contents. */

@@ -1,0 +1,162 @@
+// What `gptune train` does, as a library function taking the same options object: open or create the
+// model, load the data, apply LoRA, train, and save the result (an HF model dir or a PEFT adapter).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createModel } from '../models/registry.js';
+import type { CausalLM } from '../models/causal_lm.js';
+import { resolveTokenizer, type LoadedTokenizer } from '../tokenizers/load.js';
+import { Batches, evalBatches, loadCorpus, loadTaskData, defaultPadId, detectDataKind, type DataFormat, type SequenceDataset, type TextTokenizer, type TaskFormat, type CorpusFormat } from '../data/index.js';
+import { applyLora, saveAdapter, loadAdapterWeights, ALL_LINEAR } from '../lora/index.js';
+import { train, type TrainHooks, type TrainSummary } from '../train/trainer.js';
+import { fullFineTuneHooks, saveFullWeights } from '../train/weights_io.js';
+import { backend } from '../backend/select.js';
+import { UsageError, GptuneError } from '../util/errors.js';
+import { openModel, taskEncoding } from './model.js';
+import type { TrainRunOptions } from './train_options.js';
+
+export type Log = (line: string) => void;
+
+/** Everything a run needs, decided from the options: what `gptune train --verbose` prints as its config. */
+export interface PreparedTraining {
+  model: CausalLM;
+  tok: LoadedTokenizer | null;
+  method: 'full' | 'lora';
+  lr: number;
+  seqLen: number;
+  maxSteps: number;
+  warmupSteps: number;
+  batches: Batches;
+  valSet: SequenceDataset | null;
+  padId: number;
+  generationConfig: Record<string, unknown> | null;
+  /** Files saved beside the trained model (tokenizer, generation_config.json). */
+  extraFiles: Record<string, string>;
+  dataSummary: Record<string, unknown>;
+  /** The options with every rule applied: saved as train_config.json. */
+  resolved: Record<string, unknown>;
+}
+
+// The rules behind the options whose default depends on others (declared in train_options.ts).
+const lrRule = (o: TrainRunOptions, method: string) => (o.init ? 6e-4 : method === 'lora' ? 2e-4 : 5e-5);
+const INIT_SEQ_LEN = 256;
+const MAX_DEFAULT_SEQ_LEN = 1024;
+
+export function prepareTraining(o: TrainRunOptions, log: Log = () => {}): PreparedTraining {
+  if ((o.model === undefined) === (o.init === undefined)) throw new UsageError('give exactly one of --model DIR and --init ARCH');
+  let model: CausalLM, tok: LoadedTokenizer | null, generationConfig: Record<string, unknown> | null;
+  if (o.model) {
+    const opened = openModel(o.model, { tokenizer: o.tokenizer });
+    ({ model, tok, generationConfig } = opened);
+  } else {
+    tok = resolveTokenizer(o.tokenizer ?? 'gpt2');
+    ({ model, generationConfig } = initModel(o, tok));
+  }
+  const kind = detectDataKind(o.data, o.format as DataFormat);
+  if (!tok && (kind === 'task' || !o.data.endsWith('.jsonl'))) throw new UsageError(`${o.model} has no tokenizer files: give --tokenizer (or pre-tokenized {"input_ids"} data)`);
+  // From scratch every parameter trains; LoRA needs a pretrained base.
+  const method = o.method ?? (kind === 'task' && !o.init ? 'lora' : 'full');
+  if (method === 'lora' && o.init) throw new UsageError('--method lora needs a pretrained --model (from scratch, train every parameter)');
+  const lr = o.lr ?? lrRule(o, method);
+  const seqLen = o.seqLen ?? Math.min(model.maxPositions, MAX_DEFAULT_SEQ_LEN);
+  if (seqLen > model.maxPositions) throw new UsageError(`--seq-len ${seqLen} is beyond the model's context of ${model.maxPositions} positions`);
+
+  // Data.
+  const textTok: TextTokenizer = tok?.tokenizer ?? { encode: () => [], decode: () => '', vocabSize: model.vocabSize, bosId: null, eosId: null, padId: null };
+  let trainSet: SequenceDataset, valSet: SequenceDataset | null, dataSummary: Record<string, unknown>;
+  if (kind === 'task') {
+    const data = loadTaskData(o.data, textTok, {
+      maxLength: Math.min(o.maxLength ?? seqLen, seqLen), truncation: o.truncation, format: o.format as TaskFormat | 'auto', skipBadRows: o.skipBadRows,
+      valFraction: o.valFraction, valData: o.valData, ...taskEncoding(tok!),
+    });
+    ({ train: trainSet, val: valSet } = data);
+    dataSummary = { kind, ...data.summary };
+    const s = data.summary;
+    log(`data: ${s.kept} examples (${s.truncated} truncated, ${s.dropped} dropped${s.skippedRows ? `, ${s.skippedRows} bad rows skipped` : ''}), ${s.train} train / ${s.val} val, ${s.labelTokens} completion tokens`);
+  } else {
+    const corpus = loadCorpus(o.data, textTok, { seqLen, format: o.format as CorpusFormat | 'auto', valFraction: o.valFraction, valData: o.valData, skipBadRows: o.skipBadRows });
+    ({ train: trainSet, val: valSet } = corpus);
+    dataSummary = { kind, ...corpus.summary };
+    const s = corpus.summary;
+    log(`data: ${s.tokens} tokens in ${s.documents} documents -> ${s.train} train / ${s.val} val sequences of ${seqLen}${s.cacheBuilt ? ' (token cache built)' : ''}`);
+  }
+  if (trainSet.size === 0) throw new GptuneError(`no training sequences (the data is shorter than one sequence of ${seqLen} tokens?)`, { file: o.data });
+
+  // Method.
+  if (method === 'lora') {
+    const loraAlpha = o.loraAlpha ?? 2 * o.loraR;
+    const summary = applyLora(model, { r: o.loraR, lora_alpha: loraAlpha, lora_dropout: o.loraDropout, target_modules: loraTargets(o.loraTargets), use_rslora: o.useRslora, base_model_name_or_path: o.model ?? null }, { seed: o.seed });
+    log(`lora: r ${o.loraR}, alpha ${loraAlpha} on ${summary.adapted.length} modules; ${summary.trainableParams.toLocaleString()} trainable of ${summary.totalParams.toLocaleString()} parameters`);
+  }
+
+  const padId = tok ? defaultPadId(tok.tokenizer) : 0;
+  const batches = new Batches(trainSet, { batchSize: o.batchSize, seqLen, padId, shuffle: true, seed: o.seed, packing: o.packing });
+  const stepsPerEpoch = Math.max(1, Math.ceil(batches.batchesPerEpoch / o.gradAccum));
+  const maxSteps = o.maxSteps ?? Math.max(1, Math.round(o.epochs * stepsPerEpoch));
+  const warmupSteps = o.warmupSteps ?? Math.round(o.warmupRatio * maxSteps);
+  const resolved = { ...o, method, lr, seqLen, maxSteps, warmupSteps, loraAlpha: method === 'lora' ? o.loraAlpha ?? 2 * o.loraR : o.loraAlpha, backend: backend().name };
+  const extraFiles: Record<string, string> = { ...(tok?.files ?? {}) };
+  if (generationConfig) extraFiles['generation_config.json'] = JSON.stringify(generationConfig, null, 2) + '\n';
+  log(`train: ${maxSteps} steps (${stepsPerEpoch} per epoch) of ${o.batchSize}x${o.gradAccum} sequences, lr ${lr}, ${method} fine-tuning on the ${backend().name} backend`);
+  return { model, tok, generationConfig, method, lr, seqLen, maxSteps, warmupSteps, batches, valSet, padId, extraFiles, dataSummary, resolved };
+}
+
+/** --lora-targets: 'all-linear' or a regex as PEFT takes a string, else a comma-separated list of names. */
+function loraTargets(spec: string | undefined): string | string[] | null {
+  if (spec === undefined) return null;
+  if (spec === ALL_LINEAR || /[\\^$*+?()[\]|]/.test(spec)) return spec;
+  return spec.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+function initModel(o: TrainRunOptions, tok: LoadedTokenizer): { model: CausalLM; generationConfig: Record<string, unknown> } {
+  const vocab = o.vocabSize ?? tok.tokenizer.vocabSize;
+  const positions = o.seqLen ?? INIT_SEQ_LEN;
+  const eos = tok.tokenizer.eosId ?? 0;
+  const bos = tok.tokenizer.bosId ?? eos;
+  // Hugging Face's own defaults for each config class, at the sizes the options give.
+  const config: Record<string, unknown> = o.init === 'gpt2'
+    ? { model_type: 'gpt2', architectures: ['GPT2LMHeadModel'], vocab_size: vocab, n_positions: positions, n_ctx: positions, n_embd: o.nEmbd, n_layer: o.nLayer, n_head: o.nHead, n_inner: null, activation_function: 'gelu_new', resid_pdrop: 0.1, embd_pdrop: 0.1, attn_pdrop: 0, layer_norm_epsilon: 1e-5, initializer_range: 0.02, scale_attn_weights: true, tie_word_embeddings: true, bos_token_id: bos, eos_token_id: eos }
+    : { model_type: 'llama', architectures: ['LlamaForCausalLM'], vocab_size: vocab, hidden_size: o.nEmbd, intermediate_size: llamaIntermediate(o.nEmbd), num_hidden_layers: o.nLayer, num_attention_heads: o.nHead, num_key_value_heads: o.nKvHead ?? o.nHead, max_position_embeddings: positions, rms_norm_eps: 1e-5, rope_theta: 10000, tie_word_embeddings: true, hidden_act: 'silu', initializer_range: 0.02, bos_token_id: bos, eos_token_id: eos };
+  const model = createModel(config, '--init');
+  model.initWeights(o.seed);
+  return { model, generationConfig: { bos_token_id: bos, eos_token_id: eos } };
+}
+
+/** SwiGLU's hidden size: 8/3 of the model width (Llama's ratio), rounded to a multiple of 32. */
+function llamaIntermediate(width: number): number {
+  return Math.round((width * 8) / 3 / 32) * 32;
+}
+
+export interface TrainingResult {
+  summary: TrainSummary;
+  prepared: PreparedTraining;
+}
+
+/** `gptune train`: prepare, train, and save the run's result and record into o.out. */
+export async function runTraining(o: TrainRunOptions, log: Log = () => {}, prepared = prepareTraining(o, log)): Promise<TrainingResult> {
+  const p = prepared;
+  const { model } = p;
+  const weightHooks: Pick<TrainHooks, 'saveWeights' | 'loadWeights'> = p.method === 'full'
+    ? fullFineTuneHooks(model, p.extraFiles)
+    : { saveWeights: (dir) => saveAdapter(model, dir), loadWeights: (dir) => loadAdapterWeights(model, dir) };
+  const valSet = p.valSet;
+  const summary = await train(model, p.batches, {
+    out: o.out, maxSteps: p.maxSteps, gradAccum: o.gradAccum, lr: p.lr, weightDecay: o.weightDecay, betas: [o.adamBeta1, o.adamBeta2], eps: o.adamEpsilon,
+    warmupSteps: p.warmupSteps, schedule: o.schedule, maxGradNorm: o.maxGradNorm, evalEvery: o.evalEvery,
+    saveEvery: o.saveEvery, logEvery: o.logEvery, seed: o.seed, resume: o.resume, overwrite: o.overwrite,
+    keepCheckpoints: o.keepCheckpoints, progress: o.progress, config: p.resolved,
+  }, {
+    ...weightHooks,
+    evalBatches: valSet && valSet.size > 0 ? () => evalBatches(valSet, { batchSize: o.batchSize, seqLen: p.seqLen, padId: p.padId, packing: o.packing }) : undefined,
+  });
+
+  // The run's result in --out: an HF model dir (full) or a PEFT adapter dir (LoRA), plus the record.
+  mkdirSync(o.out, { recursive: true });
+  if (p.method === 'full') saveFullWeights(o.out, model, p.extraFiles, o.saveDtype);
+  else {
+    saveAdapter(model, o.out);
+    for (const [name, content] of Object.entries(p.tok?.files ?? {})) writeFileSync(join(o.out, name), content);
+  }
+  writeFileSync(join(o.out, 'train_config.json'), JSON.stringify(p.resolved, null, 2) + '\n');
+  writeFileSync(join(o.out, 'summary.json'), JSON.stringify({ ...summary, data: p.dataSummary }, null, 2) + '\n');
+  return { summary, prepared: p };
+}
