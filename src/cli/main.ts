@@ -40,4 +40,4 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv).then((code) => { process.exitCode = code; });
+main(process.argv).then((code) => { process.exitCode = code || process.exitCode; }); // a stopped run sets its own code

@@ -34,6 +34,13 @@ export class Progress {
     if (this.bar) this.bar.start(this.total, this.bar.getProgress() * this.total);
   }
 
+  /** A line that always shows, on stderr, even with progress off (checkpoints saved, resume points). */
+  notice(line: string): void {
+    if (this.bar) this.bar.stop();
+    process.stderr.write(line + '\n');
+    if (this.bar) this.bar.start(this.total, this.bar.getProgress() * this.total);
+  }
+
   stop(): void {
     this.bar?.stop();
     this.bar = null;

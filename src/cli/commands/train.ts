@@ -1,6 +1,6 @@
 // gptune train: pre-training from scratch, continued pre-training on raw text, and task
 // fine-tuning (prompt/completion, Alpaca, chat), each as full fine-tuning or LoRA.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { num, UsageError } from '../errors.js';
@@ -17,6 +17,9 @@ import { train, type TrainHooks } from '../../train/trainer.js';
 import { fullFineTuneHooks, saveFullWeights } from '../../train/weights_io.js';
 import { SCHEDULES, type ScheduleName } from '../../train/schedule.js';
 import { backend } from '../../backend/select.js';
+import { prepareOutputDir } from '../../util/output_dir.js';
+import { TRAIN_OUTPUT } from '../../formats/output_files.js';
+import { runExitCode, runStatus, writeRunResult } from '../../train/run_output.js';
 
 /** Every option with its default: one place, typed (mlx-lm's TrainingArgs). */
 export const TRAIN_DEFAULTS = {
@@ -173,6 +176,7 @@ async function runTrain(cfg: TrainConfig, verbose: boolean): Promise<void> {
   if (!SCHEDULES.includes(cfg.schedule)) throw new UsageError(`--schedule must be one of ${SCHEDULES.join(', ')}, got '${cfg.schedule}'`);
   if (!existsSync(cfg.data)) throw new UsageError(`--data ${cfg.data}: no such file or directory`);
   if (!['F32', 'F16', 'BF16'].includes(cfg.saveDtype)) throw new UsageError(`--save-dtype must be F32, F16 or BF16, got '${cfg.saveDtype}'`);
+  prepareOutputDir(cfg.out, { ...TRAIN_OUTPUT, overwrite: cfg.overwrite, resume: cfg.resume, inputs: { '--model': cfg.model } });
 
   // Model and tokenizer.
   let model: CausalLM, modelConfig: Record<string, unknown>, tok: LoadedTokenizer | null, generationConfig: Record<string, unknown> | null = null;
@@ -252,17 +256,19 @@ async function runTrain(cfg: TrainConfig, verbose: boolean): Promise<void> {
   });
 
   // The run's result in --out: an HF model dir (full) or a PEFT adapter dir (LoRA), plus the record.
-  mkdirSync(cfg.out, { recursive: true });
-  if (method === 'full') saveFullWeights(cfg.out, model, extraFiles, cfg.saveDtype);
-  else {
-    saveAdapter(model, cfg.out);
-    for (const [name, content] of Object.entries(tok?.files ?? {})) writeFileSync(join(cfg.out, name), content);
-  }
-  writeFileSync(join(cfg.out, 'train_config.json'), JSON.stringify(resolved, null, 2) + '\n');
-  writeFileSync(join(cfg.out, 'summary.json'), JSON.stringify({ ...summary, data: dataSummary }, null, 2) + '\n');
+  writeRunResult(cfg.out, summary, { config: resolved, data: dataSummary }, (dir) => {
+    if (method === 'full') saveFullWeights(dir, model, extraFiles, cfg.saveDtype);
+    else {
+      saveAdapter(model, dir);
+      for (const [name, content] of Object.entries(tok?.files ?? {})) writeFileSync(join(dir, name), content);
+    }
+  });
   const fmt = (x: number | null) => (x === null ? '-' : x.toFixed(4));
-  console.log(`${summary.interrupted ? 'stopped' : 'done'}: ${summary.steps} steps, ${summary.tokens.toLocaleString()} tokens in ${summary.elapsedS.toFixed(1)}s; ` +
+  console.log(`${summary.interrupted ? runStatus(summary) : 'done'}: ${summary.steps} steps, ${summary.tokens.toLocaleString()} tokens in ${summary.elapsedS.toFixed(1)}s; ` +
     `final loss ${fmt(summary.finalLoss)}, eval loss ${fmt(summary.finalEvalLoss)} (best ${fmt(summary.bestEvalLoss)}${summary.bestStep !== null ? ` at step ${summary.bestStep}` : ''})` +
     `${summary.perplexity !== null ? `, perplexity ${summary.perplexity.toFixed(2)}` : ''}`);
-  console.log(`saved ${method === 'full' ? 'the model' : 'the LoRA adapter'} to ${cfg.out} (loss chart: ${join(cfg.out, 'loss_chart.svg')})`);
+  if (summary.interrupted) {
+    console.log(`no final ${method === 'full' ? 'model' : 'adapter'} written to ${cfg.out}; its checkpoint-${summary.steps} continues with --resume`);
+    process.exitCode = runExitCode(summary);
+  } else console.log(`saved ${method === 'full' ? 'the model' : 'the LoRA adapter'} to ${cfg.out} (loss chart: ${join(cfg.out, 'loss_chart.svg')})`);
 }
