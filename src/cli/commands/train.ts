@@ -51,6 +51,7 @@ export const TRAIN_DEFAULTS = {
   truncation: 'left' as 'left' | 'drop',
   packing: false,
   skipBadRows: false,
+  cacheDir: undefined as string | undefined,
   loraR: 8,
   loraAlpha: 16,
   loraDropout: 0.05,
@@ -99,6 +100,7 @@ export function registerTrain(program: Command): void {
     .option('--max-length <n>', 'task data: longest example in tokens (default --seq-len)', num('--max-length', { int: true, min: 2 }))
     .option('--truncation <p>', 'task data longer than --max-length: left (cut the prompt) or drop')
     .option('--packing', 'task data: pack several examples per row (block-diagonal attention)')
+    .option('--cache-dir <dir>', 'where token caches go (default $GPTUNE_CACHE_DIR, else ~/.cache/gptune; the data is only read)')
     .option('--skip-bad-rows', 'skip malformed JSONL rows (and count them) instead of failing')
     .option('--lora-r <n>', 'LoRA rank (default 8)', num('--lora-r', { int: true, min: 1 }))
     .option('--lora-alpha <x>', 'LoRA alpha (default 16)', num('--lora-alpha', { min: 0 }))
@@ -215,7 +217,7 @@ async function runTrain(cfg: TrainConfig, verbose: boolean): Promise<void> {
     const s = data.summary;
     console.log(`data: ${s.kept} examples (${s.truncated} truncated, ${s.dropped} dropped${s.skippedRows ? `, ${s.skippedRows} bad rows skipped` : ''}), ${s.train} train / ${s.val} val, ${s.labelTokens} completion tokens`);
   } else {
-    const corpus = loadCorpus(cfg.data, textTok, { seqLen, format: cfg.format as never, valFraction: cfg.valFraction, valData: cfg.valData, skipBadRows: cfg.skipBadRows, vocabSize: model.vocabSize } as never);
+    const corpus = loadCorpus(cfg.data, textTok, { seqLen, format: cfg.format as never, valFraction: cfg.valFraction, valData: cfg.valData, skipBadRows: cfg.skipBadRows, vocabSize: model.vocabSize, cacheDir: cfg.cacheDir } as never);
     ({ train: trainSet, val: valSet } = corpus);
     dataSummary = { kind: 'corpus', ...corpus.summary };
     const s = corpus.summary;
