@@ -11,6 +11,7 @@ import { GptuneError, errorMessage } from '../util/errors.js';
 import { writeAll, writeFileAtomic, writeFileAtomicSync } from '../util/fs_atomic.js';
 import { forEachJsonlRow, firstChar, readJsonArray, type BadRow } from './jsonl.js';
 import { cacheRoot, tokenCacheDir } from './cache_dir.js';
+import { Utf8Check } from '../util/utf8.js';
 import type { TextTokenizer } from './types.js';
 
 /** Bump when the cache layout or document joining changes: old caches are then rebuilt. */
@@ -212,6 +213,7 @@ export function forEachTextChunk(file: string, fn: (text: string) => void, chunk
   try {
     const buf = Buffer.allocUnsafe(Math.max(4096, Math.min(chunkChars * 2, 16 << 20)));
     const dec = new StringDecoder('utf8');
+    const utf8 = new Utf8Check(file);
     let pending = '', any = false, first = true;
     const emit = (s: string) => {
       if (s.length === 0) return;
@@ -221,6 +223,7 @@ export function forEachTextChunk(file: string, fn: (text: string) => void, chunk
     for (;;) {
       const n = readSync(fd, buf, 0, buf.length, null);
       if (n === 0) break;
+      utf8.push(buf.subarray(0, n));
       pending += dec.write(buf.subarray(0, n));
       if (first && pending.length > 0) { first = false; if (pending.charCodeAt(0) === 0xfeff) pending = pending.slice(1); }
       while (pending.length > chunkChars) {
@@ -230,6 +233,7 @@ export function forEachTextChunk(file: string, fn: (text: string) => void, chunk
         pending = pending.slice(cut);
       }
     }
+    utf8.end();
     pending += dec.end();
     if (first && pending.charCodeAt(0) === 0xfeff) pending = pending.slice(1);
     // A whitespace-only file is blank; whitespace-only tails of real text still count as text.

@@ -13,6 +13,7 @@ import { lrMultiplier, type ScheduleName } from './schedule.js';
 import { listCheckpoints, loadOptimizer, loadState, removeStaleTemps, saveOptimizer, saveState, writeDirAtomic, type TrainerState } from './checkpoint.js';
 import { writeFileAtomicSync } from '../util/fs_atomic.js';
 import { GptuneError } from '../util/errors.js';
+import { nonFiniteError } from '../models/finite.js';
 import { lossChartSvg } from './chart.js';
 import { Progress } from './progress.js';
 
@@ -124,6 +125,7 @@ export function evaluateLoss(model: CausalLM, batches: Iterable<TrainBatch>): { 
   } finally {
     model.train(wasTraining);
   }
+  if (tokens > 0 && !Number.isFinite(sum)) throw nonFiniteError(model, 'losses');
   return { loss: tokens ? sum / tokens : NaN, tokens };
 }
 

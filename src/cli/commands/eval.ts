@@ -68,7 +68,7 @@ function runEval(f: EvalFlags): void {
   if (f.json) process.stdout.write(JSON.stringify(out) + '\n');
   else {
     console.log(`loss ${loss.toFixed(4)}  perplexity ${Math.exp(loss).toFixed(3)}  over ${tokens} target tokens`);
-    const t = out.task as { exactMatch: number; containsAnswer: number; rougeL: number; n: number } | undefined;
-    if (t) console.log(`task: exact match ${(100 * t.exactMatch).toFixed(1)}%  contains answer ${(100 * t.containsAnswer).toFixed(1)}%  ROUGE-L ${t.rougeL.toFixed(3)}  over ${t.n} prompts`);
+    const t = out.task as { exactMatch: number; containsAnswer: number; rougeL: number; n: number; truncated: number } | undefined;
+    if (t) console.log(`task: exact match ${(100 * t.exactMatch).toFixed(1)}%  contains answer ${(100 * t.containsAnswer).toFixed(1)}%  ROUGE-L ${t.rougeL.toFixed(3)}  over ${t.n} prompts${t.truncated ? ` (${t.truncated} cut from the left to fit the context)` : ''}`);
   }
 }

@@ -10,8 +10,7 @@ import { createModel } from '../../models/registry.js';
 import type { CausalLM } from '../../models/causal_lm.js';
 import { loadTokenizerDir, resolveTokenizer, type LoadedTokenizer } from '../../tokenizers/load.js';
 import { ChatTemplate } from '../../tokenizers/chat_template.js';
-import { Batches, evalBatches, loadCorpus, loadTaskData, defaultPadId, detectTaskFormat, listSources, readRows, type SequenceDataset } from '../../data/index.js';
-import { closeSync, openSync, readSync } from 'node:fs';
+import { Batches, evalBatches, loadCorpus, loadTaskData, defaultPadId, detectTaskFormat, firstRow, listSources, type SequenceDataset } from '../../data/index.js';
 import { applyLora, saveAdapter, loadAdapterWeights, ALL_LINEAR } from '../../lora/index.js';
 import { train, type TrainHooks } from '../../train/trainer.js';
 import { fullFineTuneHooks, saveFullWeights } from '../../train/weights_io.js';
@@ -119,22 +118,6 @@ export function registerTrain(program: Command): void {
       await runTrain(cfg, program.opts().verbose === true);
     });
   return void cmd;
-}
-
-/** The first row of a JSONL file (read from its first 1 MB) or of a JSON array. */
-function firstRow(file: string): unknown {
-  const fd = openSync(file, 'r');
-  const buf = Buffer.alloc(1 << 20);
-  const n = readSync(fd, buf, 0, buf.length, 0);
-  closeSync(fd);
-  const head = buf.subarray(0, n).toString('utf8');
-  if (head.trimStart().startsWith('[')) return readRows(file)[0]?.value;
-  const line = head.split('\n').find((l) => l.trim());
-  try {
-    return line ? JSON.parse(line) : null;
-  } catch {
-    return null; // the loader reports the bad row with its line
-  }
 }
 
 /** Whether a data path holds task rows (prompt/completion, Alpaca, chat) rather than text or ids. */
