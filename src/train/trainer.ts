@@ -247,6 +247,8 @@ export async function train(model: CausalLM, data: BatchSource, opts: TrainOptio
       if (state.step % opts.logEvery === 0 || m.eval_loss !== undefined || state.step === opts.maxSteps) {
         appendFileSync(join(out, METRICS_FILE), JSON.stringify(m) + '\n');
         progress.update({ step: m.step, loss: m.loss, lr: m.lr, tokensPerSec: m.tokens_per_sec, elapsedS: m.elapsed_s, evalLoss: m.eval_loss });
+        // On a terminal the bar redraws over its line: each eval result gets a line of its own above it.
+        if (m.eval_loss !== undefined) progress.logAboveBar(`eval at step ${m.step}: loss ${m.eval_loss.toFixed(4)}, perplexity ${m.eval_perplexity!.toFixed(2)}`);
         hooks.onStep?.(m);
         windowStart = performance.now();
         windowTokens = 0;
