@@ -10,6 +10,7 @@ import { registerTrain } from './commands/train.js';
 import { registerMerge } from './commands/merge.js';
 import { registerTokenizerTrain } from './commands/tokenizer_train.js';
 import { registerStart } from './commands/start.js';
+import { registerCache } from './commands/cache.js';
 
 export function buildProgram(): Command {
   const program = new Command('gptune')
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerMerge(program);
   registerTokenize(program);
   registerTokenizerTrain(program);
+  registerCache(program);
   return program;
 }
 
@@ -40,4 +42,4 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv).then((code) => { process.exitCode = code; });
+main(process.argv).then((code) => { process.exitCode = code || process.exitCode; }); // a stopped run sets its own code

@@ -2,6 +2,7 @@
 export * from './types.js';
 export * from './jsonl.js';
 export * from './token_cache.js';
+export * from './cache_dir.js';
 export * from './corpus.js';
 export * from './task.js';
 export * from './packing.js';

@@ -3,6 +3,7 @@
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import { GptuneError, errorMessage } from '../util/errors.js';
+import { checkUtf8, Utf8Check } from '../util/utf8.js';
 
 export interface Row {
   value: unknown;
@@ -30,6 +31,7 @@ export function forEachLine(file: string, fn: (line: string, lineNo: number) => 
   try {
     const buf = Buffer.allocUnsafe(chunkBytes);
     const dec = new StringDecoder('utf8');
+    const utf8 = new Utf8Check(file);
     let pending = '', lineNo = 0, first = true;
     const emit = (s: string) => {
       lineNo++;
@@ -39,6 +41,7 @@ export function forEachLine(file: string, fn: (line: string, lineNo: number) => 
     for (;;) {
       const n = readSync(fd, buf, 0, chunkBytes, null);
       if (n === 0) break;
+      utf8.push(buf.subarray(0, n));
       pending += dec.write(buf.subarray(0, n));
       let start = 0;
       for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n', start)) {
@@ -47,6 +50,7 @@ export function forEachLine(file: string, fn: (line: string, lineNo: number) => 
       }
       pending = pending.slice(start);
     }
+    utf8.end();
     pending += dec.end();
     if (pending.length > 0) emit(pending);
   } finally {
@@ -96,7 +100,9 @@ export function readRows(file: string, opts: RowReadOptions = {}): Row[] {
 
 /** A JSON array file's elements, each with the line where it starts. */
 export function readJsonArray(file: string): Row[] {
-  const text = readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
+  const bytes = readFileSync(file);
+  checkUtf8(bytes, file);
+  const text = bytes.toString('utf8').replace(/^\uFEFF/, '');
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -129,4 +135,19 @@ function arrayElementLines(text: string): number[] {
     else if (c === ',' && depth === 1) expectValue = true;
   }
   return out;
+}
+
+/** The first row of a JSONL file (read from its first 1 MB, BOM skipped) or of a JSON array; null when it does not parse. */
+export function firstRow(file: string): unknown {
+  if (firstChar(file) === '[') return readJsonArray(file)[0]?.value ?? null;
+  const fd = openSync(file, 'r');
+  const buf = Buffer.alloc(1 << 20);
+  const n = readSync(fd, buf, 0, buf.length, 0);
+  closeSync(fd);
+  const line = buf.subarray(0, n).toString('utf8').replace(/^\uFEFF/, '').split('\n').find((l) => l.trim());
+  try {
+    return line ? JSON.parse(line) : null;
+  } catch {
+    return null; // the loader reports the bad row with its line
+  }
 }

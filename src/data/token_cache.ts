@@ -1,6 +1,7 @@
-// Raw text is tokenized once into a uint32 token file beside the data, so later runs (and corpora
-// larger than memory) read tokens by position instead of re-tokenizing. A JSON sidecar records what
-// the cache was built from; any change to the sources, tokenizer or format version rebuilds it.
+// Raw text is tokenized once into a uint32 token file in the cache folder (never beside the data,
+// which is only read), so later runs (and corpora larger than memory) read tokens by position
+// instead of re-tokenizing. A JSON sidecar records what the cache was built from; any change to the
+// sources (size, mtime), the tokenizer or the format version rebuilds it.
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
 import { endianness } from 'node:os';
@@ -9,6 +10,8 @@ import { StringDecoder } from 'node:string_decoder';
 import { GptuneError, errorMessage } from '../util/errors.js';
 import { writeAll, writeFileAtomic, writeFileAtomicSync } from '../util/fs_atomic.js';
 import { forEachJsonlRow, firstChar, readJsonArray, type BadRow } from './jsonl.js';
+import { cacheRoot, tokenCacheDir } from './cache_dir.js';
+import { Utf8Check } from '../util/utf8.js';
 import type { TextTokenizer } from './types.js';
 
 /** Bump when the cache layout or document joining changes: old caches are then rebuilt. */
@@ -29,6 +32,8 @@ export interface TokenCacheMeta {
   version: number;
   key: string;
   tokenizer: string;
+  /** The data it was built from (absolute), for `gptune cache ls`. */
+  dataPath: string;
   format: TextFormat;
   dtype: 'uint32le';
   tokens: number;
@@ -43,7 +48,7 @@ export interface TokenCacheMeta {
 export interface TokenCacheOptions {
   /** Overrides the tokenizer's fingerprint in the cache key (e.g. a hash of tokenizer.json). */
   tokenizerKey?: string;
-  /** Used when the cache cannot be written beside the data. */
+  /** The cache root (token files go in <root>/tokens); default cacheRoot(): $GPTUNE_CACHE_DIR, else ~/.cache/gptune. */
   cacheDir?: string;
   skipBadRows?: boolean;
   /** Characters per tokenize call when a .txt file is streamed (tests lower it). */
@@ -72,45 +77,35 @@ export function ensureTokenCache(dataPath: string, sources: string[], format: Te
   const tokenizer = opts.tokenizerKey ?? tok.fingerprint ?? probeFingerprint(tok);
   const key = sha256(`gptune-token-cache\0${TOKEN_CACHE_VERSION}\0${format}\0${tokenizer}`).slice(0, 16);
   const stamps = sources.map((f) => stamp(dataPath, f));
-  const candidates = cachePaths(dataPath, key, opts.cacheDir);
+  const p = cachePath(dataPath, key, opts.cacheDir);
 
-  for (const p of candidates) {
-    const meta = readValidMeta(p, key, stamps);
-    if (meta) {
-      opts.log?.(`token cache: reusing ${p} (${meta.tokens} tokens, ${meta.documents} documents)`);
-      return { tokensPath: p, meta, built: false, badRows: [] };
-    }
+  const valid = readValidMeta(p, key, stamps);
+  if (valid) {
+    opts.log?.(`token cache: reusing ${p} (${valid.tokens} tokens, ${valid.documents} documents)`);
+    return { tokensPath: p, meta: valid, built: false, badRows: [] };
   }
-  let lastError: unknown;
-  for (const p of candidates) {
-    try {
-      mkdirSync(dirname(p), { recursive: true });
-      const res = buildTokenCache(p, sources, format, tok, opts);
-      const meta: TokenCacheMeta = {
-        version: TOKEN_CACHE_VERSION, key, tokenizer, format, dtype: 'uint32le', tokens: res.tokens,
-        documents: res.documents, emptyDocuments: res.emptyDocuments, skippedRows: res.bad.length, eosId: tok.eosId,
-        sources: stamps,
-      };
-      writeFileAtomicSync(p + '.json', JSON.stringify(meta, null, 1) + '\n');
-      opts.log?.(`token cache: wrote ${p} (${meta.tokens} tokens, ${meta.documents} documents)`);
-      return { tokensPath: p, meta, built: true, badRows: res.bad };
-    } catch (e) {
-      if (e instanceof GptuneError) throw e; // a data error, not a location problem
-      lastError = e;
-      opts.log?.(`token cache: cannot write ${p}: ${errorMessage(e)}`);
-    }
+  try {
+    mkdirSync(dirname(p), { recursive: true });
+    const res = buildTokenCache(p, sources, format, tok, opts);
+    const meta: TokenCacheMeta = {
+      version: TOKEN_CACHE_VERSION, key, tokenizer, dataPath: resolve(dataPath), format, dtype: 'uint32le', tokens: res.tokens,
+      documents: res.documents, emptyDocuments: res.emptyDocuments, skippedRows: res.bad.length, eosId: tok.eosId,
+      sources: stamps,
+    };
+    writeFileAtomicSync(p + '.json', JSON.stringify(meta, null, 1) + '\n');
+    opts.log?.(`token cache: wrote ${p} (${meta.tokens} tokens, ${meta.documents} documents)`);
+    return { tokensPath: p, meta, built: true, badRows: res.bad };
+  } catch (e) {
+    if (e instanceof GptuneError) throw e; // a data error, not a location problem
+    throw new GptuneError(`cannot write the token cache (${errorMessage(e)}); give a writable folder with --cache-dir or GPTUNE_CACHE_DIR`, { file: p });
   }
-  const hint = opts.cacheDir === undefined ? ' (give a writable cache directory)' : '';
-  throw new GptuneError(`cannot write the token cache${hint}: ${errorMessage(lastError)}`, { file: candidates[candidates.length - 1] });
 }
 
-// Beside the data first (<data>.<key>.tokens), then in the caller's cache dir under a name that
-// includes a hash of the data's absolute path, so two corpora with one basename do not collide.
-function cachePaths(dataPath: string, key: string, cacheDir: string | undefined): string[] {
+// <root>/tokens/<data name>-<hash of its absolute path>.<key>.tokens: two corpora with one basename
+// do not collide, and a rebuilt cache replaces the old one of the same data and tokenizer.
+function cachePath(dataPath: string, key: string, cacheDir: string | undefined): string {
   const abs = resolve(dataPath);
-  const out = [`${abs}.${key}.tokens`];
-  if (cacheDir !== undefined) out.push(join(resolve(cacheDir), `${basename(abs)}-${sha256(abs).slice(0, 8)}.${key}.tokens`));
-  return out;
+  return join(tokenCacheDir(cacheRoot(cacheDir)), `${basename(abs)}-${sha256(abs).slice(0, 8)}.${key}.tokens`);
 }
 
 function stamp(dataPath: string, file: string): SourceStamp {
@@ -218,6 +213,7 @@ export function forEachTextChunk(file: string, fn: (text: string) => void, chunk
   try {
     const buf = Buffer.allocUnsafe(Math.max(4096, Math.min(chunkChars * 2, 16 << 20)));
     const dec = new StringDecoder('utf8');
+    const utf8 = new Utf8Check(file);
     let pending = '', any = false, first = true;
     const emit = (s: string) => {
       if (s.length === 0) return;
@@ -227,6 +223,7 @@ export function forEachTextChunk(file: string, fn: (text: string) => void, chunk
     for (;;) {
       const n = readSync(fd, buf, 0, buf.length, null);
       if (n === 0) break;
+      utf8.push(buf.subarray(0, n));
       pending += dec.write(buf.subarray(0, n));
       if (first && pending.length > 0) { first = false; if (pending.charCodeAt(0) === 0xfeff) pending = pending.slice(1); }
       while (pending.length > chunkChars) {
@@ -236,6 +233,7 @@ export function forEachTextChunk(file: string, fn: (text: string) => void, chunk
         pending = pending.slice(cut);
       }
     }
+    utf8.end();
     pending += dec.end();
     if (first && pending.charCodeAt(0) === 0xfeff) pending = pending.slice(1);
     // A whitespace-only file is blank; whitespace-only tails of real text still count as text.

@@ -21,6 +21,8 @@ export interface TaskScores {
   exactMatch: number;
   containsAnswer: number;
   rougeL: number;
+  /** Prompts longer than the context allows, cut from the left as training cuts them. */
+  truncated: number;
   samples: TaskSample[];
 }
 
@@ -54,8 +56,15 @@ export function scoreTask(model: CausalLM, tok: LoadedTokenizer, cases: readonly
   const kept: TaskSample[] = [];
   // Samples spread over the file (consecutive rows tend to ask the same thing).
   const sampleAt = new Set(Array.from({ length: Math.min(samples, cases.length) }, (_, i) => Math.floor((i * cases.length) / samples)));
+  // A prompt keeps its last tokens and leaves room to answer (training's left truncation).
+  const room = Math.max(1, Math.min(maxNewTokens, Math.floor(model.maxPositions / 4)));
+  let truncated = 0;
   for (const [i, c] of cases.entries()) {
-    const ids = tok.tokenizer.encode(c.prompt);
+    let ids = tok.tokenizer.encode(c.prompt);
+    if (ids.length > model.maxPositions - room) {
+      ids = ids.slice(ids.length - (model.maxPositions - room));
+      truncated++;
+    }
     const r = generate(model, ids, { maxNewTokens, eosIds, stopStrings, decode: (x) => tok.tokenizer.decode(x) });
     const prediction = (r.text ?? '').trim();
     em += exactMatch(prediction, c.reference);
@@ -64,7 +73,7 @@ export function scoreTask(model: CausalLM, tok: LoadedTokenizer, cases: readonly
     if (sampleAt.has(i)) kept.push({ prompt: c.prompt, reference: c.reference.trim(), prediction });
   }
   const n = Math.max(1, cases.length);
-  return { n: cases.length, exactMatch: em / n, containsAnswer: contains / n, rougeL: rouge / n, samples: kept };
+  return { n: cases.length, exactMatch: em / n, containsAnswer: contains / n, rougeL: rouge / n, truncated, samples: kept };
 }
 
 export function evaluateTask(model: CausalLM, tok: LoadedTokenizer, file: string, opts: { maxNewTokens: number; limit?: number; /** What ends an answer: src/run/model.ts eosIdsOf. */ eosIds: readonly number[] }): TaskScores {

@@ -1,5 +1,6 @@
 // Autoregressive generation with a KV cache: prefill the prompt once, then one position per token.
 // Stops at max new tokens, on any EOS id, or when the decoded text reaches a stop string.
+import { allFinite, nonFiniteError } from '../models/finite.js';
 import type { CausalLM } from '../models/causal_lm.js';
 import { KVCache } from '../models/kv_cache.js';
 import { noGrad, scoped } from '../tensor/tape.js';
@@ -72,6 +73,7 @@ export function generate(model: CausalLM, prompt: readonly number[], opts: Gener
           const last = Tensor.from(hidden.data.slice((input.length - 1) * C, input.length * C), [1, C]);
           return linear(last, model.outputWeight, null, 'out_in').data.slice();
         });
+        if (!allFinite(logits)) throw nonFiniteError(model, 'logits');
         if (opts.keepLogits) stepLogits.push(logits);
         const id = sample(logits, seq);
         if (eos.has(id)) { stopReason = 'eos'; break; }

@@ -6,6 +6,8 @@ import type { DType } from '../formats/dtype.js';
 import { loadModel, saveModel } from '../models/load.js';
 import { loadAdapter } from './adapter.js';
 import { fuseLora } from './inject.js';
+import { prepareOutputDir } from '../util/output_dir.js';
+import { MODEL_OUTPUT } from '../formats/output_files.js';
 
 /** Files beside the weights that a merged model keeps byte for byte (tokenizer and generation settings). */
 export const COPIED_FILES = [
@@ -16,6 +18,8 @@ export const COPIED_FILES = [
 export interface MergeOptions {
   /** Output dtype; default the base checkpoint's. */
   dtype?: Extract<DType, 'F32' | 'F16' | 'BF16'>;
+  /** Replace an earlier model in outDir (other files there are kept). */
+  overwrite?: boolean;
 }
 
 export interface MergeResult {
@@ -25,6 +29,7 @@ export interface MergeResult {
 }
 
 export function mergeAdapter(modelDir: string, adapterDir: string, outDir: string, opts: MergeOptions = {}): MergeResult {
+  prepareOutputDir(outDir, { ...MODEL_OUTPUT, overwrite: opts.overwrite ?? false, inputs: { '--model': modelDir, '--adapter': adapterDir } });
   const loaded = loadModel(modelDir);
   loadAdapter(loaded.model, adapterDir);
   const adapted = fuseLora(loaded.model);

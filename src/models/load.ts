@@ -1,11 +1,13 @@
 // Loads a Hugging Face model directory (config.json + model.safetensors or shards) into a CausalLM,
 // tensor by tensor (F16/BF16 converted to f32 one at a time), and saves one back.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openCheckpoint } from '../formats/checkpoint.js';
 import { saveSafetensors, type Tensor as FileTensor } from '../formats/safetensors.js';
 import type { DType } from '../formats/dtype.js';
 import { shapeStr } from '../tensor/shape.js';
+import { writeOutputDir } from '../util/output_dir.js';
+import { MODEL_OUTPUT } from '../formats/output_files.js';
 import { architectureFor } from './registry.js';
 import type { CausalLM } from './causal_lm.js';
 
@@ -83,26 +85,17 @@ export function loadModel(dir: string): LoadedModel {
 
 /**
  * Saves model weights (in dtype) with config.json and, when given, generation_config.json and
- * tokenizer files, into dir. Written to a temporary directory and renamed, so a failure leaves
- * no half-written model.
+ * tokenizer files, into dir (created if missing). Each file is staged, fsynced and renamed over
+ * its target; files of an older model or adapter there are removed, anything else is kept.
  */
 export function saveModel(dir: string, model: CausalLM, config: Record<string, unknown>,
   { dtype = 'F32' as DType, generationConfig = null as Record<string, unknown> | null, extraFiles = {} as Record<string, string | Uint8Array> } = {}): void {
-  const tmp = `${dir}.tmp-${process.pid}`;
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp, { recursive: true });
-  const tensors: Array<[string, FileTensor]> = model.namedParameters().map(([name, p]) => [name, { dtype, shape: [...p.shape], data: p.data }]);
-  saveSafetensors(join(tmp, 'model.safetensors'), tensors);
-  const torchDtype = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' }[dtype as 'F32'] ?? 'float32';
-  writeFileSync(join(tmp, 'config.json'), JSON.stringify({ ...config, torch_dtype: torchDtype }, null, 2) + '\n');
-  if (generationConfig) writeFileSync(join(tmp, 'generation_config.json'), JSON.stringify(generationConfig, null, 2) + '\n');
-  for (const [name, content] of Object.entries(extraFiles)) writeFileSync(join(tmp, name), content);
-  if (existsSync(dir)) {
-    const old = `${dir}.old-${process.pid}`;
-    renameSync(dir, old);
-    renameSync(tmp, dir);
-    rmSync(old, { recursive: true, force: true });
-  } else {
-    renameSync(tmp, dir);
-  }
+  writeOutputDir(dir, MODEL_OUTPUT, (stage) => {
+    const tensors: Array<[string, FileTensor]> = model.namedParameters().map(([name, p]) => [name, { dtype, shape: [...p.shape], data: p.data }]);
+    saveSafetensors(join(stage, 'model.safetensors'), tensors);
+    const torchDtype = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' }[dtype as 'F32'] ?? 'float32';
+    writeFileSync(join(stage, 'config.json'), JSON.stringify({ ...config, torch_dtype: torchDtype }, null, 2) + '\n');
+    if (generationConfig) writeFileSync(join(stage, 'generation_config.json'), JSON.stringify(generationConfig, null, 2) + '\n');
+    for (const [name, content] of Object.entries(extraFiles)) writeFileSync(join(stage, name), content);
+  });
 }

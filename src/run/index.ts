@@ -10,3 +10,4 @@ export { GENERATE_OPTIONS, runGenerate, type GenerateRunOptions } from './genera
 export { EVAL_OPTIONS, runEval, type EvalRunOptions, type EvalResult } from './eval.js';
 export { MERGE_OPTIONS, runMerge, type MergeRunOptions } from './merge.js';
 export { TOKENIZE_OPTIONS, TOKENIZER_TRAIN_OPTIONS, runTokenize, runTokenizerTrain, type TokenizeRunOptions, type TokenizerTrainRunOptions } from './tokenize.js';
+export * from './cache.js';

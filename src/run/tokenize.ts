@@ -6,6 +6,8 @@ import { loadTokenizerDir, resolveTokenizer } from '../tokenizers/load.js';
 import { trainBpe, saveTrainedTokenizer } from '../tokenizers/train_bpe.js';
 import { readTrainingTexts } from '../tokenizers/train_corpus.js';
 import { UsageError, GptuneError } from '../util/errors.js';
+import { prepareOutputDir, writeOutputDir } from '../util/output_dir.js';
+import { TOKENIZER_OUTPUT } from '../formats/output_files.js';
 
 export const TOKENIZE_OPTIONS = {
   model: opt.string({ arg: 'dir', help: 'use the tokenizer of this model directory' }),
@@ -39,12 +41,14 @@ export const TOKENIZER_TRAIN_OPTIONS = {
   out: opt.string({ arg: 'dir', required: true, help: 'where to write tokenizer.json and friends' }),
   specialTokens: opt.list({ default: ['<|endoftext|>'], check: (l) => (l.length ? undefined : 'must name at least one token'), help: 'comma-separated special tokens' }),
   modelMaxLength: opt.int({ min: 1, default: 1024, help: 'recorded in tokenizer_config.json' }),
+  overwrite: opt.bool({ default: false, help: 'replace tokenizer files already in --out (other files are kept)' }),
 };
 export type TokenizerTrainRunOptions = OptionValues<typeof TOKENIZER_TRAIN_OPTIONS>;
 
 export async function runTokenizerTrain(o: TokenizerTrainRunOptions): Promise<{ vocab: number; merges: number; seconds: number }> {
+  prepareOutputDir(o.out, { ...TOKENIZER_OUTPUT, overwrite: o.overwrite });
   const t0 = performance.now();
   const result = await trainBpe(readTrainingTexts(o.data), { vocabSize: o.vocabSize, specialTokens: o.specialTokens });
-  saveTrainedTokenizer(o.out, result, { modelMaxLength: o.modelMaxLength });
+  writeOutputDir(o.out, TOKENIZER_OUTPUT, (dir) => saveTrainedTokenizer(dir, result, { modelMaxLength: o.modelMaxLength }));
   return { vocab: Object.keys(result.vocab).length, merges: result.merges.length, seconds: (performance.now() - t0) / 1000 };
 }

@@ -1,6 +1,6 @@
 // What `gptune train` does, as a library function taking the same options object: open or create the
 // model, load the data, apply LoRA, train, and save the result (an HF model dir or a PEFT adapter).
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createModel } from '../models/registry.js';
 import type { CausalLM } from '../models/causal_lm.js';
@@ -10,6 +10,9 @@ import { applyLora, saveAdapter, loadAdapterWeights, ALL_LINEAR } from '../lora/
 import { train, type TrainHooks, type TrainSummary } from '../train/trainer.js';
 import { fullFineTuneHooks, saveFullWeights } from '../train/weights_io.js';
 import { backend } from '../backend/select.js';
+import { prepareOutputDir } from '../util/output_dir.js';
+import { TRAIN_OUTPUT } from '../formats/output_files.js';
+import { writeRunResult } from '../train/run_output.js';
 import { UsageError, GptuneError } from '../util/errors.js';
 import { openModel, taskEncoding } from './model.js';
 import type { TrainRunOptions } from './train_options.js';
@@ -43,6 +46,8 @@ const MAX_DEFAULT_SEQ_LEN = 1024;
 
 export function prepareTraining(o: TrainRunOptions, log: Log = () => {}): PreparedTraining {
   if ((o.model === undefined) === (o.init === undefined)) throw new UsageError('give exactly one of --model DIR and --init ARCH');
+  // Refuse a --out holding someone else's files before any time goes into loading.
+  prepareOutputDir(o.out, { ...TRAIN_OUTPUT, overwrite: o.overwrite, resume: o.resume, inputs: { '--model': o.model } });
   let model: CausalLM, tok: LoadedTokenizer | null, generationConfig: Record<string, unknown> | null;
   if (o.model) {
     const opened = openModel(o.model, { tokenizer: o.tokenizer });
@@ -73,7 +78,7 @@ export function prepareTraining(o: TrainRunOptions, log: Log = () => {}): Prepar
     const s = data.summary;
     log(`data: ${s.kept} examples (${s.truncated} truncated, ${s.dropped} dropped${s.skippedRows ? `, ${s.skippedRows} bad rows skipped` : ''}), ${s.train} train / ${s.val} val, ${s.labelTokens} completion tokens`);
   } else {
-    const corpus = loadCorpus(o.data, textTok, { seqLen, format: o.format as CorpusFormat | 'auto', valFraction: o.valFraction, valData: o.valData, skipBadRows: o.skipBadRows });
+    const corpus = loadCorpus(o.data, textTok, { seqLen, format: o.format as CorpusFormat | 'auto', valFraction: o.valFraction, valData: o.valData, skipBadRows: o.skipBadRows, cacheDir: o.cacheDir });
     ({ train: trainSet, val: valSet } = corpus);
     dataSummary = { kind, ...corpus.summary };
     const s = corpus.summary;
@@ -149,14 +154,14 @@ export async function runTraining(o: TrainRunOptions, log: Log = () => {}, prepa
     evalBatches: valSet && valSet.size > 0 ? () => evalBatches(valSet, { batchSize: o.batchSize, seqLen: p.seqLen, padId: p.padId, packing: o.packing }) : undefined,
   });
 
-  // The run's result in --out: an HF model dir (full) or a PEFT adapter dir (LoRA), plus the record.
-  mkdirSync(o.out, { recursive: true });
-  if (p.method === 'full') saveFullWeights(o.out, model, p.extraFiles, o.saveDtype);
-  else {
-    saveAdapter(model, o.out);
-    for (const [name, content] of Object.entries(p.tok?.files ?? {})) writeFileSync(join(o.out, name), content);
-  }
-  writeFileSync(join(o.out, 'train_config.json'), JSON.stringify(p.resolved, null, 2) + '\n');
-  writeFileSync(join(o.out, 'summary.json'), JSON.stringify({ ...summary, data: p.dataSummary }, null, 2) + '\n');
+  // The run's result in --out: an HF model dir (full) or a PEFT adapter dir (LoRA), plus the record;
+  // a stopped run leaves only its checkpoint (see writeRunResult).
+  writeRunResult(o.out, summary, { config: p.resolved, data: p.dataSummary }, (dir) => {
+    if (p.method === 'full') saveFullWeights(dir, model, p.extraFiles, o.saveDtype);
+    else {
+      saveAdapter(model, dir);
+      for (const [name, content] of Object.entries(p.tok?.files ?? {})) writeFileSync(join(dir, name), content);
+    }
+  });
   return { summary, prepared: p };
 }

@@ -25,6 +25,7 @@ export const TRAIN_OPTIONS = {
   maxLength: opt.int({ min: 2, defaultRule: '--seq-len', help: 'task data: longest example in tokens' }),
   truncation: opt.choice(['left', 'drop'], { default: 'left', help: 'task data longer than --max-length: left (cut the prompt) or drop' }),
   packing: opt.bool({ default: false, help: 'task data: pack several examples per row (block-diagonal attention)' }),
+  cacheDir: opt.string({ arg: 'dir', defaultRule: '$GPTUNE_CACHE_DIR, else ~/.cache/gptune', help: 'where token caches go (the data is only read)' }),
   skipBadRows: opt.bool({ default: false, help: 'skip malformed JSONL rows (and count them) instead of failing' }),
   // Where the result goes.
   out: opt.string({ arg: 'dir', required: true, help: 'output directory (a Hugging Face model dir or a PEFT adapter, plus checkpoints)' }),

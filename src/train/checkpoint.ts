@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { loadSafetensors, saveSafetensors, type Tensor as FileTensor } from '../formats/safetensors.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { AdamW } from './optim/adamw.js';
+import { processAlive } from '../util/process.js';
 
 export const STATE_FILE = 'trainer_state.json';
 export const OPTIMIZER_FILE = 'optimizer.safetensors';
@@ -89,4 +90,20 @@ export function listCheckpoints(out: string): Array<{ step: number; dir: string 
     .map((m) => ({ step: Number(m[1]), dir: join(out, m[0]) }))
     .filter((c) => existsSync(join(c.dir, STATE_FILE)))
     .sort((a, b) => a.step - b.step);
+}
+
+/**
+ * Removes checkpoint-N.tmp-PID / .old-PID folders (and best's) whose process is gone: a kill during
+ * a save leaves them, each as large as a checkpoint. Returns the paths removed.
+ */
+export function removeStaleTemps(out: string): string[] {
+  if (!existsSync(out)) return [];
+  const removed: string[] = [];
+  for (const name of readdirSync(out)) {
+    const m = /^(?:checkpoint-\d+|best)\.(?:tmp|old)-(\d+)$/.exec(name);
+    if (!m || Number(m[1]) === process.pid || processAlive(Number(m[1]))) continue;
+    rmSync(join(out, name), { recursive: true, force: true });
+    removed.push(join(out, name));
+  }
+  return removed;
 }

@@ -1,7 +1,7 @@
 // The training loop, generic over model and data (mlx-lm's train()): gradient accumulation that
 // equals the big batch, AdamW with warmup + schedule, clipping, periodic eval and checkpoints,
-// exact resume, and Ctrl-C that saves before exiting.
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// exact resume, and Ctrl-C / SIGTERM / SIGHUP that finish the step and save a checkpoint before exiting.
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CausalLM } from '../models/causal_lm.js';
 import { noGrad, releaseAll } from '../tensor/tape.js';
@@ -10,7 +10,10 @@ import { AdamW } from './optim/adamw.js';
 import { clipGradNorm } from './optim/clip.js';
 import { decayGroups } from './param_groups.js';
 import { lrMultiplier, type ScheduleName } from './schedule.js';
-import { listCheckpoints, loadOptimizer, loadState, saveOptimizer, saveState, writeDirAtomic, type TrainerState } from './checkpoint.js';
+import { listCheckpoints, loadOptimizer, loadState, removeStaleTemps, saveOptimizer, saveState, writeDirAtomic, type TrainerState } from './checkpoint.js';
+import { writeFileAtomicSync } from '../util/fs_atomic.js';
+import { GptuneError } from '../util/errors.js';
+import { nonFiniteError } from '../models/finite.js';
 import { lossChartSvg } from './chart.js';
 import { Progress } from './progress.js';
 
@@ -84,7 +87,11 @@ export interface StepMetrics {
 
 export interface TrainSummary {
   steps: number;
+  /** The steps asked for: a stopped run has steps < maxSteps. */
+  maxSteps: number;
   interrupted: boolean;
+  /** The signal that stopped the run (SIGINT, SIGTERM, SIGHUP), or null when it finished. */
+  signal: StopSignal | null;
   elapsedS: number;
   tokens: number;
   finalLoss: number | null;
@@ -96,6 +103,10 @@ export interface TrainSummary {
 }
 
 export const METRICS_FILE = 'metrics.jsonl';
+
+/** Signals that stop a run cleanly (finish the step, save a checkpoint), with the exit codes shells use. */
+export const STOP_SIGNALS = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
+export type StopSignal = keyof typeof STOP_SIGNALS;
 
 /** Mean loss per target token over a validation set (token-weighted, like one big batch). */
 export function evaluateLoss(model: CausalLM, batches: Iterable<TrainBatch>): { loss: number; tokens: number } {
@@ -114,6 +125,7 @@ export function evaluateLoss(model: CausalLM, batches: Iterable<TrainBatch>): { 
   } finally {
     model.train(wasTraining);
   }
+  if (tokens > 0 && !Number.isFinite(sum)) throw nonFiniteError(model, 'losses');
   return { loss: tokens ? sum / tokens : NaN, tokens };
 }
 
@@ -134,6 +146,7 @@ export async function train(model: CausalLM, data: BatchSource, opts: TrainOptio
     for (const name of readdirSync(out)) if (/^checkpoint-\d+$|^best$|^metrics\.jsonl$/.test(name)) rmSync(join(out, name), { recursive: true, force: true });
   }
   mkdirSync(out, { recursive: true });
+  for (const stale of removeStaleTemps(out)) process.stderr.write(`gptune: removed ${stale}, left by a run that was killed while saving\n`);
 
   const named = model.namedParameters().filter(([, p]) => p.requiresGrad);
   const params = named.map(([, p]) => p);
@@ -142,24 +155,36 @@ export async function train(model: CausalLM, data: BatchSource, opts: TrainOptio
 
   let state: TrainerState = { step: 0, data: null, bestEvalLoss: null, bestStep: null, tokens: 0, elapsedS: 0, config: opts.config };
   if (opts.resume && previous.length) {
-    const last = previous[previous.length - 1];
-    state = loadState(last.dir);
-    hooks.loadWeights(last.dir);
-    loadOptimizer(last.dir, opt, named);
-    data.restore(state.data);
+    // The newest checkpoint that loads; an unreadable one (torn by a crash) falls back to the one before.
+    for (let i = previous.length - 1; i >= 0; i--) {
+      const ckpt = previous[i];
+      try {
+        state = loadState(ckpt.dir);
+        hooks.loadWeights(ckpt.dir);
+        loadOptimizer(ckpt.dir, opt, named);
+        data.restore(state.data);
+        break;
+      } catch (e) {
+        if (i === 0) throw e;
+        process.stderr.write(`gptune: warning: ${ckpt.dir} cannot be loaded (${(e as Error).message.split('\n')[0]}); falling back to ${previous[i - 1].dir}\n`);
+      }
+    }
     truncateMetrics(join(out, METRICS_FILE), state.step);
+    process.stderr.write(`resumed from checkpoint-${state.step} in ${out} (step ${state.step} of ${opts.maxSteps})\n`);
   } else if (opts.resume) {
     throw new Error(`${out}: --resume given, but there is no checkpoint to resume from`);
   }
 
   const progress = new Progress(opts.maxSteps, opts.progress);
-  let interrupted = false;
-  const onSigint = () => {
-    if (interrupted) process.exit(130); // a second Ctrl-C stops at once
+  let interrupted = false, stopSignal: StopSignal | null = null;
+  const onSignal = (sig: StopSignal) => {
+    if (interrupted) process.exit(STOP_SIGNALS[sig]); // a second signal stops at once
     interrupted = true;
-    progress.log('interrupt: saving a checkpoint at the end of this step (Ctrl-C again to quit without saving)');
+    stopSignal = sig;
+    progress.notice(`${sig}: stopping after this step and saving a checkpoint (${sig === 'SIGINT' ? 'Ctrl-C' : 'signal'} again to quit without saving)`);
   };
-  process.on('SIGINT', onSigint);
+  const handlers = (Object.keys(STOP_SIGNALS) as StopSignal[]).map((sig) => [sig, () => onSignal(sig)] as const);
+  for (const [sig, h] of handlers) process.on(sig, h);
 
   const saveCheckpoint = () => {
     const dir = join(out, `checkpoint-${state.step}`);
@@ -222,6 +247,8 @@ export async function train(model: CausalLM, data: BatchSource, opts: TrainOptio
       if (state.step % opts.logEvery === 0 || m.eval_loss !== undefined || state.step === opts.maxSteps) {
         appendFileSync(join(out, METRICS_FILE), JSON.stringify(m) + '\n');
         progress.update({ step: m.step, loss: m.loss, lr: m.lr, tokensPerSec: m.tokens_per_sec, elapsedS: m.elapsed_s, evalLoss: m.eval_loss });
+        // On a terminal the bar redraws over its line: each eval result gets a line of its own above it.
+        if (m.eval_loss !== undefined) progress.logAboveBar(`eval at step ${m.step}: loss ${m.eval_loss.toFixed(4)}, perplexity ${m.eval_perplexity!.toFixed(2)}`);
         hooks.onStep?.(m);
         windowStart = performance.now();
         windowTokens = 0;
@@ -240,14 +267,14 @@ export async function train(model: CausalLM, data: BatchSource, opts: TrainOptio
       }
     }
     saveCheckpoint();
-    if (interrupted) progress.log(`saved checkpoint-${state.step}; continue with --resume`);
+    if (interrupted) progress.notice(`saved checkpoint-${state.step} (step ${state.step} of ${opts.maxSteps}); continue with --resume`);
   } finally {
     progress.stop();
-    process.off('SIGINT', onSigint);
+    for (const [sig, h] of handlers) process.off(sig, h);
   }
-  writeFileSync(join(out, 'loss_chart.svg'), lossChart(join(out, METRICS_FILE)));
+  writeFileAtomicSync(join(out, 'loss_chart.svg'), lossChart(join(out, METRICS_FILE)));
   return {
-    steps: state.step, interrupted, elapsedS: state.elapsedS, tokens: state.tokens, finalLoss: lastLoss,
+    steps: state.step, maxSteps: opts.maxSteps, interrupted, signal: stopSignal, elapsedS: state.elapsedS, tokens: state.tokens, finalLoss: lastLoss,
     finalEvalLoss: lastEval, bestEvalLoss: state.bestEvalLoss, bestStep: state.bestStep,
     perplexity: lastEval === null ? null : Math.exp(lastEval), outDir: out,
   };
@@ -256,13 +283,26 @@ export async function train(model: CausalLM, data: BatchSource, opts: TrainOptio
 /** Drops metrics lines past a resumed step, so the log matches the run that continues. */
 function truncateMetrics(path: string, step: number): void {
   if (!existsSync(path)) return;
-  const lines = readFileSync(path, 'utf8').split('\n').filter((l) => l.trim() && JSON.parse(l).step <= step);
-  writeFileSync(path, lines.map((l) => l + '\n').join(''));
+  const rows = readMetrics(path).filter((r) => r.step <= step);
+  writeFileAtomicSync(path, rows.map((r) => JSON.stringify(r) + '\n').join(''));
 }
 
+/** The rows of metrics.jsonl. A torn last line (a crash mid-append) is dropped with a warning; a bad line elsewhere is an error. */
 export function readMetrics(path: string): StepMetrics[] {
   if (!existsSync(path)) return [];
-  return readFileSync(path, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
+  const lines = readFileSync(path, 'utf8').split('\n');
+  const last = lines.reduce((k, l, i) => (l.trim() ? i : k), -1);
+  const rows: StepMetrics[] = [];
+  lines.forEach((l, i) => {
+    if (!l.trim()) return;
+    try {
+      rows.push(JSON.parse(l));
+    } catch (e) {
+      if (i !== last) throw new GptuneError(`malformed metrics line (${(e as Error).message})`, { file: path, line: i + 1 });
+      process.stderr.write(`gptune: warning: ${path}:${i + 1}: dropped a torn last line (the run was cut off while writing it)\n`);
+    }
+  });
+  return rows;
 }
 
 function lossChart(metricsPath: string): string {

@@ -2,18 +2,21 @@
 // blocks and the validation split, {"input_ids"} rows, and the errors that name file:line.
 import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { homedir, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { after, test } from 'node:test';
-import { forEachTextChunk, loadCorpus, listSources, valCount, type Corpus } from '../../src/data/index.js';
+import { cacheRoot, clearTokenCaches, forEachTextChunk, listTokenCaches, loadCorpus, listSources, valCount, type Corpus } from '../../src/data/index.js';
 import { ByteTokenizer, bytesOf } from '../helpers/byte_tokenizer.js';
 import { fixturePath } from '../helpers/fixtures.js';
 import { throwsAt } from '../helpers/errors.js';
 
 const root = mkdtempSync(join(tmpdir(), 'gptune-corpus-'));
 after(() => rmSync(root, { recursive: true, force: true }));
+// Token caches go to the cache folder, never beside the data; keep this file's out of ~/.cache.
+const CACHE = join(root, 'cache');
+process.env.GPTUNE_CACHE_DIR = CACHE;
 let dirs = 0;
-/** A private copy of test/fixtures/data (the cache is written beside the data). */
+/** A private copy of test/fixtures/data. */
 function copyFixtures(): string {
   const d = join(root, `case${dirs++}`);
   cpSync(fixturePath('data'), d, { recursive: true });
@@ -59,14 +62,15 @@ test('the token cache is built once, reused, and rebuilt when a source or the to
   c1.close();
   assert.equal(c1.summary.cacheBuilt, true);
   const cachePath = c1.summary.cachePath!;
-  assert.ok(cachePath.startsWith(file + '.') && cachePath.endsWith('.tokens'), cachePath);
+  assert.ok(cachePath.startsWith(join(CACHE, 'tokens', 'corpus.txt-')) && cachePath.endsWith('.tokens'), cachePath);
   assert.equal(statSync(cachePath).size, c1.summary.tokens * 4);
   const meta = JSON.parse(readFileSync(cachePath + '.json', 'utf8'));
   assert.equal(meta.tokens, c1.summary.tokens);
   assert.equal(meta.documents, 1);
   assert.deepEqual(meta.sources.map((s: { path: string }) => s.path), ['corpus.txt']);
-  // Written atomically: nothing but the data, the tokens and the sidecar; no temp files left.
-  assert.deepEqual(readdirSync(d).filter((f) => f.startsWith('.corpus.txt')), []);
+  // The data folder is only read; in the cache, the tokens and the sidecar and no temp files.
+  assert.deepEqual(readdirSync(d).sort(), readdirSync(fixturePath('data')).sort());
+  assert.deepEqual(readdirSync(join(CACHE, 'tokens')).filter((f) => f.includes('.tmp')), []);
 
   const calls = tok.encodeCalls;
   const c2 = loadCorpus(file, tok, { seqLen: 8 });
@@ -115,28 +119,28 @@ test('a damaged cache (token file cut short, sidecar lost) is rebuilt, never tru
   assert.ok(existsSync(p + '.json'));
 });
 
-test('when the cache cannot be written beside the data it goes to the cache dir', () => {
+test('the cache folder: cacheDir, else GPTUNE_CACHE_DIR, else XDG_CACHE_HOME/gptune, else ~/.cache/gptune; unwritable is named', () => {
+  assert.equal(cacheRoot('x', {}), resolve('x'));
+  assert.equal(cacheRoot(undefined, { GPTUNE_CACHE_DIR: '/a', XDG_CACHE_HOME: '/b' }), '/a');
+  assert.equal(cacheRoot(undefined, { XDG_CACHE_HOME: '/b' }), join('/b', 'gptune'));
+  assert.equal(cacheRoot(undefined, {}), join(homedir(), '.cache', 'gptune'));
   const d = copyFixtures();
   const file = join(d, 'corpus.txt');
   const tok = new ByteTokenizer();
-  // Find where the cache would go, then block that name with a folder (chmod does not stop root).
-  const probe = loadCorpus(file, tok, { seqLen: 8 });
-  probe.close();
-  const beside = probe.summary.cachePath!;
-  rmSync(beside);
-  rmSync(beside + '.json');
-  mkdirSync(beside);
-  const logs: string[] = [];
-  assert.throws(() => loadCorpus(file, tok, { seqLen: 8 }), /cannot write the token cache \(give a writable cache directory\)/);
-  const cacheDir = join(d, 'cache');
-  const c = loadCorpus(file, tok, { seqLen: 8, cacheDir, log: (l) => logs.push(l) });
+  const cacheDir = join(d, 'my-cache');
+  const c = loadCorpus(file, tok, { seqLen: 8, cacheDir });
   c.close();
-  assert.ok(c.summary.cachePath!.startsWith(cacheDir), c.summary.cachePath!);
-  assert.equal(c.summary.tokens, probe.summary.tokens);
-  assert.ok(logs.some((l) => l.includes('cannot write')), logs.join('\n'));
+  assert.ok(c.summary.cachePath!.startsWith(join(cacheDir, 'tokens')), c.summary.cachePath!);
   const again = loadCorpus(file, tok, { seqLen: 8, cacheDir });
   again.close();
   assert.equal(again.summary.cacheBuilt, false);
+  assert.deepEqual(listTokenCaches(cacheDir).map((e) => [e.data, e.tokens]), [[file, c.summary.tokens]]);
+  // A cache folder that cannot be written (a file in the way; chmod does not stop root) is named, with the fix.
+  writeFileSync(join(d, 'blocked'), 'a file');
+  assert.throws(() => loadCorpus(file, tok, { seqLen: 8, cacheDir: join(d, 'blocked') }),
+    (e: Error) => e.message.includes(join(d, 'blocked', 'tokens')) && /--cache-dir or GPTUNE_CACHE_DIR/.test(e.message));
+  assert.deepEqual(clearTokenCaches(cacheDir).files, 2);
+  assert.deepEqual(listTokenCaches(cacheDir), []);
 });
 
 test('a folder: its .txt files recursively, sorted by path, each a document', () => {
@@ -150,7 +154,8 @@ test('a folder: its .txt files recursively, sorted by path, each a document', ()
   assert.equal(c.summary.documents, 3);
   assert.equal(c.summary.tokens, expected.length);
   assert.deepEqual(allBlockIds(c), expected.slice(0, Math.floor(expected.length / 4) * 4));
-  assert.ok(c.summary.cachePath!.startsWith(dir + '.'), 'the cache of a folder sits beside the folder');
+  assert.ok(c.summary.cachePath!.startsWith(join(CACHE, 'tokens', 'corpus_dir-')), 'the cache of a folder is in the cache folder');
+  assert.deepEqual(readdirSync(d).filter((f) => f.includes('.tokens')), [], 'nothing written beside the data');
   // Hidden files (temp files) and token caches inside the folder are not data.
   writeFileSync(join(dir, '.a.txt.tmp-1-x'), 'partial');
   writeFileSync(join(dir, 'c.txt.0123.tokens'), 'x');

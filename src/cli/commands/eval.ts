@@ -15,6 +15,6 @@ export function registerEval(program: Command): void {
     }
     console.log(`loss ${r.loss.toFixed(4)}  perplexity ${r.perplexity.toFixed(3)}  over ${r.tokens} target tokens`);
     const t = r.task;
-    if (t) console.log(`task: exact match ${(100 * t.exactMatch).toFixed(1)}%  contains answer ${(100 * t.containsAnswer).toFixed(1)}%  ROUGE-L ${t.rougeL.toFixed(3)}  over ${t.n} prompts`);
+    if (t) console.log(`task: exact match ${(100 * t.exactMatch).toFixed(1)}%  contains answer ${(100 * t.containsAnswer).toFixed(1)}%  ROUGE-L ${t.rougeL.toFixed(3)}  over ${t.n} prompts${t.truncated ? ` (${t.truncated} cut from the left to fit the context)` : ''}`);
   });
 }

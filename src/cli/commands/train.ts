@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { addOptions, readOptions } from '../options.js';
 import { TRAIN_OPTIONS } from '../../run/train_options.js';
 import { runTraining } from '../../run/train.js';
+import { runExitCode, runStatus } from '../../train/run_output.js';
 
 export function registerTrain(program: Command): void {
   const cmd = program.command('train')
@@ -14,9 +15,13 @@ export function registerTrain(program: Command): void {
     const { summary, prepared } = await runTraining(o, console.log, undefined);
     if (verbose) console.log('config: ' + JSON.stringify(prepared.resolved));
     const fmt = (x: number | null) => (x === null ? '-' : x.toFixed(4));
-    console.log(`${summary.interrupted ? 'stopped' : 'done'}: ${summary.steps} steps, ${summary.tokens.toLocaleString()} tokens in ${summary.elapsedS.toFixed(1)}s; ` +
+    console.log(`${summary.interrupted ? runStatus(summary) : 'done'}: ${summary.steps} steps, ${summary.tokens.toLocaleString()} tokens in ${summary.elapsedS.toFixed(1)}s; ` +
       `final loss ${fmt(summary.finalLoss)}, eval loss ${fmt(summary.finalEvalLoss)} (best ${fmt(summary.bestEvalLoss)}${summary.bestStep !== null ? ` at step ${summary.bestStep}` : ''})` +
       `${summary.perplexity !== null ? `, perplexity ${summary.perplexity.toFixed(2)}` : ''}`);
-    console.log(`saved ${prepared.method === 'full' ? 'the model' : 'the LoRA adapter'} to ${o.out} (loss chart: ${join(o.out, 'loss_chart.svg')})`);
+    const what = prepared.method === 'full' ? 'model' : 'LoRA adapter';
+    if (summary.interrupted) {
+      console.log(`no final ${what} written to ${o.out}; its checkpoint-${summary.steps} continues with --resume`);
+      process.exitCode = runExitCode(summary);
+    } else console.log(`saved the ${what} to ${o.out} (loss chart: ${join(o.out, 'loss_chart.svg')})`);
   });
 }
