@@ -14,3 +14,29 @@ export function dropout(x: Tensor, p: number, seed: number): Tensor {
   record('dropout', out, [x], [], () => B.dropoutBackward(x.gradBuffer(), out.grad!, x.size, p, s));
   return out;
 }
+
+/** The seed of the forward now running (see withDropoutSeed) and how many masks it has drawn. */
+let forwardSeed = 0;
+let forwardDraws = 0;
+
+/** Runs fn (one forward) with its dropout masks derived from seed: the same seed replays the same masks. */
+export function withDropoutSeed<T>(seed: number, fn: () => T): T {
+  const prev = [forwardSeed, forwardDraws];
+  forwardSeed = seed >>> 0;
+  forwardDraws = 0;
+  try {
+    return fn();
+  } finally {
+    [forwardSeed, forwardDraws] = prev;
+  }
+}
+
+/** The seed of the forward now running (0 outside withDropoutSeed). */
+export function forwardDropoutSeed(): number {
+  return forwardSeed;
+}
+
+/** A fresh mask seed for the next dropout of this forward, in call order. */
+export function nextDropoutSeed(): number {
+  return (Math.imul(forwardSeed, 0x9e3779b1) + ++forwardDraws * 0x85ebca6b) >>> 0;
+}
