@@ -7,11 +7,11 @@ export function dropout(x: Tensor, p: number, seed: number): Tensor {
   if (!(p >= 0 && p < 1)) throw new RangeError(`dropout: p must be in [0, 1), got ${p}`);
   if (p === 0) return x;
   const out = Tensor.empty(x.shape);
-  const B = backend();
+  const be = backend();
   const s = seed >>> 0;
-  B.dropoutForward(out.data, x.data, x.size, p, s);
-  out.recomputableFrom([x], (o) => B.dropoutForward(o, x.data, x.size, p, s));
-  record('dropout', out, [x], [], () => B.dropoutBackward(x.gradBuffer(), out.grad!, x.size, p, s));
+  be.dropoutForward(out.data, x.data, x.size, p, s);
+  out.recomputableFrom([x], (o) => be.dropoutForward(o, x.data, x.size, p, s));
+  record('dropout', out, [x], [], () => be.dropoutBackward(x.gradBuffer(), out.grad!, x.size, p, s));
   return out;
 }
 
