@@ -11,6 +11,7 @@ const BENCHES: Record<string, () => Promise<BenchModule>> = {
   attention: () => import('./kernels/attention.bench.js'),
   layernorm: () => import('./kernels/layernorm.bench.js'),
   model: () => import('./model.bench.js'),
+  rss: () => import('./memory.bench.js'),
   tokenizer: () => import('./tokenizer.bench.js'),
   'bpe-train': () => import('./tokenizer_train.bench.js'),
 };

@@ -7,8 +7,6 @@ import { runPeer, timeit, uniformFill } from '../harness.js';
 import { loadAddon, type NativeAddon } from '../../src/backend/native/binding.js';
 import { gemm as refGemm } from '../../src/backend/reference/gemm.js';
 
-/** The addon's extra export (not a Backend kernel): measured fp32 FMA GFLOP/s on all pool threads. */
-type PeakAddon = NativeAddon & { fmaPeak(seconds: number): number };
 
 interface Case { m: number; n: number; k: number; transA: boolean; transB: boolean }
 
@@ -88,7 +86,7 @@ export function run(ctx: BenchContext): BenchRow[] {
   // Theoretical peak = cores x FMA units per core x 16 fp32 lanes (zmm) x 2 flops per FMA x GHz; on this
   // 2-core Sapphire Rapids with 2 AVX-512 FMA units that is 128 flops per cycle, so the measured peak
   // also tells the all-core AVX-512 clock (measured / 128 GHz). fmaPeak runs independent FMA chains on every thread.
-  const peak = (addon as PeakAddon).fmaPeak(ctx.quick ? 0.2 : 1.0);
+  const peak = addon.fmaPeak(ctx.quick ? 0.2 : 1.0);
   rows.push({ bench: 'gemm', case: 'M=2048 N=2048 K=2048 NN / FMA peak', unit: 'GFLOP/s', gptune: gflops2048, peer: peak,
     peerName: 'fma-peak', note: `measured fp32 FMA peak ${peak.toFixed(0)} GFLOP/s on ${addon.threads()} threads (isa ${addon.isa()}); ratio = fraction of peak` });
   return rows;

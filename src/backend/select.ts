@@ -1,9 +1,11 @@
 // Picks the backend once per process: GPTUNE_BACKEND=reference|native, else native when the addon
-// loads. A fallback to reference is announced once on stderr, with the reason.
+// loads. A fallback to reference is announced once on stderr, with the reason. The environment is
+// read by env.ts (all of it: the addon reads none).
 import type { Backend, BackendName } from './backend.js';
 import { referenceBackend } from './reference/index.js';
 import { nativeBackend } from './native/index.js';
 import { loadAddon, type NativeAddon } from './native/binding.js';
+import { ISA_LEVELS, readBackendEnv } from './env.js';
 
 const KERNELS = Object.keys(referenceBackend).filter((k) => k !== 'name' && k !== 'threads');
 
@@ -22,21 +24,15 @@ export function createBackend(name: BackendName): Backend {
   if (name === 'reference') return referenceBackend;
   const { addon, error } = nativeAddon();
   if (!addon) throw new Error(`gptune: GPTUNE_BACKEND=native, but ${error}`);
-  const threads = process.env.GPTUNE_THREADS;
-  if (threads !== undefined) {
-    const n = Number(threads);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`gptune: GPTUNE_THREADS must be a positive integer, got '${threads}'`);
-    addon.setThreads(n);
-  }
+  const env = readBackendEnv();
+  if (env.threads !== undefined) addon.setThreads(env.threads);
+  if (env.isa !== undefined) addon.setIsa(ISA_LEVELS[env.isa]);
   return nativeBackend(addon);
 }
 
 export function backend(): Backend {
   if (current) return current;
-  const want = process.env.GPTUNE_BACKEND;
-  if (want !== undefined && want !== 'reference' && want !== 'native') {
-    throw new Error(`gptune: GPTUNE_BACKEND must be 'reference' or 'native', got '${want}'`);
-  }
+  const want = readBackendEnv().backend;
   if (want) {
     current = createBackend(want);
   } else {

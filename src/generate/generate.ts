@@ -3,7 +3,7 @@
 import { allFinite, nonFiniteError } from '../models/finite.js';
 import type { CausalLM } from '../models/causal_lm.js';
 import { KVCache } from '../models/kv_cache.js';
-import { noGrad, scoped } from '../tensor/tape.js';
+import { noGrad } from '../tensor/tape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { linear } from '../tensor/ops/linear.js';
 import { makeSampler, type SamplingOptions } from './sampler.js';
@@ -66,7 +66,7 @@ export function generate(model: CausalLM, prompt: readonly number[], opts: Gener
       for (let step = 0; step < maxNew; step++) {
         if (step >= limit) { stopReason = 'context_full'; break; }
         const input = useCache ? pending : seq;
-        const logits = scoped(() => {
+        const logits = noGrad(() => {
           // Only the last position's logits are sampled from: the lm_head runs on that row alone.
           const hidden = model.hiddenStates(Int32Array.from(input), 1, input.length, { cache });
           const C = hidden.shape[hidden.rank - 1];

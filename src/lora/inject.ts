@@ -4,6 +4,7 @@ import { Module } from '../nn/module.js';
 import { Linear } from '../nn/layers.js';
 import { Tensor } from '../tensor/tensor.js';
 import type { WeightLayout } from '../tensor/ops/linear.js';
+import { forwardDropoutSeed } from '../tensor/ops/dropout.js';
 import { GptuneError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 import { ALL_LINEAR, DEFAULT_TARGET_MODULES, type LoraConfig, loraConfig, patternValue } from './config.js';
@@ -121,14 +122,13 @@ export function applyLoraPlan(model: Module, plan: LoraPlan, { seed = 0, trainab
   const cfg = plan.config;
   const rng = new Rng(seed);
   const slots = new Map(moduleSlots(model).map((s) => [s.name, s]));
-  const modelSeed = () => (model as { dropoutSeed?: number }).dropoutSeed ?? 0;
   const lora = new Set<Tensor>();
   plan.entries.forEach((e, index) => {
     const slot = slots.get(e.name);
     if (!slot || !(slot.module instanceof Linear)) throw new Error(`applyLoraPlan: module '${e.name}' is not a Linear of this model`);
     const layer = new LoraLinear(slot.module, {
       r: e.r, alpha: e.alpha, dropout: cfg.lora_dropout, useRslora: cfg.use_rslora, init: cfg.init_lora_weights, rng,
-      dropoutSeed: () => loraDropoutSeed(modelSeed(), index),
+      dropoutSeed: () => loraDropoutSeed(forwardDropoutSeed(), index),
     });
     layer.lora_A.weight.name = `${e.name}.lora_A.weight`;
     layer.lora_B.weight.name = `${e.name}.lora_B.weight`;

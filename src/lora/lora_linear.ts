@@ -28,7 +28,7 @@ export interface LoraLinearOptions {
   init?: boolean | 'gaussian';
   /** Draws the initial factors; a fixed seed gives the same adapter every run. */
   rng?: Rng;
-  /** The seed of this call's dropout mask (the injector ties it to the model's dropoutSeed). */
+  /** The seed of this call's dropout mask (the injector derives it from the forward's dropout seed). */
   dropoutSeed?: () => number;
 }
 
@@ -163,8 +163,8 @@ function uniform(rng: Rng, a: Float32Array, bound: number): void {
 }
 
 /**
- * The dropout seed of adapted module `index` for one forward: a hash of the model's dropoutSeed
- * (which the trainer sets per micro-batch), distinct from the seeds the model uses for its own dropout.
+ * The dropout seed of adapted module `index` for one forward: a hash of the forward's dropout seed
+ * (ForwardOptions.dropoutSeed), distinct from the seeds the model uses for its own dropout.
  */
 export function loraDropoutSeed(modelSeed: number, index: number): number {
   return dropoutHash(dropoutHash(modelSeed >>> 0, 0x4c6f5241 /* 'LoRA' */), index);

@@ -10,6 +10,8 @@ export interface ForwardOptions {
   segments?: Int32Array | null;
   /** Generation: keys and values of earlier tokens; forward appends this call's tokens. */
   cache?: KVCache;
+  /** Seeds this forward's dropout masks (the trainer gives one per micro-batch, so runs replay exactly); default 0. */
+  dropoutSeed?: number;
 }
 
 export interface CausalLM extends Module {
@@ -19,7 +21,6 @@ export interface CausalLM extends Module {
   readonly maxPositions: number;
   readonly numLayers: number;
   readonly kvShape: { kvHeads: number; headDim: number };
-  dropoutSeed: number;
   /** ids [B*T] -> logits [B, T, vocab]. */
   forward(ids: Int32Array, batch: number, seqLen: number, opts?: ForwardOptions): Tensor;
   /** ids [B*T] -> the final norm's output [B, T, hidden]: forward() without the lm_head. */

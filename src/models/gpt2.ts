@@ -3,13 +3,13 @@
 import { Module } from '../nn/module.js';
 import { Embedding, LayerNorm, Linear } from '../nn/layers.js';
 import { Tensor } from '../tensor/tensor.js';
-import { forwardBlock } from '../tensor/tape.js';
+import { runBlocks } from '../tensor/blocks.js';
 import { add } from '../tensor/ops/elementwise.js';
 import { gelu } from '../tensor/ops/activations.js';
 import { linear } from '../tensor/ops/linear.js';
 import { reshape, split } from '../tensor/ops/layout.js';
 import { attention } from '../tensor/ops/attention.js';
-import { dropout } from '../tensor/ops/dropout.js';
+import { dropout, nextDropoutSeed } from '../tensor/ops/dropout.js';
 import { Rng } from '../util/rng.js';
 import type { CausalLM, ForwardOptions } from './causal_lm.js';
 import { attendWithCache } from './kv_cache.js';
@@ -127,9 +127,6 @@ export class GPT2LMHeadModel extends Module implements CausalLM {
   transformer: GPT2Model;
   /** Present only when the checkpoint unties the head from wte. */
   lm_head: Linear | null = null;
-  /** Seeds dropout masks; the trainer sets it per step so runs replay exactly. */
-  dropoutSeed = 0;
-  private dropoutCalls = 0;
 
   constructor(readonly config: GPT2Config) {
     super();
@@ -160,20 +157,12 @@ export class GPT2LMHeadModel extends Module implements CausalLM {
       throw new RangeError(`gpt2: ${past + seqLen} positions exceed n_positions ${this.config.n_positions}`);
     }
     const positions = opts.positions ?? defaultPositions(batch, seqLen, past);
-    this.dropoutCalls = 0;
-    const drop = (x: Tensor, p: number) => (this.training && p > 0 ? dropout(x, p, this.nextDropoutSeed()) : x);
-    let x = forwardBlock(() => drop(add(t.wte.forward(ids, [batch, seqLen]), t.wpe.forward(positions, [batch, seqLen])), this.config.embd_pdrop));
-    for (const block of t.h) {
-      const input = x;
-      x = forwardBlock(() => block.forward(input, opts, drop));
-    }
+    const drop = (x: Tensor, p: number) => (this.training && p > 0 ? dropout(x, p, nextDropoutSeed()) : x);
+    const embed = () => drop(add(t.wte.forward(ids, [batch, seqLen]), t.wpe.forward(positions, [batch, seqLen])), this.config.embd_pdrop);
+    let x = runBlocks(opts.dropoutSeed, embed, t.h, (block, input) => block.forward(input, opts, drop));
     x = t.ln_f.forward(x);
     opts.cache?.advance(seqLen);
     return x;
-  }
-
-  private nextDropoutSeed(): number {
-    return (Math.imul(this.dropoutSeed, 0x9e3779b1) + ++this.dropoutCalls * 0x85ebca6b) >>> 0;
   }
 
   /** GPT-2's initialisation: N(0, 0.02), residual projections N(0, 0.02 / sqrt(2 n_layer)). */

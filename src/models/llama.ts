@@ -4,7 +4,7 @@
 import { Module } from '../nn/module.js';
 import { Embedding, Linear, RMSNorm } from '../nn/layers.js';
 import { Tensor } from '../tensor/tensor.js';
-import { forwardBlock } from '../tensor/tape.js';
+import { runBlocks } from '../tensor/blocks.js';
 import { add, mul } from '../tensor/ops/elementwise.js';
 import { silu } from '../tensor/ops/activations.js';
 import { linear } from '../tensor/ops/linear.js';
@@ -228,7 +228,6 @@ export class LlamaForCausalLM extends Module implements CausalLM {
   readonly architecture = 'llama';
   model: LlamaModel;
   lm_head: Linear | null = null;
-  dropoutSeed = 0;
   private readonly tables: RopeTables;
 
   constructor(readonly config: LlamaConfig) {
@@ -263,11 +262,8 @@ export class LlamaForCausalLM extends Module implements CausalLM {
     let maxPos = 0;
     for (let i = 0; i < batch * seqLen; i++) if (positions[i] > maxPos) maxPos = positions[i];
     this.tables.ensure(maxPos + 1);
-    let x = this.model.embed_tokens.forward(ids, [batch, seqLen]);
-    for (const layer of this.model.layers) {
-      const input = x;
-      x = forwardBlock(() => layer.forward(input, positions, this.tables, opts));
-    }
+    const embed = () => this.model.embed_tokens.forward(ids, [batch, seqLen]);
+    let x = runBlocks(opts.dropoutSeed, embed, this.model.layers, (layer, input) => layer.forward(input, positions, this.tables, opts));
     x = this.model.norm.forward(x);
     opts.cache?.advance(seqLen);
     return x;

@@ -1,6 +1,7 @@
 // The tensor engine's public surface.
 export { Tensor } from './tensor.js';
 export { noGrad, isGradEnabled, forwardBlock } from './tape.js';
+export { runBlocks } from './blocks.js';
 export { linear, matmul, type WeightLayout } from './ops/linear.js';
 export { add, mul, scale } from './ops/elementwise.js';
 export { gelu, silu } from './ops/activations.js';

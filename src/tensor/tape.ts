@@ -21,15 +21,32 @@ export function isGradEnabled(): boolean {
   return gradEnabled;
 }
 
-/** Runs fn without recording: no tape nodes, outputs do not require grad. */
+/**
+ * Runs fn without recording: no tape nodes, outputs do not require grad. Every activation fn
+ * creates is freed when it returns, except the tensors it returns (a tensor or an array of them);
+ * callers copy out what else they need (`.item()`, `.data.slice()`).
+ */
 export function noGrad<T>(fn: () => T): T {
   const prev = gradEnabled;
+  const mark = live.length;
   gradEnabled = false;
+  let out: T | undefined;
   try {
-    return fn();
+    out = fn();
+    return out;
   } finally {
     gradEnabled = prev;
+    releaseLive(tensorsOf(out), mark);
   }
+}
+
+/** The tensors (and the owners of views) among a noGrad result, which outlive its scope. */
+function tensorsOf(out: unknown): Set<Tensor> {
+  const keep = new Set<Tensor>();
+  for (const t of Array.isArray(out) ? out : [out]) {
+    if (t !== null && typeof t === 'object' && 'owner' in t && 'dispose' in t) keep.add(t as Tensor).add((t as Tensor).owner);
+  }
+  return keep;
 }
 
 export function track(t: Tensor): void {
@@ -95,6 +112,7 @@ export function backward(loss: Tensor): void {
 }
 
 function releaseLive(keep: Set<Tensor>, from = 0): void {
+  if (from > live.length) return; // fn ran a backward or releaseAll, which freed past the mark
   const kept: Tensor[] = [];
   for (let i = from; i < live.length; i++) {
     const t = live[i];
@@ -105,22 +123,7 @@ function releaseLive(keep: Set<Tensor>, from = 0): void {
   live.push(...kept);
 }
 
-/**
- * Library-internal scope (generation, evaluation): frees the activations fn creates, except the
- * tensors it returns. Not for user code: training steps are freed by backward().
- */
-export function scoped<T>(fn: () => T): T {
-  const mark = live.length;
-  const tapeMark = tape.length;
-  const out = fn();
-  const keep = new Set<Tensor>();
-  for (const t of Array.isArray(out) ? out : [out]) if (t !== null && typeof t === 'object' && 'dispose' in t) keep.add(t as Tensor);
-  if (tape.length > tapeMark) throw new Error('scoped: ops inside recorded gradients; run them under noGrad');
-  releaseLive(keep, mark);
-  return out;
-}
-
-/** Frees every tracked activation and clears the tape (e.g. after a forward without backward). */
+/** Frees every tracked activation and clears the tape: a recorded forward that will have no backward. */
 export function releaseAll(): void {
   tape = [];
   releaseLive(new Set());

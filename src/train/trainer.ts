@@ -4,7 +4,7 @@
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CausalLM } from '../models/causal_lm.js';
-import { noGrad, releaseAll } from '../tensor/tape.js';
+import { noGrad } from '../tensor/tape.js';
 import { causalLMModelLoss } from './losses.js';
 import { AdamW } from './optim/adamw.js';
 import { clipGradNorm } from './optim/clip.js';
@@ -114,14 +114,11 @@ export function evaluateLoss(model: CausalLM, batches: Iterable<TrainBatch>): { 
   model.eval();
   let sum = 0, tokens = 0;
   try {
-    noGrad(() => {
-      for (const b of batches) {
-        if (b.targetTokens === 0) continue;
-        sum += causalLMModelLoss(model, b.inputIds, b.labels, b.batch, b.seqLen, { positions: b.positions ?? undefined, segments: b.segments }, 1).item();
-        tokens += b.targetTokens;
-        releaseAll();
-      }
-    });
+    for (const b of batches) {
+      if (b.targetTokens === 0) continue;
+      sum += noGrad(() => causalLMModelLoss(model, b.inputIds, b.labels, b.batch, b.seqLen, { positions: b.positions ?? undefined, segments: b.segments }, 1).item());
+      tokens += b.targetTokens;
+    }
   } finally {
     model.train(wasTraining);
   }
@@ -220,8 +217,8 @@ export async function train(model: CausalLM, data: BatchSource, opts: TrainOptio
       const total = micro.reduce((s, b) => s + b.targetTokens, 0);
       let loss = 0;
       micro.forEach((b, i) => {
-        model.dropoutSeed = dropoutSeed(opts.seed, state.step, i);
-        const l = causalLMModelLoss(model, b.inputIds, b.labels, b.batch, b.seqLen, { positions: b.positions ?? undefined, segments: b.segments }, total);
+        const forward = { positions: b.positions ?? undefined, segments: b.segments, dropoutSeed: dropoutSeed(opts.seed, state.step, i) };
+        const l = causalLMModelLoss(model, b.inputIds, b.labels, b.batch, b.seqLen, forward, total);
         loss += l.item();
         l.backward();
         windowTokens += b.batch * b.seqLen;

@@ -7,7 +7,7 @@ import { createModel } from '../../src/models/registry.js';
 import { loadModel } from '../../src/models/load.js';
 import { causalLMLoss } from '../../src/train/losses.js';
 import { AdamW } from '../../src/train/optim/adamw.js';
-import { noGrad, releaseAll } from '../../src/tensor/tape.js';
+import { noGrad } from '../../src/tensor/tape.js';
 import { applyLora, formatLoraSummary, fuseLora, loraConfigOf, loraModules, loraParameters, planLora } from '../../src/lora/inject.js';
 import { LoraLinear } from '../../src/lora/lora_linear.js';
 import { Linear } from '../../src/nn/layers.js';
@@ -131,7 +131,7 @@ test('fuseLora swaps every LoraLinear for a plain Linear with the same outputs',
   const r = rng(6);
   for (const p of loraParameters(model)) p.data.set(r.f32(p.size, 0.05));
   const ids = r.ints(8, 512);
-  const logits = () => { const l = noGrad(() => Float32Array.from(model.eval().forward(ids, 1, 8).data)); releaseAll(); return l; };
+  const logits = () => noGrad(() => Float32Array.from(model.eval().forward(ids, 1, 8).data));
   const before = logits();
   const fused = fuseLora(model);
   assert.equal(fused.length, 8);
@@ -165,24 +165,20 @@ test('merging into a weight tied to another parameter is refused', () => {
   assert.throws(() => fuseLora(model), /'lm_head': its weight is tied to another parameter/);
 });
 
-test('LoRA dropout follows the model\'s dropoutSeed (set per micro-batch by the trainer)', () => {
+test('LoRA dropout follows the forward options\' dropoutSeed (given per micro-batch by the trainer)', () => {
   const model = gpt2();
   model.initWeights(5);
   applyLora(model, { target_modules: ['c_attn'], lora_dropout: 0.5 });
   const r = rng(8);
   for (const [, m] of loraModules(model)) m.lora_B.weight.data.set(r.f32(m.lora_B.weight.size, 0.1));
   const ids = r.ints(8, 512);
-  const logits = () => { const l = noGrad(() => Float32Array.from(model.forward(ids, 1, 8).data)); releaseAll(); return l; };
+  const logits = (dropoutSeed: number) => noGrad(() => Float32Array.from(model.forward(ids, 1, 8, { dropoutSeed }).data));
   model.train();
-  model.dropoutSeed = 1;
-  const a = logits();
-  assert.deepEqual(logits(), a);
-  model.dropoutSeed = 2;
-  assert.notDeepEqual(logits(), a);
+  const a = logits(1);
+  assert.deepEqual(logits(1), a);
+  assert.notDeepEqual(logits(2), a);
   model.eval();
-  const e1 = logits();
-  model.dropoutSeed = 1;
-  assert.deepEqual(logits(), e1, 'no dropout in eval mode');
+  assert.deepEqual(logits(1), logits(2), 'no dropout in eval mode');
 });
 
 test('applyLora errors: unmatched targets list the Linear modules; bad or unsupported settings are named', () => {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { loadModel } from '../../src/models/load.js';
 import { causalLMLoss, causalLMModelLoss } from '../../src/train/losses.js';
 import { AdamW } from '../../src/train/optim/adamw.js';
-import { noGrad, releaseAll } from '../../src/tensor/tape.js';
+import { noGrad } from '../../src/tensor/tape.js';
 import { loadAdapter, saveAdapter } from '../../src/lora/adapter.js';
 import { loraModules, loraParameters, mergeLora, unmergeLora } from '../../src/lora/inject.js';
 import { mergeAdapter } from '../../src/lora/merge.js';
@@ -32,11 +32,7 @@ export function runLoraFixtureSuite(name: string): void {
     const summary = loadAdapter(model, adapterDir, { trainable });
     return { model, summary };
   };
-  const logitsOf = (model: ReturnType<typeof load>['model']) => {
-    const out = noGrad(() => Float32Array.from(model.forward(ids, B, T).data));
-    releaseAll();
-    return out;
-  };
+  const logitsOf = (model: ReturnType<typeof load>['model']) => noGrad(() => Float32Array.from(model.forward(ids, B, T).data));
   const tmp = (tag: string) => mkdtempSync(join(tmpdir(), `gptune-${name}-${tag}-`));
 
   test(`${name} + LoRA: the PEFT adapter loads onto the modules the fixture adapted`, () => {
@@ -55,7 +51,6 @@ export function runLoraFixtureSuite(name: string): void {
     const { model } = load();
     expectClose('adapter logits', logitsOf(model), arrays.get('logits')!.data, { atol: tol.logits_atol, rtol: 0 });
     const loss = noGrad(() => causalLMLoss(model.forward(ids, B, T), ids, B, T).item());
-    releaseAll();
     assert.ok(Math.abs(loss - lo.loss) <= tol.loss_atol, `loss ${loss} vs ${lo.loss}`);
   });
 

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Linear } from '../../src/nn/layers.js';
 import { Tensor } from '../../src/tensor/tensor.js';
-import { noGrad, releaseAll } from '../../src/tensor/tape.js';
+import { noGrad } from '../../src/tensor/tape.js';
 import type { WeightLayout } from '../../src/tensor/ops/linear.js';
 import { LoraLinear } from '../../src/lora/lora_linear.js';
 import { Rng } from '../../src/util/rng.js';
@@ -44,11 +44,7 @@ function expected(l: LoraLinear, x: Float32Array): Float64Array {
   return y;
 }
 
-const run = (l: { forward(x: Tensor): Tensor }, x: Float32Array) => {
-  const out = noGrad(() => Float32Array.from(l.forward(Tensor.from(x, [ROWS, IN])).data));
-  releaseAll();
-  return out;
-};
+const run = (l: { forward(x: Tensor): Tensor }, x: Float32Array) => noGrad(() => Float32Array.from(l.forward(Tensor.from(x, [ROWS, IN])).data));
 
 for (const layout of ['out_in', 'in_out'] as const) {
   test(`LoraLinear (${layout}): forward is base(x) + (x A^T) B^T * scaling`, () => {

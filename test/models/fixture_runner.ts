@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { loadModel } from '../../src/models/load.js';
 import { causalLMLoss, causalLMModelLoss } from '../../src/train/losses.js';
 import { AdamW } from '../../src/train/optim/adamw.js';
-import { noGrad, releaseAll } from '../../src/tensor/tape.js';
+import { noGrad } from '../../src/tensor/tape.js';
 import { expectClose } from '../helpers/close.js';
 import { checkGreedyGeneration, fixtureCases, fixturePath, fixtureTensors } from '../helpers/fixtures.js';
 
@@ -21,7 +21,6 @@ export function runFixtureSuite(name: string): void {
   test(`${name}: logits match PyTorch`, () => {
     const model = load().eval();
     const logits = noGrad(() => Float32Array.from(model.forward(ids, B, T).data));
-    releaseAll();
     expectClose('logits', logits, arrays.get('logits')!.data, { atol: tol.logits_atol, rtol: 0 });
   });
 
@@ -34,7 +33,6 @@ export function runFixtureSuite(name: string): void {
       const lm = causalLMLoss(model.forward(ids, B, T), masked, B, T).item();
       assert.ok(Math.abs(lm - cases.loss_masked.value) <= tol.loss_atol, `masked loss ${lm} vs ${cases.loss_masked.value}`);
     });
-    releaseAll();
   });
 
   test(`${name}: every gradient`, () => {

@@ -1,7 +1,5 @@
 #include "simd/cpu.h"
 #include <atomic>
-#include <cstdlib>
-#include <cstring>
 
 namespace gptune {
 
@@ -17,25 +15,14 @@ Isa cpu_isa_detected() {
   return ISA_SCALAR;
 }
 
-static Isa env_cap() {
-  const char* e = std::getenv("GPTUNE_ISA");
-  if (!e) return ISA_AVX512;
-  if (!std::strcmp(e, "scalar")) return ISA_SCALAR;
-  if (!std::strcmp(e, "avx2")) return ISA_AVX2;
-  return ISA_AVX512;
-}
-
-static std::atomic<int> g_cap{-1};
+// No cap until setIsa: GPTUNE_ISA is parsed and checked on the TypeScript side (src/backend/env.ts).
+static std::atomic<int> g_cap{ISA_AVX512};
 
 void set_isa_cap(Isa cap) { g_cap.store(cap); }
 
 Isa cpu_isa() {
   static const Isa detected = cpu_isa_detected();
-  int cap = g_cap.load(std::memory_order_relaxed);
-  if (cap < 0) {
-    cap = env_cap();
-    g_cap.store(cap);
-  }
+  const int cap = g_cap.load(std::memory_order_relaxed);
   return detected < cap ? detected : static_cast<Isa>(cap);
 }
 

@@ -16,11 +16,8 @@
 namespace gptune {
 namespace {
 
+// GPTUNE_THREADS is parsed on the TypeScript side (src/backend/env.ts), which calls setThreads.
 int default_threads() {
-  if (const char* e = std::getenv("GPTUNE_THREADS")) {
-    int n = std::atoi(e);
-    if (n >= 1) return n;
-  }
   cpu_set_t set;
   if (sched_getaffinity(0, sizeof(set), &set) == 0) {
     int n = CPU_COUNT(&set);

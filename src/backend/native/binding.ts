@@ -13,6 +13,8 @@ export interface NativeAddon extends NativeKernels {
   setThreads(n: number): void;
   /** Caps the ISA (0 scalar, 1 avx2, 2 avx512) and returns the one in force. */
   setIsa(level: number): string;
+  /** Measured fp32 FMA throughput in GFLOP/s on all threads over about `seconds` (the GEMM bench's ceiling). */
+  fmaPeak(seconds: number): number;
 }
 
 export type AddonLoad = { addon: NativeAddon; error: null } | { addon: null; error: string };

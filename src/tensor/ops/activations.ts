@@ -6,18 +6,18 @@ import { record } from '../tape.js';
 
 export function gelu(x: Tensor): Tensor {
   const out = Tensor.empty(x.shape);
-  const B = backend();
-  B.geluForward(out.data, x.data, x.size);
-  out.recomputableFrom([x], (o) => B.geluForward(o, x.data, x.size));
-  record('gelu', out, [x], [x], () => B.geluBackward(x.gradBuffer(), out.grad!, x.data, x.size));
+  const be = backend();
+  be.geluForward(out.data, x.data, x.size);
+  out.recomputableFrom([x], (o) => be.geluForward(o, x.data, x.size));
+  record('gelu', out, [x], [x], () => be.geluBackward(x.gradBuffer(), out.grad!, x.data, x.size));
   return out;
 }
 
 export function silu(x: Tensor): Tensor {
   const out = Tensor.empty(x.shape);
-  const B = backend();
-  B.siluForward(out.data, x.data, x.size);
-  out.recomputableFrom([x], (o) => B.siluForward(o, x.data, x.size));
-  record('silu', out, [x], [x], () => B.siluBackward(x.gradBuffer(), out.grad!, x.data, x.size));
+  const be = backend();
+  be.siluForward(out.data, x.data, x.size);
+  out.recomputableFrom([x], (o) => be.siluForward(o, x.data, x.size));
+  record('silu', out, [x], [x], () => be.siluBackward(x.gradBuffer(), out.grad!, x.data, x.size));
   return out;
 }

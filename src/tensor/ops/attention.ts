@@ -30,13 +30,13 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
   const scale = opts.scale ?? 1 / Math.sqrt(D);
   const out = Tensor.empty(q.shape);
   const lse = Tensor.empty([Bn, H, T]); // saved for backward
-  const B = backend();
-  B.attentionForward(out.data, lse.data, q.data, k.data, v.data, Bn, T, H, KVH, D, scale, causal, segments);
+  const be = backend();
+  be.attentionForward(out.data, lse.data, q.data, k.data, v.data, Bn, T, H, KVH, D, scale, causal, segments);
   record('attention', out, [q, k, v], [q, k, v, out, lse], () => {
     const dq = q.requiresGrad ? q.gradBuffer() : Tensor.zeros(q.shape).data;
     const dk = k.requiresGrad ? k.gradBuffer() : Tensor.zeros(k.shape).data;
     const dv = v.requiresGrad ? v.gradBuffer() : Tensor.zeros(v.shape).data;
-    B.attentionBackward(dq, dk, dv, out.grad!, q.data, k.data, v.data, out.data, lse.data, Bn, T, H, KVH, D, scale, causal, segments);
+    be.attentionBackward(dq, dk, dv, out.grad!, q.data, k.data, v.data, out.data, lse.data, Bn, T, H, KVH, D, scale, causal, segments);
   });
   return out;
 }
@@ -48,12 +48,12 @@ export function rope(x: Tensor, cos: Float32Array, sin: Float32Array, positions:
   if (D % 2 !== 0) throw new ShapeError('rope', `head dim ${D} must be even`);
   if (positions.length < Bn * T) throw new ShapeError('rope', `${positions.length} positions for ${Bn * T} tokens`);
   const out = Tensor.empty(x.shape);
-  const B = backend();
-  B.rope(out.data, x.data, cos, sin, positions, Bn * T, H, D, false);
+  const be = backend();
+  be.rope(out.data, x.data, cos, sin, positions, Bn * T, H, D, false);
   record('rope', out, [x], [], () => {
     const tmp = Tensor.empty(x.shape);
-    B.rope(tmp.data, out.grad!, cos, sin, positions, Bn * T, H, D, true);
-    B.axpy(x.gradBuffer(), 1, tmp.data, x.size);
+    be.rope(tmp.data, out.grad!, cos, sin, positions, Bn * T, H, D, true);
+    be.axpy(x.gradBuffer(), 1, tmp.data, x.size);
   });
   return out;
 }

@@ -7,10 +7,36 @@ export function dropout(x: Tensor, p: number, seed: number): Tensor {
   if (!(p >= 0 && p < 1)) throw new RangeError(`dropout: p must be in [0, 1), got ${p}`);
   if (p === 0) return x;
   const out = Tensor.empty(x.shape);
-  const B = backend();
+  const be = backend();
   const s = seed >>> 0;
-  B.dropoutForward(out.data, x.data, x.size, p, s);
-  out.recomputableFrom([x], (o) => B.dropoutForward(o, x.data, x.size, p, s));
-  record('dropout', out, [x], [], () => B.dropoutBackward(x.gradBuffer(), out.grad!, x.size, p, s));
+  be.dropoutForward(out.data, x.data, x.size, p, s);
+  out.recomputableFrom([x], (o) => be.dropoutForward(o, x.data, x.size, p, s));
+  record('dropout', out, [x], [], () => be.dropoutBackward(x.gradBuffer(), out.grad!, x.size, p, s));
   return out;
+}
+
+/** The seed of the forward now running (see withDropoutSeed) and how many masks it has drawn. */
+let forwardSeed = 0;
+let forwardDraws = 0;
+
+/** Runs fn (one forward) with its dropout masks derived from seed: the same seed replays the same masks. */
+export function withDropoutSeed<T>(seed: number, fn: () => T): T {
+  const prev = [forwardSeed, forwardDraws];
+  forwardSeed = seed >>> 0;
+  forwardDraws = 0;
+  try {
+    return fn();
+  } finally {
+    [forwardSeed, forwardDraws] = prev;
+  }
+}
+
+/** The seed of the forward now running (0 outside withDropoutSeed). */
+export function forwardDropoutSeed(): number {
+  return forwardSeed;
+}
+
+/** A fresh mask seed for the next dropout of this forward, in call order. */
+export function nextDropoutSeed(): number {
+  return (Math.imul(forwardSeed, 0x9e3779b1) + ++forwardDraws * 0x85ebca6b) >>> 0;
 }

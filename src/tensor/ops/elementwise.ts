@@ -11,11 +11,11 @@ function checkSame(op: string, a: Tensor, b: Tensor): void {
 export function add(a: Tensor, b: Tensor): Tensor {
   checkSame('add', a, b);
   const out = Tensor.empty(a.shape);
-  const B = backend();
-  B.add(out.data, a.data, b.data, a.size);
+  const be = backend();
+  be.add(out.data, a.data, b.data, a.size);
   record('add', out, [a, b], [], () => {
-    if (a.requiresGrad) B.axpy(a.gradBuffer(), 1, out.grad!, a.size);
-    if (b.requiresGrad) B.axpy(b.gradBuffer(), 1, out.grad!, b.size);
+    if (a.requiresGrad) be.axpy(a.gradBuffer(), 1, out.grad!, a.size);
+    if (b.requiresGrad) be.axpy(b.gradBuffer(), 1, out.grad!, b.size);
   });
   return out;
 }
@@ -23,19 +23,19 @@ export function add(a: Tensor, b: Tensor): Tensor {
 export function mul(a: Tensor, b: Tensor): Tensor {
   checkSame('mul', a, b);
   const out = Tensor.empty(a.shape);
-  const B = backend();
-  B.mul(out.data, a.data, b.data, a.size);
+  const be = backend();
+  be.mul(out.data, a.data, b.data, a.size);
   record('mul', out, [a, b], [...(a.requiresGrad ? [b] : []), ...(b.requiresGrad ? [a] : [])], () => {
-    if (a.requiresGrad) B.addMul(a.gradBuffer(), 1, out.grad!, b.data, a.size);
-    if (b.requiresGrad) B.addMul(b.gradBuffer(), 1, out.grad!, a.data, b.size);
+    if (a.requiresGrad) be.addMul(a.gradBuffer(), 1, out.grad!, b.data, a.size);
+    if (b.requiresGrad) be.addMul(b.gradBuffer(), 1, out.grad!, a.data, b.size);
   });
   return out;
 }
 
 export function scale(a: Tensor, s: number): Tensor {
   const out = Tensor.empty(a.shape);
-  const B = backend();
-  B.scale(out.data, a.data, s, a.size);
-  record('scale', out, [a], [], () => B.axpy(a.gradBuffer(), s, out.grad!, a.size));
+  const be = backend();
+  be.scale(out.data, a.data, s, a.size);
+  record('scale', out, [a], [], () => be.axpy(a.gradBuffer(), s, out.grad!, a.size));
   return out;
 }

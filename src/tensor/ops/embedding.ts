@@ -14,8 +14,8 @@ export function embedding(weight: Tensor, ids: Int32Array, idsShape: Shape): Ten
     if (ids[i] < 0 || ids[i] >= V) throw new RangeError(`embedding: id ${ids[i]} at position ${i} is outside the table of ${V} rows (${weight.name || 'weight'})`);
   }
   const out = Tensor.empty([...idsShape, C]);
-  const B = backend();
-  B.embeddingForward(out.data, weight.data, ids, n, C);
-  record('embedding', out, [weight], [], () => B.embeddingBackward(weight.gradBuffer(), out.grad!, ids, n, C));
+  const be = backend();
+  be.embeddingForward(out.data, weight.data, ids, n, C);
+  record('embedding', out, [weight], [], () => be.embeddingBackward(weight.gradBuffer(), out.grad!, ids, n, C));
   return out;
 }

@@ -24,20 +24,20 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null, layout: W
   const rows = x.size / inF;
   const transW = layout === 'out_in';
   const out = Tensor.empty([...x.shape.slice(0, -1), outF]); // (rows, out)
-  const B = backend();
-  B.gemm(out.data, x.data, weight.data, rows, outF, inF, false, transW, false);
-  if (bias) B.addBias(out.data, bias.data, rows, outF);
+  const be = backend();
+  be.gemm(out.data, x.data, weight.data, rows, outF, inF, false, transW, false);
+  if (bias) be.addBias(out.data, bias.data, rows, outF);
   record('linear', out, bias ? [x, weight, bias] : [x, weight], weight.requiresGrad ? [x, weight] : [weight], () => {
     const dout = out.grad!;
     if (x.requiresGrad) {
       // dx (rows, in) += dout (rows, out) @ op(W)^T
-      B.gemm(x.gradBuffer(), dout, weight.data, rows, inF, outF, false, !transW, true);
+      be.gemm(x.gradBuffer(), dout, weight.data, rows, inF, outF, false, !transW, true);
     }
     if (weight.requiresGrad) {
-      if (transW) B.gemm(weight.gradBuffer(), dout, x.data, outF, inF, rows, true, false, true); // (out, in) += dout^T x
-      else B.gemm(weight.gradBuffer(), x.data, dout, inF, outF, rows, true, false, true);       // (in, out) += x^T dout
+      if (transW) be.gemm(weight.gradBuffer(), dout, x.data, outF, inF, rows, true, false, true); // (out, in) += dout^T x
+      else be.gemm(weight.gradBuffer(), x.data, dout, inF, outF, rows, true, false, true);       // (in, out) += x^T dout
     }
-    if (bias?.requiresGrad) B.sumRows(bias.gradBuffer(), dout, rows, outF);
+    if (bias?.requiresGrad) be.sumRows(bias.gradBuffer(), dout, rows, outF);
   });
   return out;
 }
@@ -58,12 +58,12 @@ export function matmul(a: Tensor, b: Tensor, { transB = false } = {}): Tensor {
   }
   const shared = b.rank === 2;
   const out = Tensor.empty([...a.shape.slice(0, -2), M, N]);
-  const B = backend();
+  const be = backend();
   if (shared) {
-    B.gemm(out.data, a.data, b.data, batchA * M, N, K, false, transB, false);
+    be.gemm(out.data, a.data, b.data, batchA * M, N, K, false, transB, false);
   } else {
     for (let i = 0; i < batchA; i++) {
-      B.gemm(out.data.subarray(i * M * N), a.data.subarray(i * M * K), b.data.subarray(i * K * N), M, N, K, false, transB, false);
+      be.gemm(out.data.subarray(i * M * N), a.data.subarray(i * M * K), b.data.subarray(i * K * N), M, N, K, false, transB, false);
     }
   }
   record('matmul', out, [a, b], [...(b.requiresGrad ? [a] : []), ...(a.requiresGrad ? [b] : [])], () => {
@@ -72,11 +72,11 @@ export function matmul(a: Tensor, b: Tensor, { transB = false } = {}): Tensor {
     const rows = shared ? batchA * M : M;
     for (let i = 0; i < steps; i++) {
       const dO = dout.subarray(i * rows * N), A = a.data.subarray(i * rows * K), Bm = b.data.subarray(i * K * N);
-      if (a.requiresGrad) B.gemm(a.gradBuffer().subarray(i * rows * K), dO, Bm, rows, K, N, false, !transB, true);
+      if (a.requiresGrad) be.gemm(a.gradBuffer().subarray(i * rows * K), dO, Bm, rows, K, N, false, !transB, true);
       if (b.requiresGrad) {
         const dB = b.gradBuffer().subarray(i * K * N);
-        if (transB) B.gemm(dB, dO, A, N, K, rows, true, false, true);  // (N, K) += dout^T a
-        else B.gemm(dB, A, dO, K, N, rows, true, false, true);         // (K, N) += a^T dout
+        if (transB) be.gemm(dB, dO, A, N, K, rows, true, false, true);  // (N, K) += dout^T a
+        else be.gemm(dB, A, dO, K, N, rows, true, false, true);         // (K, N) += a^T dout
       }
     }
   });

@@ -42,7 +42,7 @@ export function linearCrossEntropy(hidden: Tensor, weight: Tensor, targets: Int3
   const dHidden = wantGrad && hidden.requiresGrad ? Tensor.zeros(hidden.shape) : null; // per unit of loss-sum
   const dWeight = wantGrad && weight.requiresGrad ? Tensor.zeros(weight.shape) : null;
 
-  const B = backend();
+  const be = backend();
   const h = Tensor.empty([block, C]), logits = Tensor.empty([block, V]);
   const losses = Tensor.empty([block]), lse = Tensor.empty([block]);
   const tgt = new Int32Array(block);
@@ -59,17 +59,17 @@ export function linearCrossEntropy(hidden: Tensor, weight: Tensor, targets: Int3
       h.data.set(x.subarray(row * C, row * C + C), r * C);
       tgt[r] = targets[row];
     }
-    B.gemm(logits.data, h.data, W, n, V, C, false, true, false);
-    B.crossEntropyForward(losses.data, lse.data, logits.data, tgt, n, V);
-    sum += B.sum(losses.data, n);
+    be.gemm(logits.data, h.data, W, n, V, C, false, true, false);
+    be.crossEntropyForward(losses.data, lse.data, logits.data, tgt, n, V);
+    sum += be.sum(losses.data, n);
     if (!dLogits) continue;
     dLogits.data.fill(0, 0, n * V);
-    B.crossEntropyBackward(dLogits.data, ones!.data, logits.data, lse.data, tgt, n, V);
+    be.crossEntropyBackward(dLogits.data, ones!.data, logits.data, lse.data, tgt, n, V);
     if (dh && dHidden) {
-      B.gemm(dh.data, dLogits.data, W, n, C, V, false, false, false); // (n, C) = dlogits (n, V) @ W (V, C)
+      be.gemm(dh.data, dLogits.data, W, n, C, V, false, false, false); // (n, C) = dlogits (n, V) @ W (V, C)
       for (let r = 0; r < n; r++) dHidden.data.set(dh.data.subarray(r * C, r * C + C), kept[start + r] * C);
     }
-    if (dWeight) B.gemm(dWeight.data, dLogits.data, h.data, V, C, n, true, false, true); // (V, C) += dlogits^T h
+    if (dWeight) be.gemm(dWeight.data, dLogits.data, h.data, V, C, n, true, false, true); // (V, C) += dlogits^T h
   }
   for (const t of [h, logits, losses, lse, dLogits, ones, dh]) t?.dispose();
 
@@ -78,8 +78,8 @@ export function linearCrossEntropy(hidden: Tensor, weight: Tensor, targets: Int3
   const saved = [dHidden, dWeight].filter((t): t is Tensor => t !== null);
   record('linearCrossEntropy', out, [hidden, weight], saved, () => {
     const g = divisor > 0 ? out.grad![0] / divisor : 0;
-    if (dHidden) B.axpy(hidden.gradBuffer(), g, dHidden.data, hidden.size);
-    if (dWeight) B.axpy(weight.gradBuffer(), g, dWeight.data, weight.size);
+    if (dHidden) be.axpy(hidden.gradBuffer(), g, dHidden.data, hidden.size);
+    if (dWeight) be.axpy(weight.gradBuffer(), g, dWeight.data, weight.size);
   });
   if (!out.requiresGrad) for (const t of saved) t.dispose();
   return out;

@@ -33,56 +33,56 @@ export function loraLinear(x: Tensor, weight: Tensor, bias: Tensor | null, layou
   const transW = layout === 'out_in';
   const { a, b, p, seed } = lora;
   const s = Math.fround(lora.scaling);
-  const B = backend();
+  const be = backend();
 
   // The adapter's input: x, or a dropped copy of it (rebuilt in backward from the same seed).
   const adapterInput = (): { data: Float32Array; done: () => void } => {
     if (p === 0) return { data: x.data, done: () => {} };
     const tmp = Tensor.empty([rows, inF]);
-    B.dropoutForward(tmp.data, x.data, rows * inF, p, seed);
+    be.dropoutForward(tmp.data, x.data, rows * inF, p, seed);
     return { data: tmp.data, done: () => tmp.dispose() };
   };
 
   const out = Tensor.empty([...x.shape.slice(0, -1), outF]);
-  B.gemm(out.data, x.data, weight.data, rows, outF, inF, false, transW, false);
-  if (bias) B.addBias(out.data, bias.data, rows, outF);
+  be.gemm(out.data, x.data, weight.data, rows, outF, inF, false, transW, false);
+  if (bias) be.addBias(out.data, bias.data, rows, outF);
   const low = Tensor.empty([rows, r]); // scaling * dropout(x) A^T
   const input = adapterInput();
-  B.gemm(low.data, input.data, a.data, rows, r, inF, false, true, false);
+  be.gemm(low.data, input.data, a.data, rows, r, inF, false, true, false);
   input.done();
-  B.scale(low.data, low.data, s, rows * r);
-  B.gemm(out.data, low.data, b.data, rows, outF, r, false, true, true); // y += low B^T
+  be.scale(low.data, low.data, s, rows * r);
+  be.gemm(out.data, low.data, b.data, rows, outF, r, false, true, true); // y += low B^T
 
   const inputs = [x, weight, ...(bias ? [bias] : []), a, b];
   record('loraLinear', out, inputs, a.requiresGrad || weight.requiresGrad ? [x, low] : [low], () => {
     const dout = out.grad!;
-    if (b.requiresGrad) B.gemm(b.gradBuffer(), dout, low.data, outF, r, rows, true, false, true); // (out, r) += dout^T low
+    if (b.requiresGrad) be.gemm(b.gradBuffer(), dout, low.data, outF, r, rows, true, false, true); // (out, r) += dout^T low
     const dlow = Tensor.empty([rows, r]); // d(loss)/d(dropout(x) A^T) = scaling * dout B
-    B.gemm(dlow.data, dout, b.data, rows, r, outF, false, false, false);
-    B.scale(dlow.data, dlow.data, s, rows * r);
+    be.gemm(dlow.data, dout, b.data, rows, r, outF, false, false, false);
+    be.scale(dlow.data, dlow.data, s, rows * r);
     if (a.requiresGrad) {
       const xin = adapterInput();
-      B.gemm(a.gradBuffer(), dlow.data, xin.data, r, inF, rows, true, false, true); // (r, in) += dlow^T dropout(x)
+      be.gemm(a.gradBuffer(), dlow.data, xin.data, r, inF, rows, true, false, true); // (r, in) += dlow^T dropout(x)
       xin.done();
     }
     if (x.requiresGrad) {
       const dx = x.gradBuffer();
-      B.gemm(dx, dout, weight.data, rows, inF, outF, false, !transW, true); // base: dout op(W)^T
+      be.gemm(dx, dout, weight.data, rows, inF, outF, false, !transW, true); // base: dout op(W)^T
       if (p === 0) {
-        B.gemm(dx, dlow.data, a.data, rows, inF, r, false, false, true);    // adapter: dlow A
+        be.gemm(dx, dlow.data, a.data, rows, inF, r, false, false, true);    // adapter: dlow A
       } else {
         const dxin = Tensor.empty([rows, inF]);
-        B.gemm(dxin.data, dlow.data, a.data, rows, inF, r, false, false, false);
-        B.dropoutBackward(dx, dxin.data, rows * inF, p, seed);
+        be.gemm(dxin.data, dlow.data, a.data, rows, inF, r, false, false, false);
+        be.dropoutBackward(dx, dxin.data, rows * inF, p, seed);
         dxin.dispose();
       }
     }
     dlow.dispose();
     if (weight.requiresGrad) {
-      if (transW) B.gemm(weight.gradBuffer(), dout, x.data, outF, inF, rows, true, false, true);
-      else B.gemm(weight.gradBuffer(), x.data, dout, inF, outF, rows, true, false, true);
+      if (transW) be.gemm(weight.gradBuffer(), dout, x.data, outF, inF, rows, true, false, true);
+      else be.gemm(weight.gradBuffer(), x.data, dout, inF, outF, rows, true, false, true);
     }
-    if (bias?.requiresGrad) B.sumRows(bias.gradBuffer(), dout, rows, outF);
+    if (bias?.requiresGrad) be.sumRows(bias.gradBuffer(), dout, rows, outF);
   });
   return out;
 }

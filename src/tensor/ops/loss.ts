@@ -23,15 +23,15 @@ export function crossEntropy(logits: Tensor, targets: Int32Array, opts: CrossEnt
   for (let i = 0; i < rows; i++) if (targets[i] !== IGNORE_INDEX) count++;
   const divisor = opts.divisor ?? count;
   const losses = Tensor.empty([rows]), lse = Tensor.empty([rows]);
-  const B = backend();
-  B.crossEntropyForward(losses.data, lse.data, logits.data, targets, rows, V);
+  const be = backend();
+  be.crossEntropyForward(losses.data, lse.data, logits.data, targets, rows, V);
   const out = Tensor.empty([]);
-  out.data[0] = divisor > 0 ? B.sum(losses.data, rows) / divisor : 0;
+  out.data[0] = divisor > 0 ? be.sum(losses.data, rows) / divisor : 0;
   record('crossEntropy', out, [logits], [logits, lse], () => {
     const g = divisor > 0 ? out.grad![0] / divisor : 0;
     const dlosses = Tensor.empty([rows]);
     dlosses.data.fill(g);
-    B.crossEntropyBackward(logits.gradBuffer(), dlosses.data, logits.data, lse.data, targets, rows, V);
+    be.crossEntropyBackward(logits.gradBuffer(), dlosses.data, logits.data, lse.data, targets, rows, V);
   });
   return out;
 }
@@ -40,8 +40,8 @@ export function crossEntropy(logits: Tensor, targets: Int32Array, opts: CrossEnt
 export function softmax(x: Tensor): Tensor {
   const C = x.shape[x.rank - 1], rows = x.size / C;
   const out = Tensor.empty(x.shape);
-  const B = backend();
-  B.softmaxForward(out.data, x.data, rows, C);
-  record('softmax', out, [x], [out], () => B.softmaxBackward(x.gradBuffer(), out.grad!, out.data, rows, C));
+  const be = backend();
+  be.softmaxForward(out.data, x.data, rows, C);
+  record('softmax', out, [x], [out], () => be.softmaxBackward(x.gradBuffer(), out.grad!, out.data, rows, C));
   return out;
 }

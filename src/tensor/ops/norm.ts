@@ -16,20 +16,20 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps: number):
   const C = x.shape[x.rank - 1], rows = x.size / C;
   const out = Tensor.empty(x.shape);
   const mean = Tensor.empty([rows]), rstd = Tensor.empty([rows]); // (rows,) saved for backward
-  const B = backend();
-  B.layerNormForward(out.data, mean.data, rstd.data, x.data, weight.data, bias.data, rows, C, eps);
+  const be = backend();
+  be.layerNormForward(out.data, mean.data, rstd.data, x.data, weight.data, bias.data, rows, C, eps);
   // The output (a LoRA input, say) is rebuilt from x in backward rather than kept; the kernel is
   // deterministic, so the statistics it writes to scratch equal the saved ones.
   out.recomputableFrom([x], (o) => {
     const m = new Float32Array(rows), r = new Float32Array(rows);
-    B.layerNormForward(o, m, r, x.data, weight.data, bias.data, rows, C, eps);
+    be.layerNormForward(o, m, r, x.data, weight.data, bias.data, rows, C, eps);
   });
   record('layerNorm', out, [x, weight, bias], [x, mean, rstd, weight], () => {
     // The kernel writes all three gradients; frozen ones go to a scratch buffer that is dropped.
     const dx = x.requiresGrad ? x.gradBuffer() : Tensor.zeros(x.shape).data;
     const dw = weight.requiresGrad ? weight.gradBuffer() : Tensor.zeros([C]).data;
     const db = bias.requiresGrad ? bias.gradBuffer() : Tensor.zeros([C]).data;
-    B.layerNormBackward(dx, dw, db, out.grad!, x.data, mean.data, rstd.data, weight.data, rows, C);
+    be.layerNormBackward(dx, dw, db, out.grad!, x.data, mean.data, rstd.data, weight.data, rows, C);
   });
   return out;
 }
@@ -39,13 +39,13 @@ export function rmsNorm(x: Tensor, weight: Tensor, eps: number): Tensor {
   const C = x.shape[x.rank - 1], rows = x.size / C;
   const out = Tensor.empty(x.shape);
   const rstd = Tensor.empty([rows]); // (rows,)
-  const B = backend();
-  B.rmsNormForward(out.data, rstd.data, x.data, weight.data, rows, C, eps);
-  out.recomputableFrom([x], (o) => B.rmsNormForward(o, new Float32Array(rows), x.data, weight.data, rows, C, eps));
+  const be = backend();
+  be.rmsNormForward(out.data, rstd.data, x.data, weight.data, rows, C, eps);
+  out.recomputableFrom([x], (o) => be.rmsNormForward(o, new Float32Array(rows), x.data, weight.data, rows, C, eps));
   record('rmsNorm', out, [x, weight], [x, rstd, weight], () => {
     const dx = x.requiresGrad ? x.gradBuffer() : Tensor.zeros(x.shape).data;
     const dw = weight.requiresGrad ? weight.gradBuffer() : Tensor.zeros([C]).data;
-    B.rmsNormBackward(dx, dw, out.grad!, x.data, rstd.data, weight.data, rows, C);
+    be.rmsNormBackward(dx, dw, out.grad!, x.data, rstd.data, weight.data, rows, C);
   });
   return out;
 }

@@ -5,8 +5,8 @@ import { record } from '../tape.js';
 
 export function sum(x: Tensor): Tensor {
   const out = Tensor.empty([]);
-  const B = backend();
-  out.data[0] = B.sum(x.data, x.size);
+  const be = backend();
+  out.data[0] = be.sum(x.data, x.size);
   record('sum', out, [x], [], () => {
     const g = out.grad![0], dx = x.gradBuffer();
     for (let i = 0; i < x.size; i++) dx[i] += g;
@@ -16,8 +16,8 @@ export function sum(x: Tensor): Tensor {
 
 export function mean(x: Tensor): Tensor {
   const out = Tensor.empty([]);
-  const B = backend();
-  out.data[0] = x.size ? B.sum(x.data, x.size) / x.size : NaN;
+  const be = backend();
+  out.data[0] = x.size ? be.sum(x.data, x.size) / x.size : NaN;
   record('mean', out, [x], [], () => {
     const g = out.grad![0] / x.size, dx = x.gradBuffer();
     for (let i = 0; i < x.size; i++) dx[i] += g;
