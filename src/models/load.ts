@@ -7,43 +7,31 @@ import { saveSafetensors, type Tensor as FileTensor } from '../formats/safetenso
 import type { DType } from '../formats/dtype.js';
 import { shapeStr } from '../tensor/shape.js';
 import { architectureFor } from './registry.js';
+import { configToSave, readGenerationConfig, readModelConfig, type GenerationConfig } from '../formats/hf_config.js';
 import type { CausalLM } from './causal_lm.js';
 
 export interface LoadedModel {
   model: CausalLM;
+  /** config.json as read: unknown keys and layout kept, so a save writes them back. */
   config: Record<string, unknown>;
-  /** generation_config.json when present. */
+  /** generation_config.json as read, when present (carried along on save). */
   generationConfig: Record<string, unknown> | null;
+  /** The same file, typed. */
+  generation: GenerationConfig | null;
   /** The dtype the weights were stored in (a merge saves back in it). */
   dtype: DType;
   dir: string;
-}
-
-export function readJson(path: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new Error(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  try {
-    const v = JSON.parse(text);
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error('not a JSON object');
-    return v;
-  } catch (e) {
-    throw new Error(`${path}: invalid JSON (${(e as Error).message})`);
-  }
 }
 
 export function loadModel(dir: string): LoadedModel {
   if (!existsSync(dir)) throw new Error(`${dir}: no such model directory`);
   const configPath = join(dir, 'config.json');
   if (!existsSync(configPath)) throw new Error(`${dir}: no config.json (a Hugging Face model directory has config.json and model.safetensors)`);
-  const config = readJson(configPath);
+  const config = readModelConfig(configPath).raw;
   const arch = architectureFor(config, configPath);
   const model = arch.create(config, configPath);
   const genPath = join(dir, 'generation_config.json');
-  const generationConfig = existsSync(genPath) ? readJson(genPath) : null;
+  const generation = existsSync(genPath) ? readGenerationConfig(genPath) : null;
 
   const source = openCheckpoint(dir);
   const params = new Map(model.namedParameters());
@@ -78,7 +66,7 @@ export function loadModel(dir: string): LoadedModel {
   if (unused.length) {
     process.stderr.write(`gptune: ${unused.length} tensor(s) in ${source.path} are not used by ${String(config.model_type)}: ${unused.slice(0, 5).join(', ')}\n`);
   }
-  return { model, config, generationConfig, dtype, dir };
+  return { model, config, generationConfig: generation?.raw ?? null, generation, dtype, dir };
 }
 
 /**
@@ -88,13 +76,13 @@ export function loadModel(dir: string): LoadedModel {
  */
 export function saveModel(dir: string, model: CausalLM, config: Record<string, unknown>,
   { dtype = 'F32' as DType, generationConfig = null as Record<string, unknown> | null, extraFiles = {} as Record<string, string | Uint8Array> } = {}): void {
+  if (dtype !== 'F32' && dtype !== 'F16' && dtype !== 'BF16') throw new Error(`saveModel: dtype ${dtype} is not a float dtype (F32, F16, BF16)`);
   const tmp = `${dir}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
   const tensors: Array<[string, FileTensor]> = model.namedParameters().map(([name, p]) => [name, { dtype, shape: [...p.shape], data: p.data }]);
   saveSafetensors(join(tmp, 'model.safetensors'), tensors);
-  const torchDtype = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' }[dtype as 'F32'] ?? 'float32';
-  writeFileSync(join(tmp, 'config.json'), JSON.stringify({ ...config, torch_dtype: torchDtype }, null, 2) + '\n');
+  writeFileSync(join(tmp, 'config.json'), JSON.stringify(configToSave(config, dtype), null, 2) + '\n');
   if (generationConfig) writeFileSync(join(tmp, 'generation_config.json'), JSON.stringify(generationConfig, null, 2) + '\n');
   for (const [name, content] of Object.entries(extraFiles)) writeFileSync(join(tmp, name), content);
   if (existsSync(dir)) {
