@@ -32,15 +32,18 @@ export interface GPT2Config {
 }
 
 /**
- * config.json fields of transformers 5's GPT2Config that do not change the numbers gptune computes
- * (ids, cache switches, the sequence-classification head's summary_*). attn_pdrop is the one known
- * training difference (README: the fused attention never forms probabilities to drop).
+ * How each config.json field of transformers 5's GPT2Config is treated: read into GPT2Config, not
+ * changing the numbers (ids, cache switches, the classification head's summary_*), or refused when set
+ * to a value gptune does not implement. attn_pdrop is the one known training difference (README: the
+ * fused attention never forms probabilities to drop). test/models/config_fields.test.ts walks them.
  */
-export const GPT2_NEUTRAL_FIELDS = [
-  'bos_token_id', 'eos_token_id', 'pad_token_id', 'use_cache', 'initializer_range', 'n_ctx', 'attn_pdrop',
-  'summary_type', 'summary_use_proj', 'summary_activation', 'summary_first_dropout', 'summary_proj_to_labels',
-  'output_hidden_states', 'output_attentions', 'return_dict', 'dtype', 'torch_dtype',
-];
+export const GPT2_CONFIG_FIELDS = {
+  used: ['vocab_size', 'n_positions', 'n_embd', 'n_layer', 'n_head', 'n_inner', 'layer_norm_epsilon', 'activation_function',
+    'resid_pdrop', 'embd_pdrop', 'scale_attn_weights', 'tie_word_embeddings'],
+  neutral: ['bos_token_id', 'eos_token_id', 'pad_token_id', 'use_cache', 'initializer_range', 'n_ctx', 'attn_pdrop',
+    'summary_type', 'summary_use_proj', 'summary_activation', 'summary_first_dropout', 'summary_proj_to_labels'],
+  refused: ['scale_attn_by_inverse_layer_idx', 'reorder_and_upcast_attn', 'add_cross_attention'],
+} as const;
 
 /** Reads a config.json object with GPT2Config's defaults; refuses, by name, fields that would change the math unsupported. */
 export function gpt2ConfigFrom(raw: Record<string, unknown>, source = 'config.json'): GPT2Config {

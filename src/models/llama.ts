@@ -37,14 +37,17 @@ export interface LlamaConfig {
 }
 
 /**
- * config.json fields of LlamaConfig / Qwen2Config / MistralConfig in transformers 5 that do not
- * change the numbers gptune computes (ids, bookkeeping, training-only or cache switches).
- * test/models/config_fields.test.ts checks every field of transformers' classes is used, here, or refused.
+ * How each config.json field of transformers 5's LlamaConfig / Qwen2Config / MistralConfig is treated:
+ * read into LlamaConfig, not changing the numbers (ids, cache and bookkeeping switches), or refused
+ * when set to a value gptune does not implement. test/models/config_fields.test.ts walks them.
  */
-export const LLAMA_NEUTRAL_FIELDS = [
-  'bos_token_id', 'eos_token_id', 'pad_token_id', 'use_cache', 'pretraining_tp', 'max_window_layers', 'layer_types',
-  'attention_dropout', 'initializer_range', 'output_hidden_states', 'output_attentions', 'return_dict', 'dtype', 'torch_dtype',
-];
+export const LLAMA_CONFIG_FIELDS = {
+  used: ['vocab_size', 'hidden_size', 'intermediate_size', 'num_hidden_layers', 'num_attention_heads', 'num_key_value_heads',
+    'head_dim', 'rms_norm_eps', 'rope_parameters', 'max_position_embeddings', 'tie_word_embeddings', 'attention_bias', 'mlp_bias',
+    'initializer_range'],
+  neutral: ['bos_token_id', 'eos_token_id', 'pad_token_id', 'use_cache', 'pretraining_tp', 'max_window_layers'],
+  refused: ['hidden_act', 'attention_dropout', 'use_sliding_window', 'sliding_window', 'layer_types', 'partial_rotary_factor'],
+} as const;
 
 function positiveInt(c: ModelConfig, key: string, def?: number): number {
   const v = c.int(key, def);
@@ -68,6 +71,7 @@ export function llamaConfigFrom(raw: Record<string, unknown>, source = 'config.j
   if (type === 'mistral') c.refuseUnless('sliding_window', (v) => v === null, 'sliding-window attention is not implemented (set it to null)');
   c.refuseUnless('attention_dropout', (v) => v === 0, 'the fused attention has no dropout on probabilities');
   c.refuseUnless('partial_rotary_factor', (v) => v === 1, 'rotary over the whole head only');
+  c.refuseUnless('layer_types', (v) => Array.isArray(v) && v.every((t) => t === 'full_attention'), 'only full_attention layers are implemented');
   // Qwen2 always has q/k/v biases (and no o_proj bias); Llama says so in attention_bias.
   if (type !== 'llama') c.refuseUnless('attention_bias', (v) => v === false, `${type} has no attention_bias switch in transformers`);
   if (type !== 'llama') c.refuseUnless('mlp_bias', (v) => v === false, `${type} has no mlp_bias switch in transformers`);
