@@ -1,29 +1,17 @@
-// Loading what the inference commands need: the model (plus an optional LoRA adapter), its
-// tokenizer if the directory has one, and generation defaults from generation_config.json.
-import { loadModel, type LoadedModel } from '../models/load.js';
-import { loadTokenizerDir, resolveTokenizer, type LoadedTokenizer } from '../tokenizers/load.js';
-import { loadAdapter } from '../lora/index.js';
+// What the inference commands need from a model directory: openModelDir (models/model_dir.ts) does it.
+import { openModelDir, type ModelDir } from '../models/model_dir.js';
 
-export interface InferenceSetup extends LoadedModel {
-  tok: LoadedTokenizer | null;
-  /** EOS ids: generation_config.json's eos_token_id (an int or a list), else config.json's. */
-  eosIds: number[];
+export type InferenceSetup = ModelDir;
+
+export function loadForInference(modelDir: string, adapterDir?: string, tokenizerSpec?: string): InferenceSetup {
+  return openModelDir(modelDir, { adapter: adapterDir, tokenizer: tokenizerSpec });
 }
 
+/** An id or a list of ids from a JSON value (eos_token_id); [] for anything else. */
 export function idList(v: unknown): number[] {
   if (typeof v === 'number') return [v];
   if (Array.isArray(v)) return v.filter((x): x is number => typeof x === 'number');
   return [];
-}
-
-export function loadForInference(modelDir: string, adapterDir?: string, tokenizerSpec?: string): InferenceSetup {
-  const loaded = loadModel(modelDir);
-  if (adapterDir) loadAdapter(loaded.model, adapterDir);
-  const tok = tokenizerSpec ? resolveTokenizer(tokenizerSpec) : loadTokenizerDir(modelDir);
-  const gen = loaded.generationConfig ?? {};
-  let eosIds = idList(gen.eos_token_id);
-  if (eosIds.length === 0) eosIds = idList(loaded.config.eos_token_id);
-  return { ...loaded, tok, eosIds };
 }
 
 /** Parses --prompt-ids "1,2,3". */
