@@ -3,7 +3,8 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openCheckpoint } from '../formats/checkpoint.js';
-import { saveSafetensors, type Tensor as FileTensor } from '../formats/safetensors.js';
+import { saveSafetensors, type HalfWidener, type Tensor as FileTensor } from '../formats/safetensors.js';
+import { backend } from '../backend/select.js';
 import type { DType } from '../formats/dtype.js';
 import { shapeStr } from '../tensor/shape.js';
 import { architectureFor } from './registry.js';
@@ -38,6 +39,11 @@ export function loadModel(dir: string): LoadedModel {
   const loaded = new Set<string>();
   const unused: string[] = [];
   let dtype: DType = 'F32';
+  const be = backend();
+  const widen: HalfWidener = (out, src, n, bf16) => be.halfToF32(out, src, n, bf16);
+  const total = source.names().reduce((s, k) => s + (source.info(k).end - source.info(k).begin), 0);
+  let bytes = 0;
+  const progress = loadProgress(source.path, total);
   try {
     for (const key of source.names()) {
       const name = arch.mapWeightName(key);
@@ -53,11 +59,14 @@ export function loadModel(dir: string): LoadedModel {
         throw new Error(`${source.path}: tensor '${key}' has shape ${shapeStr(info.shape)}, the config expects ${shapeStr(p.shape)}`);
       }
       if (info.dtype === 'F16' || info.dtype === 'BF16') dtype = info.dtype;
-      p.data.set(source.readFloat32(key));
+      source.readFloat32Into(key, p.data, widen);
       loaded.add(name);
+      bytes += info.end - info.begin;
+      progress(bytes);
     }
   } finally {
     source.close();
+    progress(-1);
   }
   const missing = [...params.keys()].filter((n) => !loaded.has(n));
   if (missing.length) {
@@ -67,6 +76,21 @@ export function loadModel(dir: string): LoadedModel {
     process.stderr.write(`gptune: ${unused.length} tensor(s) in ${source.path} are not used by ${String(config.model_type)}: ${unused.slice(0, 5).join(', ')}\n`);
   }
   return { model, config, generationConfig: generation?.raw ?? null, generation, dtype, dir };
+}
+
+/** Reports reading progress on stderr once a load has taken over two seconds; bytes < 0 ends the line. */
+function loadProgress(path: string, total: number): (bytes: number) => void {
+  const start = Date.now();
+  let shown = false, last = 0;
+  return (bytes) => {
+    const now = Date.now();
+    if (bytes < 0) { if (shown) process.stderr.write('\n'); return; }
+    if (now - start < 2000 || now - last < 250) return;
+    last = now;
+    shown = true;
+    const gb = (b: number) => (b / 1e9).toFixed(2);
+    process.stderr.write(`\rgptune: loading ${path}: ${gb(bytes)} / ${gb(total)} GB (${Math.round((100 * bytes) / total)}%, ${((now - start) / 1000).toFixed(1)} s)`);
+  };
 }
 
 /**
