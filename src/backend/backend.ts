@@ -28,6 +28,10 @@ export interface Backend {
   /** out[c] += sum over r of x[r,c] for x [rows, cols] (the bias gradient). */
   sumRows(out: F32, x: F32, rows: number, cols: number): void;
 
+  // ---- loading ----
+  /** out[i] = src[i] widened to f32, src holding n f16 (bf16 false) or bf16 (bf16 true) bit patterns. */
+  halfToF32(out: F32, src: Uint16Array, n: number, bf16: boolean): void;
+
   // ---- elementwise (n elements) ----
   add(out: F32, a: F32, b: F32, n: number): void;           // out = a + b
   mul(out: F32, a: F32, b: F32, n: number): void;           // out = a * b

@@ -2,7 +2,7 @@
 // model.safetensors.index.json, behind one interface that reads tensors by name on demand.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { SafetensorsFile, type Tensor, type TensorInfo } from './safetensors.js';
+import { SafetensorsFile, type HalfWidener, type Tensor, type TensorInfo } from './safetensors.js';
 import { GptuneError, describe, errorMessage } from '../util/errors.js';
 
 export const SINGLE_FILE = 'model.safetensors';
@@ -17,6 +17,8 @@ export interface TensorSource {
   info(name: string): TensorInfo;
   read(name: string): Tensor;
   readFloat32(name: string): Float32Array;
+  /** The tensor as float32, read straight into out (its length must match). */
+  readFloat32Into(name: string, out: Float32Array, widen: HalfWidener): void;
   close(): void;
 }
 
@@ -104,6 +106,7 @@ export class ShardedCheckpoint implements TensorSource {
   info(name: string): TensorInfo { return this.shard(name).info(name); }
   read(name: string): Tensor { return this.shard(name).read(name); }
   readFloat32(name: string): Float32Array { return this.shard(name).readFloat32(name); }
+  readFloat32Into(name: string, out: Float32Array, widen: HalfWidener): void { this.shard(name).readFloat32Into(name, out, widen); }
 
   close(): void {
     for (const f of this.shards.values()) f.close();

@@ -74,7 +74,26 @@ export class ConfigReader {
 
 // ---- config.json ----
 
-/** config.json: model_type is required; everything else is read by each architecture through the accessors. */
+/** RoPE as transformers 5 resolves it (`rope_parameters`), whichever layout the file used. */
+export type RopeParameters =
+  | { rope_type: 'default'; rope_theta: number }
+  | { rope_type: 'linear'; rope_theta: number; factor: number }
+  | { rope_type: 'dynamic'; rope_theta: number; factor: number }
+  | { rope_type: 'llama3'; rope_theta: number; factor: number; low_freq_factor: number; high_freq_factor: number; original_max_position_embeddings: number }
+  | {
+    rope_type: 'yarn'; rope_theta: number; factor: number; original_max_position_embeddings: number;
+    beta_fast: number; beta_slow: number; mscale?: number; mscale_all_dim?: number; attention_factor?: number; truncate: boolean;
+  };
+
+export const ROPE_TYPES = ['default', 'linear', 'dynamic', 'llama3', 'yarn'] as const;
+
+/** The dtype the weights were saved in, and the key that said so (`dtype` in transformers 5, `torch_dtype` before). */
+export interface StoredDtype {
+  value: string | undefined;
+  key: 'dtype' | 'torch_dtype';
+}
+
+/** config.json: model_type is required; each architecture reads its fields through the accessors. */
 export class ModelConfig extends ConfigReader {
   get modelType(): string { return this.string('model_type'); }
   get architectures(): string[] { return this.stringList('architectures'); }
@@ -83,11 +102,114 @@ export class ModelConfig extends ConfigReader {
   get eosTokenIds(): number[] { return this.intList('eos_token_id'); }
   get bosTokenId(): number | null { return this.optInt('bos_token_id') ?? null; }
   get tieWordEmbeddings(): boolean { return this.bool('tie_word_embeddings', true); }
-  get torchDtype(): string | undefined { return this.optString('torch_dtype'); }
+
+  /** transformers 5 reads `dtype` first, then the legacy `torch_dtype` (configuration_utils.py). */
+  get storedDtype(): StoredDtype {
+    if (this.raw.dtype != null) return { value: this.string('dtype'), key: 'dtype' };
+    if (this.raw.torch_dtype != null) return { value: this.string('torch_dtype'), key: 'torch_dtype' };
+    // Neither key: a file written by transformers 5 (it says so in transformers_version) gets `dtype`.
+    const v5 = /^([5-9]|\d\d)\./.test(String(this.raw.transformers_version ?? '')) || 'rope_parameters' in this.raw;
+    return { value: undefined, key: v5 ? 'dtype' : 'torch_dtype' };
+  }
+
+  /** An error naming this file and key: a field whose value gptune does not implement. */
+  refuse(key: string, why: string): never {
+    throw new GptuneError(`${JSON.stringify(this.raw[key])} is not supported (${why})`, { file: this.file, key });
+  }
+
+  /** Refuses key when it is present and not one of the values that leave the math as gptune computes it. */
+  refuseUnless(key: string, ok: (v: unknown) => boolean, why: string): void {
+    const v = this.raw[key];
+    if (v !== undefined && !ok(v)) this.refuse(key, why);
+  }
+
+  /**
+   * RoPE parameters as transformers 5 standardizes them (modeling_rope_utils.py,
+   * RotaryEmbeddingConfigMixin.convert_rope_params_to_dict): a legacy `rope_scaling` replaces
+   * `rope_parameters`; `rope_theta` inside wins over the top-level key, which wins over the
+   * architecture's default; `type` is the legacy name of `rope_type`.
+   */
+  ropeParameters(defaultTheta: number): RopeParameters {
+    const scaling = this.raw.rope_scaling;
+    const params = this.raw.rope_parameters;
+    const key = scaling != null && (typeof scaling !== 'object' || Object.keys(scaling).length > 0) ? 'rope_scaling' : 'rope_parameters';
+    const v = key === 'rope_scaling' ? scaling : params;
+    if (v != null && (typeof v !== 'object' || Array.isArray(v))) throw new GptuneError(`expected an object, got ${describe(v)}`, { file: this.file, key });
+    const obj = { ...(v as Record<string, unknown> | null ?? {}) };
+    if (obj.rope_theta == null) obj.rope_theta = this.raw.rope_theta ?? defaultTheta;
+    if (obj.partial_rotary_factor == null && this.raw.partial_rotary_factor != null) obj.partial_rotary_factor = this.raw.partial_rotary_factor;
+    return parseRope(obj, this.file, key, this.optInt('max_position_embeddings'));
+  }
+
+  /**
+   * Per-layer-type RoPE (Gemma 3): transformers 5 writes `rope_parameters: {sliding_attention: {...},
+   * full_attention: {...}}`; 4.x wrote `rope_theta` + `rope_scaling` for full attention and
+   * `rope_local_base_freq` (default rope) for sliding layers.
+   */
+  ropeParametersPerLayerType(layerTypes: string[], defaults: Record<string, number>, legacyThetaKeys: Record<string, string> = {}): Record<string, RopeParameters> {
+    const params = this.raw.rope_parameters;
+    const out: Record<string, RopeParameters> = {};
+    const isPerType = params != null && typeof params === 'object' && !Array.isArray(params)
+      && layerTypes.some((t) => t in (params as Record<string, unknown>));
+    for (const t of new Set(layerTypes)) {
+      if (isPerType) {
+        const v = (params as Record<string, unknown>)[t];
+        if (v == null || typeof v !== 'object' || Array.isArray(v)) throw new GptuneError(`expected an object for layer type '${t}', got ${describe(v)}`, { file: this.file, key: 'rope_parameters' });
+        const obj = { ...(v as Record<string, unknown>) };
+        if (obj.rope_theta == null) obj.rope_theta = defaults[t];
+        out[t] = parseRope(obj, this.file, `rope_parameters.${t}`, this.optInt('max_position_embeddings'));
+      } else if (legacyThetaKeys[t]) {
+        out[t] = { rope_type: 'default', rope_theta: this.number(legacyThetaKeys[t], defaults[t]) };
+      } else {
+        out[t] = this.ropeParameters(defaults[t]);
+      }
+    }
+    return out;
+  }
+}
+
+function parseRope(obj: Record<string, unknown>, file: string, key: string, maxPositions: number | undefined): RopeParameters {
+  const r = new ConfigReader(obj, `${file}: '${key}'`);
+  const type = r.optString('rope_type') ?? r.optString('type') ?? 'default';
+  const prf = r.optNumber('partial_rotary_factor');
+  if (prf !== undefined && prf !== 1) throw new GptuneError(`partial_rotary_factor ${prf} is not supported (rotary over the whole head only)`, { file, key });
+  const rope_theta = r.number('rope_theta');
+  switch (type) {
+    case 'default': return { rope_type: 'default', rope_theta };
+    case 'linear': return { rope_type: 'linear', rope_theta, factor: r.number('factor') };
+    case 'dynamic': return { rope_type: 'dynamic', rope_theta, factor: r.number('factor') };
+    case 'llama3': return {
+      rope_type: 'llama3', rope_theta, factor: r.number('factor'), low_freq_factor: r.number('low_freq_factor'),
+      high_freq_factor: r.number('high_freq_factor'), original_max_position_embeddings: r.int('original_max_position_embeddings'),
+    };
+    case 'yarn': {
+      // transformers: original_max_position_embeddings falls back to max_position_embeddings / factor's base.
+      const orig = r.optInt('original_max_position_embeddings') ?? maxPositions;
+      if (orig === undefined) r.int('original_max_position_embeddings');
+      return {
+        rope_type: 'yarn', rope_theta, factor: r.number('factor'), original_max_position_embeddings: orig!,
+        beta_fast: r.optNumber('beta_fast') || 32, beta_slow: r.optNumber('beta_slow') || 1,
+        mscale: r.optNumber('mscale'), mscale_all_dim: r.optNumber('mscale_all_dim'), attention_factor: r.optNumber('attention_factor'),
+        truncate: r.bool('truncate', true),
+      };
+    }
+    default:
+      throw new GptuneError(`rope_type '${type}' is not supported (supported: ${ROPE_TYPES.join(', ')})`, { file, key });
+  }
 }
 
 export function readModelConfig(path: string): ModelConfig {
   return new ModelConfig(readJsonObject(path), path);
+}
+
+/**
+ * config.json as gptune saves it: the base's keys and layout kept, the saved dtype recorded under
+ * the key the base used (`dtype` for transformers 5 files, `torch_dtype` before).
+ */
+export function configToSave(raw: Record<string, unknown>, dtype: 'F32' | 'F16' | 'BF16', file = 'config.json'): Record<string, unknown> {
+  const name = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' }[dtype];
+  const { key } = new ModelConfig(raw, file).storedDtype;
+  return { ...raw, [key]: name };
 }
 
 // ---- generation_config.json ----

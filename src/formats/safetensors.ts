@@ -165,10 +165,33 @@ export class SafetensorsFile {
     return data instanceof Float32Array ? data : Float32Array.from(data as Float64Array);
   }
 
+  /**
+   * Reads a float tensor straight into `out` (no whole-tensor copy): F32 bytes land in out's memory;
+   * F16/BF16 go through a bounded scratch buffer in chunks, widened by `widen` (a threaded kernel).
+   */
+  readFloat32Into(name: string, out: Float32Array, widen: HalfWidener): void {
+    const t = this.info(name);
+    const n = elementCount(t.shape);
+    if (out.length !== n) throw new GptuneError(`tensor '${name}' has ${n} elements, the destination ${out.length}`, { file: this.path });
+    const at = this.dataStart + t.begin;
+    if (t.dtype === 'F32') return this.src.read(at, new Uint8Array(out.buffer, out.byteOffset, n * 4));
+    if (t.dtype !== 'F16' && t.dtype !== 'BF16') return void out.set(this.readFloat32(name));
+    const chunk = Math.min(n, 1 << 23); // 16 MB of scratch at most
+    const scratch = new Uint16Array(chunk);
+    for (let i = 0; i < n; i += chunk) {
+      const m = Math.min(chunk, n - i);
+      this.src.read(at + i * 2, new Uint8Array(scratch.buffer, 0, m * 2));
+      widen(out.subarray(i, i + m), scratch, m, t.dtype === 'BF16');
+    }
+  }
+
   close(): void {
     this.src.close();
   }
 }
+
+/** out[i] = src[i] widened from f16 (bf16 false) or bf16 bits, for i < n: a Backend's halfToF32. */
+export type HalfWidener = (out: Float32Array, src: Uint16Array, n: number, bf16: boolean) => void;
 
 /** Reads every tensor of a file into memory (for small files: fixtures, adapters). */
 export function loadSafetensors(path: string): { metadata: Record<string, string> | null; tensors: Map<string, Tensor> } {

@@ -17,6 +17,8 @@ export interface ForwardOptions {
 export interface CausalLM extends Module {
   readonly architecture: string;
   readonly config: { model_type: string; vocab_size: number };
+  /** config.json as read (unknown keys and layout kept), what a save writes back. */
+  readonly hfConfig: Record<string, unknown>;
   readonly vocabSize: number;
   readonly maxPositions: number;
   readonly numLayers: number;

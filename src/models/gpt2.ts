@@ -13,6 +13,7 @@ import { dropout, nextDropoutSeed } from '../tensor/ops/dropout.js';
 import { Rng } from '../util/rng.js';
 import type { CausalLM, ForwardOptions } from './causal_lm.js';
 import { attendWithCache } from './kv_cache.js';
+import { ModelConfig } from '../formats/hf_config.js';
 
 export interface GPT2Config {
   model_type: 'gpt2';
@@ -26,31 +27,50 @@ export interface GPT2Config {
   activation_function: string;
   resid_pdrop: number;
   embd_pdrop: number;
-  attn_pdrop: number;
   scale_attn_weights: boolean;
   tie_word_embeddings: boolean;
-  bos_token_id?: number;
-  eos_token_id?: number;
 }
 
-const DEFAULTS: Omit<GPT2Config, 'model_type'> = {
-  vocab_size: 50257, n_positions: 1024, n_embd: 768, n_layer: 12, n_head: 12, n_inner: null,
-  layer_norm_epsilon: 1e-5, activation_function: 'gelu_new', resid_pdrop: 0.1, embd_pdrop: 0.1, attn_pdrop: 0.1,
-  scale_attn_weights: true, tie_word_embeddings: true,
-};
+/**
+ * How each config.json field of transformers 5's GPT2Config is treated: read into GPT2Config, not
+ * changing the numbers (ids, cache switches, the classification head's summary_*), or refused when set
+ * to a value gptune does not implement. attn_pdrop is the one known training difference (README: the
+ * fused attention never forms probabilities to drop). test/models/config_fields.test.ts walks them.
+ */
+export const GPT2_CONFIG_FIELDS = {
+  used: ['vocab_size', 'n_positions', 'n_embd', 'n_layer', 'n_head', 'n_inner', 'layer_norm_epsilon', 'activation_function',
+    'resid_pdrop', 'embd_pdrop', 'scale_attn_weights', 'tie_word_embeddings'],
+  neutral: ['bos_token_id', 'eos_token_id', 'pad_token_id', 'use_cache', 'initializer_range', 'n_ctx', 'attn_pdrop',
+    'summary_type', 'summary_use_proj', 'summary_activation', 'summary_first_dropout', 'summary_proj_to_labels'],
+  refused: ['scale_attn_by_inverse_layer_idx', 'reorder_and_upcast_attn', 'add_cross_attention'],
+} as const;
 
-/** Reads a config.json object; refuses, by name, fields that would change the math unsupported. */
+/** Reads a config.json object with GPT2Config's defaults; refuses, by name, fields that would change the math unsupported. */
 export function gpt2ConfigFrom(raw: Record<string, unknown>, source = 'config.json'): GPT2Config {
-  const cfg = { ...DEFAULTS, ...raw, model_type: 'gpt2' } as GPT2Config & Record<string, unknown>;
-  for (const key of ['vocab_size', 'n_positions', 'n_embd', 'n_layer', 'n_head'] as const) {
-    if (!Number.isInteger(cfg[key]) || (cfg[key] as number) <= 0) throw new Error(`${source}: '${key}' must be a positive integer, got ${JSON.stringify(cfg[key])}`);
-  }
-  if (cfg.n_embd % cfg.n_head !== 0) throw new Error(`${source}: n_embd ${cfg.n_embd} is not divisible by n_head ${cfg.n_head}`);
-  if (!['gelu_new', 'gelu_pytorch_tanh'].includes(cfg.activation_function)) {
-    throw new Error(`${source}: activation_function '${cfg.activation_function}' is not supported (gelu_new and gelu_pytorch_tanh are)`);
-  }
+  const c = new ModelConfig(raw, source);
+  const pos = (key: string, def: number) => {
+    const v = c.int(key, def);
+    return v > 0 ? v : c.refuse(key, 'must be a positive integer');
+  };
+  const cfg: GPT2Config = {
+    model_type: 'gpt2',
+    vocab_size: pos('vocab_size', 50257),
+    n_positions: pos('n_positions', 1024),
+    n_embd: pos('n_embd', 768),
+    n_layer: pos('n_layer', 12),
+    n_head: pos('n_head', 12),
+    n_inner: c.optInt('n_inner') ?? null,
+    layer_norm_epsilon: c.number('layer_norm_epsilon', 1e-5),
+    activation_function: c.string('activation_function', 'gelu_new'),
+    resid_pdrop: c.number('resid_pdrop', 0.1),
+    embd_pdrop: c.number('embd_pdrop', 0.1),
+    scale_attn_weights: c.bool('scale_attn_weights', true),
+    tie_word_embeddings: c.bool('tie_word_embeddings', true),
+  };
+  if (cfg.n_embd % cfg.n_head !== 0) c.refuse('n_head', `n_embd ${cfg.n_embd} is not divisible by n_head ${cfg.n_head}`);
+  c.refuseUnless('activation_function', (v) => v === 'gelu_new' || v === 'gelu_pytorch_tanh', 'gelu_new and gelu_pytorch_tanh are implemented');
   for (const key of ['scale_attn_by_inverse_layer_idx', 'reorder_and_upcast_attn', 'add_cross_attention']) {
-    if (cfg[key] === true) throw new Error(`${source}: '${key}: true' is not supported`);
+    c.refuseUnless(key, (v) => v === false, 'not implemented');
   }
   return cfg;
 }
@@ -128,7 +148,8 @@ export class GPT2LMHeadModel extends Module implements CausalLM {
   /** Present only when the checkpoint unties the head from wte. */
   lm_head: Linear | null = null;
 
-  constructor(readonly config: GPT2Config) {
+  /** hfConfig: config.json as read, saved back with the model's keys and layout. */
+  constructor(readonly config: GPT2Config, readonly hfConfig: Record<string, unknown> = { ...config }) {
     super();
     this.transformer = new GPT2Model(config);
     if (!config.tie_word_embeddings) this.lm_head = new Linear(config.n_embd, config.vocab_size, { bias: false });

@@ -14,6 +14,7 @@ import { Rng } from '../util/rng.js';
 import type { CausalLM, ForwardOptions } from './causal_lm.js';
 import { attendWithCache } from './kv_cache.js';
 import { defaultPositions } from './gpt2.js';
+import { ModelConfig, type RopeParameters } from '../formats/hf_config.js';
 
 export interface LlamaConfig {
   model_type: 'llama' | 'qwen2' | 'mistral';
@@ -25,96 +26,99 @@ export interface LlamaConfig {
   num_key_value_heads: number;
   head_dim: number;
   rms_norm_eps: number;
-  rope_theta: number;
-  rope_scaling: RopeScaling | null;
+  /** Resolved from rope_parameters (transformers 5) or rope_theta + rope_scaling (4.x). */
+  rope: RopeParameters;
   max_position_embeddings: number;
   tie_word_embeddings: boolean;
   /** q, k, v (and o for Llama) projections carry biases. */
   attention_bias: boolean;
   mlp_bias: boolean;
-  hidden_act: string;
-  bos_token_id?: number;
-  eos_token_id?: number | number[];
+  initializer_range: number;
 }
 
-export type RopeScaling =
-  | { rope_type: 'llama3'; factor: number; low_freq_factor: number; high_freq_factor: number; original_max_position_embeddings: number }
-  | { rope_type: 'linear'; factor: number };
+/**
+ * How each config.json field of transformers 5's LlamaConfig / Qwen2Config / MistralConfig is treated:
+ * read into LlamaConfig, not changing the numbers (ids, cache and bookkeeping switches), or refused
+ * when set to a value gptune does not implement. test/models/config_fields.test.ts walks them.
+ */
+export const LLAMA_CONFIG_FIELDS = {
+  used: ['vocab_size', 'hidden_size', 'intermediate_size', 'num_hidden_layers', 'num_attention_heads', 'num_key_value_heads',
+    'head_dim', 'rms_norm_eps', 'rope_parameters', 'max_position_embeddings', 'tie_word_embeddings', 'attention_bias', 'mlp_bias',
+    'initializer_range'],
+  neutral: ['bos_token_id', 'eos_token_id', 'pad_token_id', 'use_cache', 'pretraining_tp', 'max_window_layers'],
+  refused: ['hidden_act', 'attention_dropout', 'use_sliding_window', 'sliding_window', 'layer_types', 'partial_rotary_factor'],
+} as const;
 
-function positiveInt(raw: Record<string, unknown>, key: string, source: string): number {
-  const v = raw[key];
-  if (!Number.isInteger(v) || (v as number) <= 0) throw new Error(`${source}: '${key}' must be a positive integer, got ${JSON.stringify(v)}`);
-  return v as number;
+function positiveInt(c: ModelConfig, key: string, def?: number): number {
+  const v = c.int(key, def);
+  if (v <= 0) c.refuse(key, 'must be a positive integer');
+  return v;
 }
 
 /** Reads config.json for llama / qwen2 / mistral; refuses by name what would change the math unsupported. */
 export function llamaConfigFrom(raw: Record<string, unknown>, source = 'config.json'): LlamaConfig {
-  const type = raw.model_type as LlamaConfig['model_type'];
-  const hidden = positiveInt(raw, 'hidden_size', source);
-  const heads = positiveInt(raw, 'num_attention_heads', source);
-  const kvHeads = raw.num_key_value_heads === undefined || raw.num_key_value_heads === null ? heads : positiveInt(raw, 'num_key_value_heads', source);
-  if (heads % kvHeads !== 0) throw new Error(`${source}: num_attention_heads ${heads} is not a multiple of num_key_value_heads ${kvHeads}`);
-  const headDim = raw.head_dim === undefined || raw.head_dim === null ? hidden / heads : positiveInt(raw, 'head_dim', source);
-  if (!Number.isInteger(headDim) || headDim % 2 !== 0) throw new Error(`${source}: head_dim ${headDim} must be an even integer`);
-  const act = (raw.hidden_act as string | undefined) ?? 'silu';
-  if (act !== 'silu') throw new Error(`${source}: hidden_act '${act}' is not supported (silu is)`);
-  if (raw.use_sliding_window === true) throw new Error(`${source}: 'use_sliding_window: true' is not supported`);
-  if (type === 'mistral' && raw.sliding_window !== null && raw.sliding_window !== undefined) {
-    throw new Error(`${source}: mistral's sliding_window ${JSON.stringify(raw.sliding_window)} is not supported (set it to null)`);
-  }
-  if (typeof raw.attention_dropout === 'number' && raw.attention_dropout > 0) {
-    throw new Error(`${source}: attention_dropout ${raw.attention_dropout} is not supported (the fused attention has no dropout on probabilities)`);
-  }
+  const c = new ModelConfig(raw, source);
+  const type = c.modelType as LlamaConfig['model_type'];
+  const hidden = positiveInt(c, 'hidden_size');
+  const heads = positiveInt(c, 'num_attention_heads');
+  const kvHeads = positiveInt(c, 'num_key_value_heads', heads);
+  if (heads % kvHeads !== 0) c.refuse('num_key_value_heads', `num_attention_heads ${heads} is not a multiple of num_key_value_heads ${kvHeads}`);
+  const headDim = c.optInt('head_dim') ?? hidden / heads;
+  if (!Number.isInteger(headDim) || headDim % 2 !== 0) c.refuse('head_dim', `head_dim ${headDim} must be an even integer`);
+  c.refuseUnless('hidden_act', (v) => v === 'silu', 'silu is the only activation implemented');
+  c.refuseUnless('use_sliding_window', (v) => v === false || v === null, 'sliding-window attention is not implemented');
+  // Qwen2 ignores sliding_window unless use_sliding_window is set; Mistral applies it whenever it is set.
+  if (type === 'mistral') c.refuseUnless('sliding_window', (v) => v === null, 'sliding-window attention is not implemented (set it to null)');
+  c.refuseUnless('attention_dropout', (v) => v === 0, 'the fused attention has no dropout on probabilities');
+  c.refuseUnless('partial_rotary_factor', (v) => v === 1, 'rotary over the whole head only');
+  c.refuseUnless('layer_types', (v) => Array.isArray(v) && v.every((t) => t === 'full_attention'), 'only full_attention layers are implemented');
+  // Qwen2 always has q/k/v biases (and no o_proj bias); Llama says so in attention_bias.
+  if (type !== 'llama') c.refuseUnless('attention_bias', (v) => v === false, `${type} has no attention_bias switch in transformers`);
+  if (type !== 'llama') c.refuseUnless('mlp_bias', (v) => v === false, `${type} has no mlp_bias switch in transformers`);
   return {
-    ...raw, // unknown fields are kept, so a saved config.json round-trips
     model_type: type,
-    vocab_size: positiveInt(raw, 'vocab_size', source),
+    vocab_size: positiveInt(c, 'vocab_size'),
     hidden_size: hidden,
-    intermediate_size: positiveInt(raw, 'intermediate_size', source),
-    num_hidden_layers: positiveInt(raw, 'num_hidden_layers', source),
+    intermediate_size: positiveInt(c, 'intermediate_size'),
+    num_hidden_layers: positiveInt(c, 'num_hidden_layers'),
     num_attention_heads: heads,
     num_key_value_heads: kvHeads,
     head_dim: headDim,
-    rms_norm_eps: (raw.rms_norm_eps as number | undefined) ?? 1e-6,
-    rope_theta: (raw.rope_theta as number | undefined) ?? 10000,
-    rope_scaling: ropeScalingFrom(raw.rope_scaling, source),
-    max_position_embeddings: (raw.max_position_embeddings as number | undefined) ?? 2048,
-    tie_word_embeddings: (raw.tie_word_embeddings as boolean | undefined) ?? false,
-    // Qwen2 always has q/k/v biases (and no o_proj bias); Llama says so in attention_bias.
-    attention_bias: type === 'qwen2' ? true : Boolean(raw.attention_bias),
-    mlp_bias: Boolean(raw.mlp_bias),
-    hidden_act: act,
-    bos_token_id: raw.bos_token_id as number | undefined,
-    eos_token_id: raw.eos_token_id as number | number[] | undefined,
-  } as LlamaConfig;
+    rms_norm_eps: c.number('rms_norm_eps', 1e-6),
+    rope: c.ropeParameters(DEFAULT_THETA[type] ?? 10000),
+    max_position_embeddings: positiveInt(c, 'max_position_embeddings', DEFAULT_MAX_POSITIONS[type] ?? 2048),
+    tie_word_embeddings: c.bool('tie_word_embeddings', false),
+    attention_bias: type === 'qwen2' ? true : c.bool('attention_bias', false),
+    mlp_bias: c.bool('mlp_bias', false),
+    initializer_range: c.number('initializer_range', 0.02),
+  };
 }
 
-function ropeScalingFrom(v: unknown, source: string): RopeScaling | null {
-  if (v === null || v === undefined) return null;
-  const s = v as Record<string, unknown>;
-  const type = (s.rope_type ?? s.type) as string;
-  if (type === 'default') return null;
-  if (type === 'llama3') {
-    for (const k of ['factor', 'low_freq_factor', 'high_freq_factor', 'original_max_position_embeddings']) {
-      if (typeof s[k] !== 'number') throw new Error(`${source}: rope_scaling (llama3) needs a number '${k}'`);
-    }
-    return { rope_type: 'llama3', factor: s.factor as number, low_freq_factor: s.low_freq_factor as number, high_freq_factor: s.high_freq_factor as number, original_max_position_embeddings: s.original_max_position_embeddings as number };
-  }
-  if (type === 'linear') {
-    if (typeof s.factor !== 'number') throw new Error(`${source}: rope_scaling (linear) needs a number 'factor'`);
-    return { rope_type: 'linear', factor: s.factor };
-  }
-  throw new Error(`${source}: rope_scaling type '${type}' is not supported (llama3 and linear are)`);
+/** A config.json (transformers 5 layout) for a model built from a typed config alone. */
+export function llamaHfConfig(cfg: LlamaConfig): Record<string, unknown> {
+  const { rope, ...rest } = cfg;
+  return { ...rest, rope_parameters: { ...rope } };
 }
 
-/** Rotary inverse frequencies, with the llama3 / linear scaling of HF's rope init functions. */
-export function ropeInvFreq(cfg: LlamaConfig): Float64Array {
-  const D = cfg.head_dim, half = D / 2;
+// transformers 5's class defaults, used only when config.json omits the field.
+const DEFAULT_THETA: Record<string, number> = { llama: 10000, qwen2: 10000, mistral: 10000 };
+const DEFAULT_MAX_POSITIONS: Record<string, number> = { llama: 2048, qwen2: 32768, mistral: 4096 * 32 };
+
+/**
+ * Rotary inverse frequencies [D/2] and the factor cos/sin are scaled by, as transformers' rope init
+ * functions compute them; `seqLen` is the longest position + 1 of a forward (dynamic NTK grows the base).
+ */
+export function ropeInvFreq(cfg: Pick<LlamaConfig, 'head_dim' | 'rope' | 'max_position_embeddings'>, seqLen = 0): { inv: Float64Array; scale: number } {
+  const D = cfg.head_dim, half = D / 2, s = cfg.rope;
   const inv = new Float64Array(half);
-  for (let j = 0; j < half; j++) inv[j] = 1 / Math.pow(cfg.rope_theta, (2 * j) / D);
-  const s = cfg.rope_scaling;
-  if (s?.rope_type === 'linear') for (let j = 0; j < half; j++) inv[j] /= s.factor;
-  if (s?.rope_type === 'llama3') {
+  let base = s.rope_theta;
+  if (s.rope_type === 'dynamic') {
+    const orig = cfg.max_position_embeddings, len = Math.max(seqLen, orig);
+    base *= Math.pow((s.factor * len) / orig - (s.factor - 1), D / (D - 2));
+  }
+  for (let j = 0; j < half; j++) inv[j] = 1 / Math.fround(Math.pow(base, Math.fround((2 * j) / D)));
+  if (s.rope_type === 'linear') for (let j = 0; j < half; j++) inv[j] /= s.factor;
+  if (s.rope_type === 'llama3') {
     const lowWavelen = s.original_max_position_embeddings / s.low_freq_factor;
     const highWavelen = s.original_max_position_embeddings / s.high_freq_factor;
     for (let j = 0; j < half; j++) {
@@ -126,16 +130,55 @@ export function ropeInvFreq(cfg: LlamaConfig): Float64Array {
       }
     }
   }
-  return inv;
+  if (s.rope_type === 'yarn') return yarnInvFreq(D, s);
+  return { inv, scale: 1 };
 }
 
-/** cos/sin tables [positions, D/2], grown on demand (Llama 3's 128K context would be 64 MB up front). */
+/** transformers' _compute_yarn_parameters: interpolate low frequencies, keep high ones, ramp between. */
+function yarnInvFreq(D: number, s: Extract<RopeParameters, { rope_type: 'yarn' }>): { inv: Float64Array; scale: number } {
+  const half = D / 2, base = s.rope_theta, factor = s.factor;
+  const mscale = (scale: number, m = 1) => (scale <= 1 ? 1 : 0.1 * m * Math.log(scale) + 1);
+  const scale = s.attention_factor ?? (s.mscale && s.mscale_all_dim ? mscale(factor, s.mscale) / mscale(factor, s.mscale_all_dim) : mscale(factor));
+  const corrDim = (rot: number) => (D * Math.log(s.original_max_position_embeddings / (rot * 2 * Math.PI))) / (2 * Math.log(base));
+  let low = corrDim(s.beta_fast), high = corrDim(s.beta_slow);
+  if (s.truncate) { low = Math.floor(low); high = Math.ceil(high); }
+  low = Math.max(low, 0); high = Math.min(high, D - 1);
+  if (low === high) high += 0.001;
+  const inv = new Float64Array(half);
+  for (let j = 0; j < half; j++) {
+    const pos = Math.fround(Math.pow(base, Math.fround((2 * j) / D)));
+    const extrapolation = 1 / pos, interpolation = 1 / (factor * pos);
+    const ramp = Math.min(1, Math.max(0, (j - low) / (high - low)));
+    const keep = 1 - ramp; // inv_freq_extrapolation_factor
+    inv[j] = interpolation * (1 - keep) + extrapolation * keep;
+  }
+  return { inv, scale };
+}
+
+/**
+ * cos/sin tables [positions, D/2] (times the yarn attention factor), grown on demand (Llama 3's 128K
+ * context would be 64 MB up front). Dynamic NTK keeps transformers' state: frequencies follow the
+ * longest sequence seen, back to the original ones when a forward fits the trained context.
+ */
 class RopeTables {
   cos = new Float32Array(0);
   sin = new Float32Array(0);
   private rows = 0;
-  constructor(private inv: Float64Array) {}
+  private inv: Float64Array;
+  private scale: number;
+  private cachedLen: number;
+  constructor(private cfg: LlamaConfig) {
+    ({ inv: this.inv, scale: this.scale } = ropeInvFreq(cfg));
+    this.cachedLen = cfg.max_position_embeddings;
+  }
   ensure(positions: number): void {
+    if (this.cfg.rope.rope_type === 'dynamic') {
+      const orig = this.cfg.max_position_embeddings;
+      let changed = false;
+      if (positions > this.cachedLen) { this.cachedLen = positions; changed = true; } // growth
+      else if (positions < orig && this.cachedLen > orig) { this.cachedLen = orig; changed = true; } // reset
+      if (changed) { this.inv = ropeInvFreq(this.cfg, this.cachedLen).inv; this.rows = 0; }
+    }
     if (positions <= this.rows) return;
     const rows = Math.max(positions, this.rows * 2, 256), half = this.inv.length;
     this.cos = new Float32Array(rows * half);
@@ -143,8 +186,8 @@ class RopeTables {
     for (let p = 0; p < rows; p++) {
       for (let j = 0; j < half; j++) {
         const a = Math.fround(p * Math.fround(this.inv[j])); // f32 angle, as HF computes it
-        this.cos[p * half + j] = Math.cos(a);
-        this.sin[p * half + j] = Math.sin(a);
+        this.cos[p * half + j] = Math.fround(Math.cos(a)) * this.scale;
+        this.sin[p * half + j] = Math.fround(Math.sin(a)) * this.scale;
       }
     }
     this.rows = rows;
@@ -230,15 +273,20 @@ export class LlamaForCausalLM extends Module implements CausalLM {
   lm_head: Linear | null = null;
   private readonly tables: RopeTables;
 
-  constructor(readonly config: LlamaConfig) {
+  /** hfConfig: config.json as read, saved back with the model's keys and layout. */
+  constructor(readonly config: LlamaConfig, readonly hfConfig: Record<string, unknown> = llamaHfConfig(config)) {
     super();
     this.model = new LlamaModel(config);
     if (!config.tie_word_embeddings) this.lm_head = new Linear(config.hidden_size, config.vocab_size, { bias: false });
-    this.tables = new RopeTables(ropeInvFreq(config));
+    this.tables = new RopeTables(config);
   }
 
   get vocabSize(): number { return this.config.vocab_size; }
-  get maxPositions(): number { return this.config.max_position_embeddings; }
+  /** Dynamic NTK exists to run past the trained context: allow up to factor times it. */
+  get maxPositions(): number {
+    const r = this.config.rope;
+    return this.config.max_position_embeddings * (r.rope_type === 'dynamic' ? r.factor : 1);
+  }
   get numLayers(): number { return this.config.num_hidden_layers; }
   get kvShape(): { kvHeads: number; headDim: number } {
     return { kvHeads: this.config.num_key_value_heads, headDim: this.config.head_dim };
@@ -255,8 +303,8 @@ export class LlamaForCausalLM extends Module implements CausalLM {
   /** ids [B*T] -> the final norm's output [B, T, hidden], the lm_head's input. */
   hiddenStates(ids: Int32Array, batch: number, seqLen: number, opts: ForwardOptions = {}): Tensor {
     const past = opts.cache ? opts.cache.length : 0;
-    if (past + seqLen > this.config.max_position_embeddings) {
-      throw new RangeError(`${this.config.model_type}: ${past + seqLen} positions exceed max_position_embeddings ${this.config.max_position_embeddings}`);
+    if (past + seqLen > this.maxPositions) {
+      throw new RangeError(`${this.config.model_type}: ${past + seqLen} positions exceed max_position_embeddings ${this.maxPositions}`);
     }
     const positions = opts.positions ?? defaultPositions(batch, seqLen, past);
     let maxPos = 0;
@@ -272,7 +320,7 @@ export class LlamaForCausalLM extends Module implements CausalLM {
   /** HF's _init_weights: N(0, initializer_range) for linear and embedding weights, zero biases, unit norms. */
   initWeights(seed: number): void {
     const rng = new Rng(seed);
-    const std = ((this.config as unknown as Record<string, unknown>).initializer_range as number | undefined) ?? 0.02;
+    const std = this.config.initializer_range;
     for (const [name, p] of this.namedParameters()) {
       if (name.endsWith('norm.weight')) p.data.fill(1);
       else if (name.endsWith('.bias')) p.data.fill(0);

@@ -3,55 +3,49 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openCheckpoint } from '../formats/checkpoint.js';
-import { saveSafetensors, type Tensor as FileTensor } from '../formats/safetensors.js';
+import { saveSafetensors, type HalfWidener, type Tensor as FileTensor } from '../formats/safetensors.js';
+import { backend } from '../backend/select.js';
 import type { DType } from '../formats/dtype.js';
 import { shapeStr } from '../tensor/shape.js';
 import { writeOutputDir } from '../util/output_dir.js';
 import { MODEL_OUTPUT } from '../formats/output_files.js';
 import { architectureFor } from './registry.js';
+import { configToSave, readGenerationConfig, readModelConfig, type GenerationConfig } from '../formats/hf_config.js';
 import type { CausalLM } from './causal_lm.js';
 
 export interface LoadedModel {
   model: CausalLM;
+  /** config.json as read: unknown keys and layout kept, so a save writes them back. */
   config: Record<string, unknown>;
-  /** generation_config.json when present. */
+  /** generation_config.json as read, when present (carried along on save). */
   generationConfig: Record<string, unknown> | null;
+  /** The same file, typed. */
+  generation: GenerationConfig | null;
   /** The dtype the weights were stored in (a merge saves back in it). */
   dtype: DType;
   dir: string;
-}
-
-export function readJson(path: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new Error(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  try {
-    const v = JSON.parse(text);
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error('not a JSON object');
-    return v;
-  } catch (e) {
-    throw new Error(`${path}: invalid JSON (${(e as Error).message})`);
-  }
 }
 
 export function loadModel(dir: string): LoadedModel {
   if (!existsSync(dir)) throw new Error(`${dir}: no such model directory`);
   const configPath = join(dir, 'config.json');
   if (!existsSync(configPath)) throw new Error(`${dir}: no config.json (a Hugging Face model directory has config.json and model.safetensors)`);
-  const config = readJson(configPath);
+  const config = readModelConfig(configPath).raw;
   const arch = architectureFor(config, configPath);
   const model = arch.create(config, configPath);
   const genPath = join(dir, 'generation_config.json');
-  const generationConfig = existsSync(genPath) ? readJson(genPath) : null;
+  const generation = existsSync(genPath) ? readGenerationConfig(genPath) : null;
 
   const source = openCheckpoint(dir);
   const params = new Map(model.namedParameters());
   const loaded = new Set<string>();
   const unused: string[] = [];
   let dtype: DType = 'F32';
+  const be = backend();
+  const widen: HalfWidener = (out, src, n, bf16) => be.halfToF32(out, src, n, bf16);
+  const total = source.names().reduce((s, k) => s + (source.info(k).end - source.info(k).begin), 0);
+  let bytes = 0;
+  const progress = loadProgress(source.path, total);
   try {
     for (const key of source.names()) {
       const name = arch.mapWeightName(key);
@@ -67,11 +61,14 @@ export function loadModel(dir: string): LoadedModel {
         throw new Error(`${source.path}: tensor '${key}' has shape ${shapeStr(info.shape)}, the config expects ${shapeStr(p.shape)}`);
       }
       if (info.dtype === 'F16' || info.dtype === 'BF16') dtype = info.dtype;
-      p.data.set(source.readFloat32(key));
+      source.readFloat32Into(key, p.data, widen);
       loaded.add(name);
+      bytes += info.end - info.begin;
+      progress(bytes);
     }
   } finally {
     source.close();
+    progress(-1);
   }
   const missing = [...params.keys()].filter((n) => !loaded.has(n));
   if (missing.length) {
@@ -80,7 +77,22 @@ export function loadModel(dir: string): LoadedModel {
   if (unused.length) {
     process.stderr.write(`gptune: ${unused.length} tensor(s) in ${source.path} are not used by ${String(config.model_type)}: ${unused.slice(0, 5).join(', ')}\n`);
   }
-  return { model, config, generationConfig, dtype, dir };
+  return { model, config, generationConfig: generation?.raw ?? null, generation, dtype, dir };
+}
+
+/** Reports reading progress on stderr once a load has taken over two seconds; bytes < 0 ends the line. */
+function loadProgress(path: string, total: number): (bytes: number) => void {
+  const start = Date.now();
+  let shown = false, last = 0;
+  return (bytes) => {
+    const now = Date.now();
+    if (bytes < 0) { if (shown) process.stderr.write('\n'); return; }
+    if (now - start < 2000 || now - last < 250) return;
+    last = now;
+    shown = true;
+    const gb = (b: number) => (b / 1e9).toFixed(2);
+    process.stderr.write(`\rgptune: loading ${path}: ${gb(bytes)} / ${gb(total)} GB (${Math.round((100 * bytes) / total)}%, ${((now - start) / 1000).toFixed(1)} s)`);
+  };
 }
 
 /**
@@ -90,11 +102,11 @@ export function loadModel(dir: string): LoadedModel {
  */
 export function saveModel(dir: string, model: CausalLM, config: Record<string, unknown>,
   { dtype = 'F32' as DType, generationConfig = null as Record<string, unknown> | null, extraFiles = {} as Record<string, string | Uint8Array> } = {}): void {
+  if (dtype !== 'F32' && dtype !== 'F16' && dtype !== 'BF16') throw new Error(`saveModel: dtype ${dtype} is not a float dtype (F32, F16, BF16)`);
   writeOutputDir(dir, MODEL_OUTPUT, (stage) => {
     const tensors: Array<[string, FileTensor]> = model.namedParameters().map(([name, p]) => [name, { dtype, shape: [...p.shape], data: p.data }]);
     saveSafetensors(join(stage, 'model.safetensors'), tensors);
-    const torchDtype = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' }[dtype as 'F32'] ?? 'float32';
-    writeFileSync(join(stage, 'config.json'), JSON.stringify({ ...config, torch_dtype: torchDtype }, null, 2) + '\n');
+    writeFileSync(join(stage, 'config.json'), JSON.stringify(configToSave(config, dtype), null, 2) + '\n');
     if (generationConfig) writeFileSync(join(stage, 'generation_config.json'), JSON.stringify(generationConfig, null, 2) + '\n');
     for (const [name, content] of Object.entries(extraFiles)) writeFileSync(join(stage, name), content);
   });

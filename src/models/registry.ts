@@ -11,11 +11,11 @@ interface Architecture {
 
 const ARCHITECTURES: Record<string, Architecture> = {
   gpt2: {
-    create: (raw, source) => new GPT2LMHeadModel(gpt2ConfigFrom(raw, source)),
+    create: (raw, source) => new GPT2LMHeadModel(gpt2ConfigFrom(raw, source), raw),
     mapWeightName: GPT2LMHeadModel.mapWeightName,
   },
   llama: {
-    create: (raw, source) => new LlamaForCausalLM(llamaConfigFrom(raw, source)),
+    create: (raw, source) => new LlamaForCausalLM(llamaConfigFrom(raw, source), raw),
     mapWeightName: LlamaForCausalLM.mapWeightName,
   },
 };

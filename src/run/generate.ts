@@ -4,6 +4,7 @@ import { opt, type OptionValues } from './option.js';
 import { openModel, parseIds, requireTokenizer } from './model.js';
 import { generate, DEFAULT_MAX_NEW_TOKENS, type GenerateResult } from '../generate/generate.js';
 import { UsageError } from '../util/errors.js';
+import type { ResolvedSampling } from '../models/generation_defaults.js';
 
 export const GENERATE_OPTIONS = {
   model: opt.string({ arg: 'dir', required: true, help: 'Hugging Face model directory (config.json + model.safetensors)' }),
@@ -23,7 +24,7 @@ export const GENERATE_OPTIONS = {
 export type GenerateRunOptions = OptionValues<typeof GENERATE_OPTIONS>;
 
 /** Generates; streams each piece of text to onText when given. */
-export function runGenerate(o: GenerateRunOptions, onText?: (delta: string) => void): GenerateResult & { hasTokenizer: boolean } {
+export function runGenerate(o: GenerateRunOptions, onText?: (delta: string) => void): GenerateResult & { hasTokenizer: boolean; sampling: ResolvedSampling } {
   if ((o.prompt === undefined) === (o.promptIds === undefined)) throw new UsageError('give exactly one of --prompt and --prompt-ids');
   const m = openModel(o.model, { adapter: o.adapter, tokenizer: o.tokenizer });
   let prompt: number[];
@@ -33,20 +34,15 @@ export function runGenerate(o: GenerateRunOptions, onText?: (delta: string) => v
     prompt = requireTokenizer(m, '--prompt').tokenizer.encode(o.prompt!);
   }
   if (prompt.length === 0) throw new UsageError('the prompt is empty');
-  const gen = m.generationConfig ?? {};
-  const sampling = gen.do_sample === true;
+  const sampling = m.sampling({ maxNewTokens: o.maxNewTokens, temperature: o.temperature, topK: o.topK, topP: o.topP, repetitionPenalty: o.repetitionPenalty });
   const decode = m.tok ? (ids: readonly number[]) => m.tok!.tokenizer.decode(ids) : undefined;
   const result = generate(m.model, prompt, {
-    maxNewTokens: o.maxNewTokens ?? (gen.max_new_tokens as number | undefined) ?? DEFAULT_MAX_NEW_TOKENS,
-    temperature: o.temperature ?? (sampling ? (gen.temperature as number | undefined) ?? 1 : 0),
-    topK: o.topK ?? (sampling ? (gen.top_k as number | undefined) ?? 50 : 0),
-    topP: o.topP ?? (sampling ? (gen.top_p as number | undefined) ?? 1 : 1),
-    repetitionPenalty: o.repetitionPenalty ?? (gen.repetition_penalty as number | undefined) ?? 1,
+    ...sampling.values,
     seed: o.seed,
     eosIds: m.eosIds,
     stopStrings: o.stop ?? [],
     decode,
     onToken: onText && decode ? (_id, delta) => { if (delta) onText(delta); } : undefined,
   });
-  return { ...result, hasTokenizer: decode !== undefined };
+  return { ...result, hasTokenizer: decode !== undefined, sampling };
 }

@@ -2,7 +2,7 @@
 // library user runs exactly what `gptune <command>` runs with the same options object.
 export { opt, resolveOptions, coerceOption, kebab, camel, helpText, type OptionDecl, type OptionTable, type OptionValues, type Sources } from './option.js';
 export { readConfigFile } from './config_file.js';
-export { openModel, requireTokenizer, eosIdsOf, taskEncoding, type OpenedModel, type OpenModelOptions } from './model.js';
+export { openModel, requireTokenizer, withTokenizerEos, taskEncoding, type OpenedModel, type OpenModelOptions } from './model.js';
 export { TRAIN_OPTIONS, SAVE_DTYPES, type TrainRunOptions } from './train_options.js';
 export { prepareTraining, runTraining, type PreparedTraining, type TrainingResult, type Log } from './train.js';
 export { START_OPTIONS, startPreset, runStart, type StartOptions, type StartReport } from './start.js';

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { opt, type OptionValues } from './option.js';
 import { TRAIN_OPTIONS } from './train_options.js';
 import { prepareTraining, runTraining, type Log } from './train.js';
-import { requireTokenizer, eosIdsOf } from './model.js';
+import { requireTokenizer } from './model.js';
 import { packagePath } from '../util/package_root.js';
 import { evaluateLoss } from '../train/trainer.js';
 import { evalBatches, type SequenceDataset } from '../data/index.js';
@@ -58,18 +58,17 @@ export async function runStart(o: StartOptions, log: Log): Promise<StartReport> 
   const tok = requireTokenizer({ tok: p.tok, dir: o.model ?? '--init' }, 'the demo');
   if (!p.valSet || !o.valData) throw new Error('start needs held-out data (--val-data)');
   const cases = readTaskCases(o.valData, tok.chatTemplate).slice(0, o.evalLimit);
-  const eosIds = eosIdsOf({ generationConfig: p.generationConfig, config: p.model.config }, tok);
 
   // LoRA's B starts at zero, so the adapted model computes exactly the base model here.
   say('measuring the base model on held-out questions ...');
-  const before = measure(p.model, tok, p.valSet, cases, o, p.padId, p.seqLen, eosIds);
+  const before = measure(p.model, tok, p.valSet, cases, o, p.padId, p.seqLen, p.eosIds);
   say(`before: completion loss ${before.loss.toFixed(3)}, exact match ${pct(before.scores.exactMatch)}, contains answer ${pct(before.scores.containsAnswer)}`);
 
   const { summary } = await runTraining({ ...o, out }, say, p);
   say(`trained ${summary.steps} steps (${summary.tokens.toLocaleString()} tokens) in ${summary.elapsedS.toFixed(0)}s`);
 
   say('measuring the fine-tuned model ...');
-  const after = measure(p.model, tok, p.valSet, cases, o, p.padId, p.seqLen, eosIds);
+  const after = measure(p.model, tok, p.valSet, cases, o, p.padId, p.seqLen, p.eosIds);
   const table = formatTable([
     { name: 'completion loss (lower is better)', before: before.loss, after: after.loss },
     { name: 'exact match', before: before.scores.exactMatch, after: after.scores.exactMatch },

@@ -14,7 +14,7 @@ import { prepareOutputDir } from '../util/output_dir.js';
 import { TRAIN_OUTPUT } from '../formats/output_files.js';
 import { writeRunResult } from '../train/run_output.js';
 import { UsageError, GptuneError } from '../util/errors.js';
-import { openModel, taskEncoding } from './model.js';
+import { openModel, taskEncoding, withTokenizerEos } from './model.js';
 import type { TrainRunOptions } from './train_options.js';
 
 export type Log = (line: string) => void;
@@ -32,6 +32,8 @@ export interface PreparedTraining {
   valSet: SequenceDataset | null;
   padId: number;
   generationConfig: Record<string, unknown> | null;
+  /** Ids that end a generated answer (eval during and after training). */
+  eosIds: number[];
   /** Files saved beside the trained model (tokenizer, generation_config.json). */
   extraFiles: Record<string, string>;
   dataSummary: Record<string, unknown>;
@@ -48,13 +50,14 @@ export function prepareTraining(o: TrainRunOptions, log: Log = () => {}): Prepar
   if ((o.model === undefined) === (o.init === undefined)) throw new UsageError('give exactly one of --model DIR and --init ARCH');
   // Refuse a --out holding someone else's files before any time goes into loading.
   prepareOutputDir(o.out, { ...TRAIN_OUTPUT, overwrite: o.overwrite, resume: o.resume, inputs: { '--model': o.model } });
-  let model: CausalLM, tok: LoadedTokenizer | null, generationConfig: Record<string, unknown> | null;
+  let model: CausalLM, tok: LoadedTokenizer | null, generationConfig: Record<string, unknown> | null, eosIds: number[];
   if (o.model) {
     const opened = openModel(o.model, { tokenizer: o.tokenizer });
-    ({ model, tok, generationConfig } = opened);
+    ({ model, tok, generationConfig, eosIds } = opened);
   } else {
     tok = resolveTokenizer(o.tokenizer ?? 'gpt2');
     ({ model, generationConfig } = initModel(o, tok));
+    eosIds = withTokenizerEos([generationConfig.eos_token_id as number], tok);
   }
   const kind = detectDataKind(o.data, o.format as DataFormat);
   if (!tok && (kind === 'task' || !o.data.endsWith('.jsonl'))) throw new UsageError(`${o.model} has no tokenizer files: give --tokenizer (or pre-tokenized {"input_ids"} data)`);
@@ -102,7 +105,7 @@ export function prepareTraining(o: TrainRunOptions, log: Log = () => {}): Prepar
   const extraFiles: Record<string, string> = { ...(tok?.files ?? {}) };
   if (generationConfig) extraFiles['generation_config.json'] = JSON.stringify(generationConfig, null, 2) + '\n';
   log(`train: ${maxSteps} steps (${stepsPerEpoch} per epoch) of ${o.batchSize}x${o.gradAccum} sequences, lr ${lr}, ${method} fine-tuning on the ${backend().name} backend`);
-  return { model, tok, generationConfig, method, lr, seqLen, maxSteps, warmupSteps, batches, valSet, padId, extraFiles, dataSummary, resolved };
+  return { model, tok, generationConfig, eosIds, method, lr, seqLen, maxSteps, warmupSteps, batches, valSet, padId, extraFiles, dataSummary, resolved };
 }
 
 /** --lora-targets: 'all-linear' or a regex as PEFT takes a string, else a comma-separated list of names. */

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Tokenizer } from './tokenizer.js';
-import { parseTokenizerConfig } from '../formats/hf_config.js';
+import { parseTokenizerConfig, selectChatTemplate } from '../formats/hf_config.js';
 import { readJsonObject } from '../util/json_file.js';
 import { loadTokenizerJson, stringifyTokenizerJson, type SpecialTokenOptions } from './tokenizer_json.js';
 import { loadVocabMerges } from './vocab_merges.js';
@@ -28,16 +28,11 @@ export function specialTokenOptions(config: Record<string, unknown>, file = 'tok
   return { bosToken: c.bosToken, eosToken: c.eosToken, padToken: c.padToken, addBosToken: c.addBosToken, addEosToken: c.addEosToken };
 }
 
-function chatTemplateOf(dir: string, config: Record<string, unknown>): string | null {
+/** chat_template.jinja (transformers 5), else tokenizer_config.json's: a list gives its 'default' or an error naming the others. */
+function chatTemplateOf(dir: string, config: Record<string, unknown>, file: string): string | null {
   const jinja = join(dir, 'chat_template.jinja');
   if (existsSync(jinja)) return readFileSync(jinja, 'utf8');
-  const t = config.chat_template;
-  if (typeof t === 'string') return t;
-  if (Array.isArray(t)) {
-    const named = t.find((x) => x && typeof x === 'object' && (x as { name?: string }).name === 'default') ?? t[0];
-    if (named && typeof (named as { template?: unknown }).template === 'string') return (named as { template: string }).template;
-  }
-  return null;
+  return selectChatTemplate(parseTokenizerConfig(config, file), 'default', file);
 }
 
 /** The tokenizer of a model directory, or null when it has no tokenizer files. */
@@ -51,7 +46,7 @@ export function loadTokenizerDir(dir: string): LoadedTokenizer | null {
   else return null;
   const files: Record<string, string> = {};
   for (const f of TOKENIZER_FILES) if (existsSync(join(dir, f))) files[f] = readFileSync(join(dir, f), 'utf8');
-  return { tokenizer, config, chatTemplate: chatTemplateOf(dir, config), files };
+  return { tokenizer, config, chatTemplate: chatTemplateOf(dir, config, cfgPath), files };
 }
 
 /** A tokenizer built into gptune (offline): 'gpt2' from js-tiktoken's ranks. */

@@ -4,14 +4,14 @@ import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { loadSafetensors, saveSafetensors, type Tensor as FileTensor } from '../formats/safetensors.js';
 import type { CausalLM } from '../models/causal_lm.js';
+import { configToSave } from '../formats/hf_config.js';
 import type { TrainHooks } from './trainer.js';
 
 /** Every parameter as model.safetensors (in dtype; checkpoints stay F32 for exact resume) + config.json. */
 export function saveFullWeights(dir: string, model: CausalLM, extraFiles: Record<string, string | Uint8Array> = {}, dtype: 'F32' | 'F16' | 'BF16' = 'F32'): void {
   const tensors: Array<[string, FileTensor]> = model.namedParameters().map(([n, p]) => [n, { dtype, shape: [...p.shape], data: p.data }]);
   saveSafetensors(join(dir, 'model.safetensors'), tensors);
-  const torchDtype = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' }[dtype];
-  writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...model.config, torch_dtype: torchDtype }, null, 2) + '\n');
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(configToSave(model.hfConfig, dtype), null, 2) + '\n');
   for (const [name, content] of Object.entries(extraFiles)) writeFileSync(join(dir, name), content);
 }
 

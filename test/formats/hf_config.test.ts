@@ -95,3 +95,21 @@ test('tokenizer_config.json: special tokens as strings or {content}, add_bos/eos
   writeFileSync(join(dir, 'tokenizer_config.json'), '[1]');
   throwsNamed(() => readTokenizerConfig(join(dir, 'tokenizer_config.json')), /tokenizer_config\.json: expected a JSON object, got an array of 1/);
 });
+
+test('config.json: per-layer-type RoPE (Gemma 3) in the 5.x layout and from 4.x rope_local_base_freq', () => {
+  const types = ['sliding_attention', 'full_attention'];
+  const defaults = { sliding_attention: 10000, full_attention: 1000000 };
+  const v5 = new ModelConfig({
+    model_type: 'gemma3_text', max_position_embeddings: 32768,
+    rope_parameters: { sliding_attention: { rope_type: 'default', rope_theta: 10000 }, full_attention: { rope_type: 'linear', factor: 8, rope_theta: 1000000 } },
+  }, 'g/config.json');
+  const want = { sliding_attention: { rope_type: 'default', rope_theta: 10000 }, full_attention: { rope_type: 'linear', rope_theta: 1000000, factor: 8 } };
+  assert.deepEqual(v5.ropeParametersPerLayerType(types, defaults), want);
+  const v4 = new ModelConfig({ model_type: 'gemma3_text', rope_theta: 1000000, rope_local_base_freq: 10000, rope_scaling: { rope_type: 'linear', factor: 8 } }, 'g/config.json');
+  assert.deepEqual(v4.ropeParametersPerLayerType(types, defaults, { sliding_attention: 'rope_local_base_freq' }), want);
+  const bad = new ModelConfig({ rope_parameters: { sliding_attention: { rope_type: 'default', rope_theta: 1 } } }, 'g/config.json');
+  throwsNamed(() => bad.ropeParametersPerLayerType(types, defaults), /^g\/config\.json: 'rope_parameters': expected an object for layer type 'full_attention', got nothing$/);
+  const dt = (raw: Record<string, unknown>) => new ModelConfig(raw, 'c.json').storedDtype;
+  assert.deepEqual(dt({ dtype: 'bfloat16', torch_dtype: 'float32' }), { value: 'bfloat16', key: 'dtype' }, 'dtype wins, as in transformers 5');
+  assert.deepEqual(dt({ torch_dtype: 'float16' }), { value: 'float16', key: 'torch_dtype' });
+});

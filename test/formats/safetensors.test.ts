@@ -280,3 +280,27 @@ test('sharded checkpoints open through model.safetensors.index.json; a missing s
   single.close();
   assert.throws(() => openCheckpoint(tmp()), /no model\.safetensors or model\.safetensors\.index\.json/);
 });
+
+test('readFloat32Into: F32 / F16 / BF16 straight into the destination, same values as readFloat32', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gptune-st-into-'));
+  const x = rng(5).f32(1001);
+  const path = join(dir, 'm.safetensors');
+  saveSafetensors(path, [['a', { dtype: 'F32', shape: [1001], data: x }], ['h', { dtype: 'F16', shape: [7, 143], data: x }], ['b', { dtype: 'BF16', shape: [1001], data: x }]]);
+  const f = SafetensorsFile.open(path);
+  try {
+    let calls = 0;
+    const widen = (out: Float32Array, src: Uint16Array, n: number, bf16: boolean) => {
+      calls++;
+      (bf16 ? bf16ToF32 : f16ToF32)(src.subarray(0, n), out as Float32Array<ArrayBuffer>);
+    };
+    for (const name of ['a', 'h', 'b']) {
+      const out = new Float32Array(1001);
+      f.readFloat32Into(name, out, widen);
+      assert.deepEqual(out, f.readFloat32(name), name);
+    }
+    assert.equal(calls, 2, 'F32 needs no widening');
+    assert.throws(() => f.readFloat32Into('a', new Float32Array(1000), widen), /m\.safetensors: tensor 'a' has 1001 elements, the destination 1000/);
+  } finally {
+    f.close();
+  }
+});

@@ -4,6 +4,7 @@ import type { Backend } from '../backend.js';
 import { add, addMul, axpy, mul, scale, sum, sumSquares } from './elementwise.js';
 import { gemm } from './gemm.js';
 import { addBias, sumRows } from './bias.js';
+import { halfToF32 } from './convert.js';
 import { geluBackward, geluForward, siluBackward, siluForward } from './activations.js';
 import { layerNormBackward, layerNormForward } from './layernorm.js';
 import { rmsNormBackward, rmsNormForward } from './rmsnorm.js';
@@ -19,7 +20,7 @@ import { adamw, sgd } from './optimizers.js';
 export const referenceBackend: Backend = {
   name: 'reference',
   threads: 1,
-  gemm, addBias, sumRows,
+  gemm, addBias, sumRows, halfToF32,
   add, mul, scale, axpy, addMul, sum, sumSquares,
   geluForward, geluBackward, siluForward, siluBackward,
   layerNormForward, layerNormBackward, rmsNormForward, rmsNormBackward,
