@@ -24,6 +24,9 @@ class Args {
   // Int32Array argument; with nullable, JS null gives nullptr.
   int32_t* i32(size_t i, const char* name, size_t min_len, bool nullable = false) { return typed<int32_t>(i, name, min_len, napi_int32_array, "Int32Array", nullable); }
 
+  // Uint16Array argument (bf16 or f16 bit patterns) with at least min_len elements.
+  uint16_t* u16(size_t i, const char* name, size_t min_len) { return typed<uint16_t>(i, name, min_len, napi_uint16_array, "Uint16Array", false); }
+
   // Element count of a Float32Array argument, for bounds that come from a buffer (a table's rows).
   size_t f32_length(size_t i, const char* name) {
     size_t n = 0;

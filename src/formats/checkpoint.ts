@@ -17,6 +17,8 @@ export interface TensorSource {
   info(name: string): TensorInfo;
   read(name: string): Tensor;
   readFloat32(name: string): Float32Array;
+  /** The raw little-endian bytes (e.g. bf16 bits kept as they are stored). */
+  readBytes(name: string): Uint8Array;
   close(): void;
 }
 
@@ -104,6 +106,7 @@ export class ShardedCheckpoint implements TensorSource {
   info(name: string): TensorInfo { return this.shard(name).info(name); }
   read(name: string): Tensor { return this.shard(name).read(name); }
   readFloat32(name: string): Float32Array { return this.shard(name).readFloat32(name); }
+  readBytes(name: string): Uint8Array { return this.shard(name).readBytes(name); }
 
   close(): void {
     for (const f of this.shards.values()) f.close();

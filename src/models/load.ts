@@ -6,6 +6,7 @@ import { openCheckpoint } from '../formats/checkpoint.js';
 import { saveSafetensors, type Tensor as FileTensor } from '../formats/safetensors.js';
 import type { DType } from '../formats/dtype.js';
 import { shapeStr } from '../tensor/shape.js';
+import { Linear } from '../nn/layers.js';
 import { architectureFor } from './registry.js';
 import type { CausalLM } from './causal_lm.js';
 
@@ -35,7 +36,16 @@ export function readJson(path: string): Record<string, unknown> {
   }
 }
 
-export function loadModel(dir: string): LoadedModel {
+export interface LoadOptions {
+  /**
+   * Keep the weights of linear layers in the checkpoint's dtype when it is BF16 or F16 (half the
+   * memory; GEMMs widen them exactly, so outputs equal the f32 path's). Such weights are frozen:
+   * for inference and LoRA, not full fine-tuning.
+   */
+  keepStoredDtype?: boolean;
+}
+
+export function loadModel(dir: string, { keepStoredDtype = false }: LoadOptions = {}): LoadedModel {
   if (!existsSync(dir)) throw new Error(`${dir}: no such model directory`);
   const configPath = join(dir, 'config.json');
   if (!existsSync(configPath)) throw new Error(`${dir}: no config.json (a Hugging Face model directory has config.json and model.safetensors)`);
@@ -47,6 +57,7 @@ export function loadModel(dir: string): LoadedModel {
 
   const source = openCheckpoint(dir);
   const params = new Map(model.namedParameters());
+  const linearWeights = new Set(model.namedModules().flatMap(([, m]) => m instanceof Linear ? [m.weight] : []));
   const loaded = new Set<string>();
   const unused: string[] = [];
   let dtype: DType = 'F32';
@@ -65,7 +76,12 @@ export function loadModel(dir: string): LoadedModel {
         throw new Error(`${source.path}: tensor '${key}' has shape ${shapeStr(info.shape)}, the config expects ${shapeStr(p.shape)}`);
       }
       if (info.dtype === 'F16' || info.dtype === 'BF16') dtype = info.dtype;
-      p.data.set(source.readFloat32(key));
+      if (keepStoredDtype && (info.dtype === 'F16' || info.dtype === 'BF16') && linearWeights.has(p)) {
+        const bytes = source.readBytes(key);
+        p.storeHalf({ dtype: info.dtype, bits: new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.length / 2) });
+      } else {
+        p.data.set(source.readFloat32(key));
+      }
       loaded.add(name);
     }
   } finally {
@@ -91,7 +107,7 @@ export function saveModel(dir: string, model: CausalLM, config: Record<string, u
   const tmp = `${dir}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
-  const tensors: Array<[string, FileTensor]> = model.namedParameters().map(([name, p]) => [name, { dtype, shape: [...p.shape], data: p.data }]);
+  const tensors: Array<[string, FileTensor]> = model.namedParameters().map(([name, p]) => [name, { dtype, shape: [...p.shape], data: p.toFloat32() }]);
   saveSafetensors(join(tmp, 'model.safetensors'), tensors);
   const torchDtype = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' }[dtype as 'F32'] ?? 'float32';
   writeFileSync(join(tmp, 'config.json'), JSON.stringify({ ...config, torch_dtype: torchDtype }, null, 2) + '\n');
