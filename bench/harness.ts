@@ -58,7 +58,7 @@ export function peerEnv(extra: Record<string, string> = {}): { env: Record<strin
 
 /**
  * Runs bench/peers/<script> with PYTHON under peerEnv(). The script prints one JSON object on its
- * last stdout line; its `config` field (if any) is joined with the environment's into `config`.
+ * last stdout line; its `config` (or `info.config`) field, if any, is joined with the environment's into `config`.
  * Returns null, with a notice, when the Python or its modules are missing or the peer fails.
  */
 export function runPeer(ctx: BenchContext, script: string, input: unknown, extraEnv: Record<string, string> = {}): any {
@@ -76,7 +76,7 @@ export function runPeer(ctx: BenchContext, script: string, input: unknown, extra
   }
   const lines = r.stdout.trim().split('\n');
   const out = JSON.parse(lines[lines.length - 1]);
-  if (out && typeof out === 'object' && !Array.isArray(out)) out.config = [out.config, config].filter(Boolean).join(', ');
+  if (out && typeof out === 'object' && !Array.isArray(out)) out.config = [out.config ?? out.info?.config, config].filter(Boolean).join(', ');
   return out;
 }
 

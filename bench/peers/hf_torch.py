@@ -31,7 +31,8 @@ def autocast():
 mode = cfg["mode"]
 ids = torch.randint(0, V, (B, T))
 out = {"config": f"torch {torch.__version__}, transformers {transformers.__version__}, "
-                 f"{'bf16 autocast' if bf16 else 'fp32'}, sdpa, {torch.get_num_threads()} threads"}
+                 f"{'bf16 autocast' if bf16 else 'fp32'}, {model.config._attn_implementation} attention, "
+                 f"{torch.get_num_threads()} threads"}
 if mode in ("train", "lora", "fwdbwd"):
     if mode == "lora":
         import peft

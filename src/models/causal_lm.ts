@@ -10,6 +10,8 @@ export interface ForwardOptions {
   segments?: Int32Array | null;
   /** Generation: keys and values of earlier tokens; forward appends this call's tokens. */
   cache?: KVCache;
+  /** Recompute each block's forward during backward instead of keeping its activations. */
+  gradientCheckpointing?: boolean;
 }
 
 export interface CausalLM extends Module {

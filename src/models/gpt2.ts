@@ -4,6 +4,7 @@ import { Module } from '../nn/module.js';
 import { Embedding, LayerNorm, Linear } from '../nn/layers.js';
 import { Tensor } from '../tensor/tensor.js';
 import { forwardBlock } from '../tensor/tape.js';
+import { checkpoint } from '../tensor/ops/checkpoint.js';
 import { add } from '../tensor/ops/elementwise.js';
 import { gelu } from '../tensor/ops/activations.js';
 import { linear } from '../tensor/ops/linear.js';
@@ -165,7 +166,10 @@ export class GPT2LMHeadModel extends Module implements CausalLM {
     let x = forwardBlock(() => drop(add(t.wte.forward(ids, [batch, seqLen]), t.wpe.forward(positions, [batch, seqLen])), this.config.embd_pdrop));
     for (const block of t.h) {
       const input = x;
-      x = forwardBlock(() => block.forward(input, opts, drop));
+      x = opts.gradientCheckpointing
+        ? forwardBlock(() => checkpoint(replayingDropout(() => this.nextDropoutSeed(), (p) => this.training && p > 0,
+          (d, h) => block.forward(h, opts, d)), input, block.parameters()))
+        : forwardBlock(() => block.forward(input, opts, drop));
     }
     x = t.ln_f.forward(x);
     opts.cache?.advance(seqLen);
@@ -199,4 +203,19 @@ export function defaultPositions(batch: number, seqLen: number, past = 0): Int32
   const p = new Int32Array(batch * seqLen);
   for (let b = 0; b < batch; b++) for (let t = 0; t < seqLen; t++) p[b * seqLen + t] = past + t;
   return p;
+}
+
+type Drop = (x: Tensor, p: number) => Tensor;
+/** fn with a dropout that draws its seeds on the first run and replays them when checkpointing reruns it. */
+function replayingDropout(nextSeed: () => number, active: (p: number) => boolean, fn: (d: Drop, x: Tensor) => Tensor): (x: Tensor) => Tensor {
+  const seeds: number[] = [];
+  return (x) => {
+    let i = 0;
+    return fn((t, p) => {
+      if (!active(p)) return t;
+      const k = i++;
+      if (k === seeds.length) seeds.push(nextSeed());
+      return dropout(t, p, seeds[k]);
+    }, x);
+  };
 }

@@ -5,6 +5,7 @@ import { Module } from '../nn/module.js';
 import { Embedding, Linear, RMSNorm } from '../nn/layers.js';
 import { Tensor } from '../tensor/tensor.js';
 import { forwardBlock } from '../tensor/tape.js';
+import { checkpoint } from '../tensor/ops/checkpoint.js';
 import { add, mul } from '../tensor/ops/elementwise.js';
 import { silu } from '../tensor/ops/activations.js';
 import { linear } from '../tensor/ops/linear.js';
@@ -266,7 +267,9 @@ export class LlamaForCausalLM extends Module implements CausalLM {
     let x = this.model.embed_tokens.forward(ids, [batch, seqLen]);
     for (const layer of this.model.layers) {
       const input = x;
-      x = forwardBlock(() => layer.forward(input, positions, this.tables, opts));
+      x = opts.gradientCheckpointing
+        ? forwardBlock(() => checkpoint((h) => layer.forward(h, positions, this.tables, opts), input, layer.parameters()))
+        : forwardBlock(() => layer.forward(input, positions, this.tables, opts));
     }
     x = this.model.norm.forward(x);
     opts.cache?.advance(seqLen);
