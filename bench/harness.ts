@@ -1,5 +1,5 @@
 // Shared benchmark plumbing: timing, the Python peers (PyTorch and numpy on CPU), and result rows.
-// Speed is always reported as a ratio against a peer measured in the same run.
+// Speed is always reported as a ratio against a peer measured in the same run, the peer at its best.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +11,8 @@ export interface BenchRow {
   gptune: number;
   peer: number | null;    // null when the peer could not run (the notice says why)
   peerName: string;       // e.g. 'numpy-openblas', 'torch-cpu'
+  /** How the peer ran (library versions, dtype, allocator, threads). */
+  peerConfig?: string;
   note?: string;
 }
 
@@ -35,30 +37,47 @@ export function timeit(fn: () => void, { warmup = 2, minIters = 5, minSeconds = 
   return times[Math.floor(times.length / 2)];
 }
 
-export const PYTHON = '/usr/bin/python3';
-const OPENBLAS_OPENMP = '/usr/lib/x86_64-linux-gnu/openblas-openmp';
+/** The Python that runs the peers: a venv with PyTorch 2.13 CPU, transformers and PEFT (see runPeer). */
+export const PYTHON = process.env.GPTUNE_BENCH_PYTHON || 'bench/.venv/bin/python3';
+const PEER_INSTALL = 'python3 -m venv bench/.venv && bench/.venv/bin/pip install torch==2.13.0+cpu transformers==5.17.0 peft==0.21.0 numpy, or set GPTUNE_BENCH_PYTHON';
+const TCMALLOC = '/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4';
 
 /**
- * Runs bench/peers/<script> with Debian's python3 (PyTorch/numpy), 2 threads and the OpenMP build of
- * OpenBLAS first on the library path (the fastest CPU setup here). The script prints one JSON value
- * on its last stdout line. Returns null, with a notice, when python3 or its modules are missing.
+ * How the peers run, as PyTorch's CPU tuning guide sets it up: 2 threads, tcmalloc preloaded (glibc
+ * malloc returns each step's activations to the OS and page-faults them back), and OpenBLAS free to
+ * pick its own kernels (this image pins OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE; unset for the peer).
+ */
+export function peerEnv(extra: Record<string, string> = {}): { env: Record<string, string>; config: string } {
+  const env: Record<string, string> = { ...process.env as Record<string, string>, OMP_NUM_THREADS: '2', ...extra };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  const tcmalloc = existsSync(TCMALLOC);
+  if (tcmalloc) env.LD_PRELOAD = TCMALLOC + (env.LD_PRELOAD ? ':' + env.LD_PRELOAD : '');
+  return { env, config: `${tcmalloc ? 'tcmalloc' : 'glibc malloc (apt-get install libtcmalloc-minimal4)'}, OPENBLAS_CORETYPE/L2_SIZE unset` };
+}
+
+/**
+ * Runs bench/peers/<script> with PYTHON under peerEnv(). The script prints one JSON object on its
+ * last stdout line; its `config` (or `info.config`) field, if any, is joined with the environment's into `config`.
+ * Returns null, with a notice, when the Python or its modules are missing or the peer fails.
  */
 export function runPeer(ctx: BenchContext, script: string, input: unknown, extraEnv: Record<string, string> = {}): any {
   if (!existsSync(PYTHON)) {
-    ctx.notice(`${script}: skipped, ${PYTHON} is missing (apt-get install python3-numpy python3-torch libopenblas0-openmp)`);
+    ctx.notice(`${script}: skipped, no peer Python at ${PYTHON} (${PEER_INSTALL})`);
     return null;
   }
   const path = join('bench', 'peers', script);
-  const env: Record<string, string> = { ...process.env as Record<string, string>, OMP_NUM_THREADS: '2', ...extraEnv };
-  if (existsSync(OPENBLAS_OPENMP)) env.LD_LIBRARY_PATH = OPENBLAS_OPENMP + (env.LD_LIBRARY_PATH ? ':' + env.LD_LIBRARY_PATH : '');
+  const { env, config } = peerEnv(extraEnv);
   const r = spawnSync(PYTHON, [path], { input: JSON.stringify(input), env, encoding: 'utf8', maxBuffer: 64 << 20 });
   if (r.status !== 0) {
     const err = (r.stderr || '').trim().split('\n').slice(-3).join(' | ');
-    ctx.notice(`${script}: skipped, the peer failed (${err || 'exit ' + r.status})`);
+    ctx.notice(`${script}: skipped, the peer failed (${err || 'exit ' + r.status}); peer Python ${PYTHON} (${PEER_INSTALL})`);
     return null;
   }
   const lines = r.stdout.trim().split('\n');
-  return JSON.parse(lines[lines.length - 1]);
+  const out = JSON.parse(lines[lines.length - 1]);
+  if (out && typeof out === 'object' && !Array.isArray(out)) out.config = [out.config ?? out.info?.config, config].filter(Boolean).join(', ');
+  return out;
 }
 
 /** Uniform values in [-1, 1) from a seeded LCG: fast enough for the 38M-element operands of the benches. */

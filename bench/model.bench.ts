@@ -1,5 +1,5 @@
-// Model-level benchmarks, each side by side with the PyTorch peer in the same run, each config in
-// its own process on both sides (peak RSS per config): forward+backward and generation for GPT-2
+// Model-level benchmarks, each side by side with the PyTorch peer (HF transformers + PEFT, fp32 and
+// bf16 autocast) in the same run, each config in its own process on both sides (peak RSS per config): forward+backward and generation for GPT-2
 // 124M (issue: GPT-2), full fine-tuning at three shapes (training), LoRA at the same shapes.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -39,45 +39,46 @@ export function run(ctx: BenchContext): BenchRow[] {
   const GPT2_PARAMS = 124_439_808, SMOL_PARAMS = 134_515_008;
   rows.push({ bench: 'memory', case: 'read bandwidth (sum over 1 GiB)', unit: 'GB/s', gptune: bw, peer: null, peerName: 'none', note: `decode bounds: GPT-2 124M ${bound(GPT2_PARAMS).toFixed(1)} tok/s, SmolLM-135M ${bound(SMOL_PARAMS).toFixed(1)} tok/s` });
   const steps = ctx.quick ? 2 : 5;
-  const pair = (bench: string, name: string, cfg: object, peerEnv: Record<string, string> = {}) => {
-    const ours = runOurs(ctx, cfg);
-    const peer = runPeer(ctx, 'gpt2_torch.py', cfg, peerEnv);
-    return { ours, peer, bench, name };
+  // Each case: gptune once, then the peer (HF transformers + PEFT) in fp32 and under bf16 autocast,
+  // every ratio against our number from the same run. Rows say which peer configuration they used.
+  const PEER_DTYPES = [{ dtype: 'fp32', name: 'torch-fp32' }, { dtype: 'bf16-autocast', name: 'torch-bf16ac' }] as const;
+  const pair = (cfg: object, peerEnv: Record<string, string> = {}) => ({
+    ours: runOurs(ctx, cfg),
+    peers: PEER_DTYPES.map((d) => ({ ...d, out: runPeer(ctx, 'hf_torch.py', { ...cfg, dtype: d.dtype }, peerEnv) })),
+  });
+  const push = (p: ReturnType<typeof pair>, bench: string, label: string, key: string, unit: string, note?: (ours: Record<string, number>) => string) => {
+    if (!p.ours) return;
+    for (const peer of p.peers) {
+      rows.push({ bench, case: label, unit, gptune: p.ours[key], peer: peer.out?.[key] ?? null, peerName: peer.name, peerConfig: peer.out?.config,
+        note: unit === 'MB' ? 'lower is better' : note?.(p.ours) });
+    }
   };
   // GPT-2 124M forward+backward (no optimizer) and generation.
   {
-    const { ours, peer } = pair('gpt2', 'fwd+bwd 124M B4 T256', { mode: 'fwdbwd', ...GPT2_124M, batch: 4, seq_len: 256, steps });
-    if (ours) rows.push({ bench: 'gpt2', case: 'fwd+bwd 124M B4xT256', unit: 'tokens/s', gptune: ours.tokens_per_sec, peer: peer?.tokens_per_sec ?? null, peerName: 'torch-cpu' });
-    const g = pair('gpt2', 'generate', { mode: 'generate', ...GPT2_124M, batch: 1, seq_len: 128, prompt_len: 128, new_tokens: ctx.quick ? 16 : 64 });
-    if (g.ours) {
-      rows.push({ bench: 'gpt2', case: 'prefill 124M 128 tokens', unit: 'tokens/s', gptune: g.ours.prefill_tokens_per_sec, peer: g.peer?.prefill_tokens_per_sec ?? null, peerName: 'torch-cpu' });
-      rows.push({ bench: 'gpt2', case: 'decode 124M (KV cache)', unit: 'tokens/s', gptune: g.ours.decode_tokens_per_sec, peer: g.peer?.decode_tokens_per_sec ?? null, peerName: 'torch-cpu', note: `${(100 * g.ours.decode_tokens_per_sec / bound(GPT2_PARAMS)).toFixed(0)}% of the bandwidth bound` });
-    }
+    push(pair({ mode: 'fwdbwd', ...GPT2_124M, batch: 4, seq_len: 256, steps }), 'gpt2', 'fwd+bwd 124M B4xT256', 'tokens_per_sec', 'tokens/s');
+    const g = pair({ mode: 'generate', ...GPT2_124M, batch: 1, seq_len: 128, prompt_len: 128, new_tokens: ctx.quick ? 16 : 64 });
+    push(g, 'gpt2', 'prefill 124M 128 tokens', 'prefill_tokens_per_sec', 'tokens/s');
+    push(g, 'gpt2', 'decode 124M (KV cache)', 'decode_tokens_per_sec', 'tokens/s', (o) => `${(100 * o.decode_tokens_per_sec / bound(GPT2_PARAMS)).toFixed(0)}% of the f32 bandwidth bound`);
   }
   // SmolLM-135M's shape (issue: Llama family): training full and LoRA, and decode.
   {
     const smol = { arch: 'llama', n_layer: 30, n_embd: 576, n_head: 9, n_kv_head: 3, intermediate: 1536, vocab_size: 49152, n_positions: 2048 };
     for (const mode of ['train', 'lora'] as const) {
       const cfg = { mode, ...smol, batch: 4, seq_len: 256, steps: ctx.quick ? 1 : 3, warmup: 1, lora_r: 8, lora_alpha: 16 };
-      const { ours, peer } = pair('smollm', mode, cfg, mode === 'lora' ? { MALLOC_MMAP_THRESHOLD_: '131072' } : {});
-      if (ours) {
-        const label = `${mode === 'train' ? 'full' : 'lora r8'} SmolLM-135M B4xT256`;
-        rows.push({ bench: 'smollm', case: label, unit: 'tokens/s', gptune: ours.tokens_per_sec, peer: peer?.tokens_per_sec ?? null, peerName: 'torch-cpu' });
-        rows.push({ bench: 'smollm', case: label + ' peak RSS', unit: 'MB', gptune: ours.max_rss_mb, peer: peer?.max_rss_mb ?? null, peerName: 'torch-cpu', note: 'lower is better' });
-      }
+      const p = pair(cfg);
+      const label = `${mode === 'train' ? 'full' : 'lora r8'} SmolLM-135M B4xT256`;
+      push(p, 'smollm', label, 'tokens_per_sec', 'tokens/s');
+      push(p, 'smollm', label + ' peak RSS', 'max_rss_mb', 'MB');
     }
-    const g = pair('smollm', 'generate', { mode: 'generate', ...smol, batch: 1, seq_len: 128, prompt_len: 128, new_tokens: ctx.quick ? 16 : 64 });
-    if (g.ours) rows.push({ bench: 'smollm', case: 'decode SmolLM-135M (KV cache)', unit: 'tokens/s', gptune: g.ours.decode_tokens_per_sec, peer: g.peer?.decode_tokens_per_sec ?? null, peerName: 'torch-cpu', note: `${(100 * g.ours.decode_tokens_per_sec / bound(SMOL_PARAMS)).toFixed(0)}% of the bandwidth bound` });
+    const g = pair({ mode: 'generate', ...smol, batch: 1, seq_len: 128, prompt_len: 128, new_tokens: ctx.quick ? 16 : 64 });
+    push(g, 'smollm', 'decode SmolLM-135M (KV cache)', 'decode_tokens_per_sec', 'tokens/s', (o) => `${(100 * o.decode_tokens_per_sec / bound(SMOL_PARAMS)).toFixed(0)}% of the f32 bandwidth bound`);
   }
   for (const mode of ['train', 'lora'] as const) {
     for (const [name, shape] of Object.entries(SHAPES)) {
-      const cfg = { mode, ...shape, steps, lora_r: 8, lora_alpha: 16 };
-      // glibc keeps freed memory unless told; with this threshold PyTorch's peak RSS is its real peak.
-      const { ours, peer } = pair(mode, name, cfg, mode === 'lora' ? { MALLOC_MMAP_THRESHOLD_: '131072' } : {});
-      if (!ours) continue;
+      const p = pair({ mode, ...shape, steps, lora_r: 8, lora_alpha: 16 });
       const label = `${mode === 'train' ? 'full' : 'lora r8'} ${name} B${shape.batch}xT${shape.seq_len}`;
-      rows.push({ bench: mode, case: label, unit: 'tokens/s', gptune: ours.tokens_per_sec, peer: peer?.tokens_per_sec ?? null, peerName: 'torch-cpu' });
-      rows.push({ bench: mode, case: label + ' peak RSS', unit: 'MB', gptune: ours.max_rss_mb, peer: peer?.max_rss_mb ?? null, peerName: 'torch-cpu', note: 'lower is better' });
+      push(p, mode, label, 'tokens_per_sec', 'tokens/s');
+      push(p, mode, label + ' peak RSS', 'max_rss_mb', 'MB');
     }
   }
   return rows;

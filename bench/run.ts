@@ -30,10 +30,25 @@ async function main() {
     rows.push(...r);
     printRows(r);
   }
+  printPeerConfigs(rows);
   mkdirSync('bench/results', { recursive: true });
   const file = `bench/results/${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
   writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), cpu: cpus()[0]?.model, backend: b.name, threads: b.threads, rows, notices }, null, 2));
   console.log(`\nwrote ${file}`);
+}
+
+/** Which configuration each peer ran in: one line per distinct configuration, keyed by the row's [n]. */
+const peerConfigs: string[] = [];
+function configRef(r: BenchRow): string {
+  if (!r.peerConfig) return '';
+  let i = peerConfigs.indexOf(r.peerConfig);
+  if (i < 0) i = peerConfigs.push(r.peerConfig) - 1;
+  return ` [${i + 1}]`;
+}
+function printPeerConfigs(rows: BenchRow[]) {
+  if (!rows.some((r) => r.peerConfig)) return;
+  console.log('\npeer configurations:');
+  peerConfigs.forEach((c, i) => console.log(`  [${i + 1}] ${c}`));
 }
 
 function printRows(rows: BenchRow[]) {
@@ -41,7 +56,7 @@ function printRows(rows: BenchRow[]) {
     const ratio = r.peer ? (r.gptune / r.peer).toFixed(2) + 'x' : 'n/a';
     const peer = r.peer === null ? 'skipped' : r.peer.toFixed(1);
     console.log(`${r.bench.padEnd(10)} ${r.case.padEnd(34)} gptune ${r.gptune.toFixed(1).padStart(8)} ${r.unit.padEnd(9)} ` +
-      `${r.peerName} ${peer.padStart(8)}  ratio ${ratio}${r.note ? '  ' + r.note : ''}`);
+      `${r.peerName}${configRef(r)} ${peer.padStart(8)}  ratio ${ratio}${r.note ? '  ' + r.note : ''}`);
   }
 }
 

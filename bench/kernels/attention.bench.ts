@@ -89,9 +89,9 @@ export function run(ctx: BenchContext): BenchRow[] {
     const how = c.threads === 1 ? '1 thread, CPU time' : `${threads} threads, wall`;
     const ms = (gptune: number, peerMs: number | undefined) => `causal, ${how}; ${(gptune * 1e3).toFixed(1)} ms vs ${peerMs === undefined ? '-' : peerMs.toFixed(1)} ms`;
     rows.push({ bench: 'attention', case: `${name} fwd`, unit: 'GFLOP/s', gptune: flopsF / tf / 1e9,
-      peer: p ? flopsF / (p.fwd_ms / 1e3) / 1e9 : null, peerName: 'torch-cpu', note: ms(tf, p?.fwd_ms) });
+      peer: p ? flopsF / (p.fwd_ms / 1e3) / 1e9 : null, peerName: 'torch-cpu', peerConfig: peer?.config, note: ms(tf, p?.fwd_ms) });
     rows.push({ bench: 'attention', case: `${name} fwd+bwd`, unit: 'GFLOP/s', gptune: flopsFB / tfb / 1e9,
-      peer: p ? flopsFB / (p.fwdbwd_ms / 1e3) / 1e9 : null, peerName: 'torch-cpu', note: ms(tfb, p?.fwdbwd_ms) });
+      peer: p ? flopsFB / (p.fwdbwd_ms / 1e3) / 1e9 : null, peerName: 'torch-cpu', peerConfig: peer?.config, note: ms(tfb, p?.fwdbwd_ms) });
   }
   if (peer) ctx.notice(`attention: peer ${JSON.stringify(peer.info)}; gptune isa ${addon.isa()}`);
   return rows;

@@ -81,7 +81,7 @@ export function run(ctx: BenchContext): BenchRow[] {
     if (c.m === 2048 && !c.transA && !c.transB) gflops2048 = gflops;
     const busy = load();
     rows.push({ bench: 'gemm', case: label(c), unit: 'GFLOP/s', gptune: gflops, peer: peer ? peer.gflops[0] : null,
-      peerName: 'numpy-openblas', note: busy > 0.05 ? `other processes used ${(100 * busy).toFixed(0)}% of the CPUs meanwhile` : undefined });
+      peerName: 'numpy-openblas', peerConfig: peer?.config, note: busy > 0.05 ? `other processes used ${(100 * busy).toFixed(0)}% of the CPUs meanwhile` : undefined });
   }
   // Theoretical peak = cores x FMA units per core x 16 fp32 lanes (zmm) x 2 flops per FMA x GHz; on this
   // 2-core Sapphire Rapids with 2 AVX-512 FMA units that is 128 flops per cycle, so the measured peak

@@ -89,17 +89,17 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
   const peerName = peer ? `torch-${peer.torch}-${peer.threads}t` : 'torch-cpu';
   rows.push({
     bench: 'layernorm', case: `fwd+bwd N=${N} C=${C}`, unit: 'GB/s', gptune: gbs(lnBytes, lnSeconds)!,
-    peer: gbs(lnBytes, peer?.layernorm), peerName,
+    peer: gbs(lnBytes, peer?.layernorm), peerName, peerConfig: peer?.config,
     note: `${(lnSeconds * 1e3).toFixed(2)} ms vs ${peer ? (peer.layernorm * 1e3).toFixed(2) : '-'} ms`,
   });
   rows.push({
     bench: 'xent', case: `fwd+bwd R=${R} V=${V}`, unit: 'GB/s', gptune: gbs(xentBytes, xentSeconds)!,
-    peer: gbs(xentBytes, peer?.xent), peerName,
+    peer: gbs(xentBytes, peer?.xent), peerName, peerConfig: peer?.config,
     note: `${(xentSeconds * 1e3).toFixed(1)} ms vs ${peer ? (peer.xent * 1e3).toFixed(1) : '-'} ms; dlogits accumulates into a preallocated buffer`,
   });
   rows.push({
     bench: 'xent', case: `fwd+bwd+zero dlogits R=${R} V=${V}`, unit: 'GB/s', gptune: gbs(xentBytes, xentZeroSeconds)!,
-    peer: gbs(xentBytes, peer?.xent), peerName,
+    peer: gbs(xentBytes, peer?.xent), peerName, peerConfig: peer?.config,
     note: `${(xentZeroSeconds * 1e3).toFixed(1)} ms, including dlogits.fill(0) (torch allocates a fresh gradient)`,
   });
   return rows;

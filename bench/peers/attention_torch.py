@@ -1,6 +1,6 @@
-# Causal self-attention in PyTorch 1.13 on CPU, written as a GPT-2 model of that era writes it (no
-# scaled_dot_product_attention before torch 2.0): q @ k^T * scale, masked_fill(-inf), softmax, @ v,
-# then .backward() of sum(out * w). Shapes come from bench/kernels/attention.bench.ts on stdin;
+# Causal self-attention in PyTorch on CPU, as transformers runs it: F.scaled_dot_product_attention
+# (is_causal) on torch >= 2.0; on torch 1.13 as a GPT-2 model of that era writes it (q @ k^T * scale,
+# masked_fill(-inf), softmax, @ v). Then .backward() of sum(out * w). Shapes come from bench/kernels/attention.bench.ts on stdin;
 # prints {"cases": [{"fwd_ms", "fwdbwd_ms"}, ...], "info": {...}} as JSON on its last line.
 # Cases run on 2 threads (median wall time) or, with "threads": 1, on one (least CPU time).
 from timing import median_seconds
@@ -41,7 +41,11 @@ def main():
         w = torch.randn(B, H, T, D)
         mask = torch.tril(torch.ones(T, T)).view(1, 1, T, T)  # nanoGPT's registered `bias` buffer
 
+        sdpa = getattr(torch.nn.functional, "scaled_dot_product_attention", None)
+
         def forward():
+            if sdpa is not None:
+                return sdpa(q, k, v, is_causal=True, scale=scale)
             att = (q @ k.transpose(-2, -1)) * scale
             att = att.masked_fill(mask[:, :, :T, :T] == 0, float("-inf"))
             att = torch.softmax(att, dim=-1)
@@ -56,7 +60,8 @@ def main():
             (forward() * w).sum().backward()
 
         out.append({"fwd_ms": 1e3 * timer(fwd, quick), "fwdbwd_ms": 1e3 * timer(fwdbwd, quick)})
-    info = {"torch": torch.__version__}
+    sdpa = hasattr(torch.nn.functional, "scaled_dot_product_attention")
+    info = {"torch": torch.__version__, "config": f"torch {torch.__version__}, {'sdpa' if sdpa else 'explicit softmax attention'}"}
     print(json.dumps({"cases": out, "info": info}))
 
 

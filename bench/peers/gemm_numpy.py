@@ -22,7 +22,7 @@ def main():
         opb = b.T if tb else b
         secs = median_seconds(lambda: np.dot(opa, opb, out=c), req.get("quick", False))
         out.append(2.0 * m * n * k / secs / 1e9)
-    info = {"numpy": np.__version__}
+    info = {"numpy": np.__version__, "config": f"numpy {np.__version__}"}
     try:
         cfg = np.show_config(mode="dicts")
         info["blas"] = cfg["Build Dependencies"]["blas"]["name"]

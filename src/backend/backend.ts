@@ -10,6 +10,8 @@
 export type F32 = Float32Array;
 export type I32 = Int32Array;
 export type BackendName = 'reference' | 'native';
+/** A weight kept as 16-bit patterns (bf16 or IEEE f16); kernels widen it to f32 as they read it. */
+export interface HalfWeight { readonly dtype: 'BF16' | 'F16'; readonly bits: Uint16Array }
 
 export interface Backend {
   readonly name: BackendName;
@@ -20,8 +22,10 @@ export interface Backend {
   /**
    * C[M,N] = (accumulate ? C : 0) + op(A) @ op(B).
    * op(A) is [M,K]: A is stored [M,K], or [K,M] when transA. op(B) is [K,N]: B is [K,N], or [N,K] when transB.
+   * B may be a 16-bit weight: the result is then bit for bit that of B widened to f32 (every bf16/f16
+   * value is exactly an f32 one), with half the bytes of B read.
    */
-  gemm(c: F32, a: F32, b: F32, m: number, n: number, k: number,
+  gemm(c: F32, a: F32, b: F32 | HalfWeight, m: number, n: number, k: number,
     transA: boolean, transB: boolean, accumulate: boolean): void;
   /** out[r,c] += bias[c] for out [rows, cols]. */
   addBias(out: F32, bias: F32, rows: number, cols: number): void;

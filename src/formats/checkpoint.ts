@@ -19,6 +19,8 @@ export interface TensorSource {
   readFloat32(name: string): Float32Array;
   /** The tensor as float32, read straight into out (its length must match). */
   readFloat32Into(name: string, out: Float32Array, widen: HalfWidener): void;
+  /** The raw little-endian bytes (e.g. bf16 bits kept as they are stored). */
+  readBytes(name: string): Uint8Array;
   close(): void;
 }
 
@@ -107,6 +109,7 @@ export class ShardedCheckpoint implements TensorSource {
   read(name: string): Tensor { return this.shard(name).read(name); }
   readFloat32(name: string): Float32Array { return this.shard(name).readFloat32(name); }
   readFloat32Into(name: string, out: Float32Array, widen: HalfWidener): void { this.shard(name).readFloat32Into(name, out, widen); }
+  readBytes(name: string): Uint8Array { return this.shard(name).readBytes(name); }
 
   close(): void {
     for (const f of this.shards.values()) f.close();

@@ -10,6 +10,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { linear, type WeightLayout } from '../tensor/ops/linear.js';
 import { loraLinear } from '../tensor/ops/lora_linear.js';
 import { Rng } from '../util/rng.js';
+import { f32ToBF16, f32ToF16 } from '../formats/dtype.js';
 import { loraScaling } from './config.js';
 
 /** One LoRA factor; a module of its own so its parameter is named `<module>.lora_A.weight` as in PEFT's files. */
@@ -108,32 +109,35 @@ export class LoraLinear extends Module {
   /**
    * Folds the delta into the base weight in float32 (W += delta). Like PEFT's safe_merge, refuses
    * (and leaves W untouched) when the result would hold NaN or Inf. Merging twice is a no-op.
+   * A base kept in bf16/f16 is widened, added to, and rounded back to its dtype (as PEFT on a bf16 base).
    */
   merge(): void {
     if (this.merged) return;
-    const W = this.weight.data, delta = this.deltaWeight();
+    const W = this.weight.toFloat32(), delta = this.deltaWeight();
     for (let i = 0; i < W.length; i++) {
       if (!Number.isFinite(Math.fround(W[i] + delta[i]))) {
         throw new Error(`LoraLinear.merge: NaNs or Infs in the merged weight (element ${i}: ${W[i]} + ${delta[i]}); the adapter seems to be broken`);
       }
     }
     for (let i = 0; i < W.length; i++) W[i] += delta[i];
+    storeBack(this.weight, W);
     this.merged = true;
   }
 
-  /** Subtracts the delta again (exact up to float32 rounding, as in PEFT). */
+  /** Subtracts the delta again (exact up to float32 rounding, or the 16-bit dtype's, as in PEFT). */
   unmerge(): void {
     if (!this.merged) return;
-    const W = this.weight.data, delta = this.deltaWeight();
+    const W = this.weight.toFloat32(), delta = this.deltaWeight();
     for (let i = 0; i < W.length; i++) W[i] -= delta[i];
+    storeBack(this.weight, W);
     this.merged = false;
   }
 
-  /** A plain Linear with the merged weight (mlx-lm's fuse); this wrapper is left as it was. */
+  /** A plain Linear with the merged weight (mlx-lm's fuse), in the base's dtype; this wrapper is left as it was. */
   fuse(): Linear {
     const fused = new Linear(this.inFeatures, this.outFeatures, { bias: this.bias !== null, layout: this.layout });
     const W = fused.weight.data;
-    W.set(this.weight.data);
+    W.set(this.weight.toFloat32());
     if (!this.merged) {
       const delta = this.deltaWeight();
       for (let i = 0; i < W.length; i++) W[i] += delta[i];
@@ -141,6 +145,7 @@ export class LoraLinear extends Module {
         if (!Number.isFinite(W[i])) throw new Error(`LoraLinear.fuse: NaNs or Infs in the merged weight (element ${i}); the adapter seems to be broken`);
       }
     }
+    storeBack(fused.weight, W, this.weight.storedDtype);
     fused.weight.requiresGrad = this.weight.requiresGrad;
     fused.weight.name = this.weight.name;
     if (this.bias && fused.bias) {
@@ -168,4 +173,13 @@ function uniform(rng: Rng, a: Float32Array, bound: number): void {
  */
 export function loraDropoutSeed(modelSeed: number, index: number): number {
   return dropoutHash(dropoutHash(modelSeed >>> 0, 0x4c6f5241 /* 'LoRA' */), index);
+}
+
+/** Writes f32 values W into a weight: as they are, or rounded (nearest even) to its 16-bit dtype. */
+function storeBack(weight: Tensor, W: Float32Array, dtype = weight.storedDtype): void {
+  if (dtype === 'F32') {
+    if (weight.storedDtype === 'F32' && weight.data !== W) weight.data.set(W);
+    return;
+  }
+  weight.storeHalf({ dtype, bits: dtype === 'BF16' ? f32ToBF16(W) : f32ToF16(W) });
 }

@@ -30,7 +30,9 @@ export interface MergeResult {
 
 export function mergeAdapter(modelDir: string, adapterDir: string, outDir: string, opts: MergeOptions = {}): MergeResult {
   prepareOutputDir(outDir, { ...MODEL_OUTPUT, overwrite: opts.overwrite ?? false, inputs: { '--model': modelDir, '--adapter': adapterDir } });
-  const loaded = loadModel(modelDir);
+  // Saved in the base's own dtype, a half-precision base can stay half in memory: fusing widens,
+  // adds and rounds back to it, the bits that saving an f32 merge in that dtype writes.
+  const loaded = loadModel(modelDir, { keepStoredDtype: opts.dtype === undefined });
   loadAdapter(loaded.model, adapterDir);
   const adapted = fuseLora(loaded.model);
   const extraFiles: Record<string, Uint8Array> = {};

@@ -12,6 +12,8 @@ export interface ForwardOptions {
   cache?: KVCache;
   /** Seeds this forward's dropout masks (the trainer gives one per micro-batch, so runs replay exactly); default 0. */
   dropoutSeed?: number;
+  /** Recompute each block's forward during backward instead of keeping its activations. */
+  gradientCheckpointing?: boolean;
 }
 
 export interface CausalLM extends Module {

@@ -180,7 +180,7 @@ export class GPT2LMHeadModel extends Module implements CausalLM {
     const positions = opts.positions ?? defaultPositions(batch, seqLen, past);
     const drop = (x: Tensor, p: number) => (this.training && p > 0 ? dropout(x, p, nextDropoutSeed()) : x);
     const embed = () => drop(add(t.wte.forward(ids, [batch, seqLen]), t.wpe.forward(positions, [batch, seqLen])), this.config.embd_pdrop);
-    let x = runBlocks(opts.dropoutSeed, embed, t.h, (block, input) => block.forward(input, opts, drop));
+    let x = runBlocks(opts, embed, t.h, (block, input) => block.forward(input, opts, drop));
     x = t.ln_f.forward(x);
     opts.cache?.advance(seqLen);
     return x;

@@ -311,7 +311,7 @@ export class LlamaForCausalLM extends Module implements CausalLM {
     for (let i = 0; i < batch * seqLen; i++) if (positions[i] > maxPos) maxPos = positions[i];
     this.tables.ensure(maxPos + 1);
     const embed = () => this.model.embed_tokens.forward(ids, [batch, seqLen]);
-    let x = runBlocks(opts.dropoutSeed, embed, this.model.layers, (layer, input) => layer.forward(input, positions, this.tables, opts));
+    let x = runBlocks(opts, embed, this.model.layers, (layer, input) => layer.forward(input, positions, this.tables, opts));
     x = this.model.norm.forward(x);
     opts.cache?.advance(seqLen);
     return x;

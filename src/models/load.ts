@@ -1,6 +1,6 @@
 // Loads a Hugging Face model directory (config.json + model.safetensors or shards) into a CausalLM,
 // tensor by tensor (F16/BF16 converted to f32 one at a time), and saves one back.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openCheckpoint } from '../formats/checkpoint.js';
 import { saveSafetensors, type HalfWidener, type Tensor as FileTensor } from '../formats/safetensors.js';
@@ -9,6 +9,7 @@ import type { DType } from '../formats/dtype.js';
 import { shapeStr } from '../tensor/shape.js';
 import { writeOutputDir } from '../util/output_dir.js';
 import { MODEL_OUTPUT } from '../formats/output_files.js';
+import { Linear } from '../nn/layers.js';
 import { architectureFor } from './registry.js';
 import { configToSave, readGenerationConfig, readModelConfig, type GenerationConfig } from '../formats/hf_config.js';
 import type { CausalLM } from './causal_lm.js';
@@ -26,7 +27,16 @@ export interface LoadedModel {
   dir: string;
 }
 
-export function loadModel(dir: string): LoadedModel {
+export interface LoadOptions {
+  /**
+   * Keep the weights of linear layers in the checkpoint's dtype when it is BF16 or F16 (half the
+   * memory; GEMMs widen them exactly, so outputs equal the f32 path's). Such weights are frozen:
+   * for inference and LoRA, not full fine-tuning.
+   */
+  keepStoredDtype?: boolean;
+}
+
+export function loadModel(dir: string, { keepStoredDtype = false }: LoadOptions = {}): LoadedModel {
   if (!existsSync(dir)) throw new Error(`${dir}: no such model directory`);
   const configPath = join(dir, 'config.json');
   if (!existsSync(configPath)) throw new Error(`${dir}: no config.json (a Hugging Face model directory has config.json and model.safetensors)`);
@@ -38,6 +48,7 @@ export function loadModel(dir: string): LoadedModel {
 
   const source = openCheckpoint(dir);
   const params = new Map(model.namedParameters());
+  const linearWeights = new Set(model.namedModules().flatMap(([, m]) => m instanceof Linear ? [m.weight] : []));
   const loaded = new Set<string>();
   const unused: string[] = [];
   let dtype: DType = 'F32';
@@ -61,7 +72,12 @@ export function loadModel(dir: string): LoadedModel {
         throw new Error(`${source.path}: tensor '${key}' has shape ${shapeStr(info.shape)}, the config expects ${shapeStr(p.shape)}`);
       }
       if (info.dtype === 'F16' || info.dtype === 'BF16') dtype = info.dtype;
-      source.readFloat32Into(key, p.data, widen);
+      if (keepStoredDtype && (info.dtype === 'F16' || info.dtype === 'BF16') && linearWeights.has(p)) {
+        const bytes = source.readBytes(key);
+        p.storeHalf({ dtype: info.dtype, bits: new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.length / 2) });
+      } else {
+        source.readFloat32Into(key, p.data, widen);
+      }
       loaded.add(name);
       bytes += info.end - info.begin;
       progress(bytes);
@@ -104,7 +120,7 @@ export function saveModel(dir: string, model: CausalLM, config: Record<string, u
   { dtype = 'F32' as DType, generationConfig = null as Record<string, unknown> | null, extraFiles = {} as Record<string, string | Uint8Array> } = {}): void {
   if (dtype !== 'F32' && dtype !== 'F16' && dtype !== 'BF16') throw new Error(`saveModel: dtype ${dtype} is not a float dtype (F32, F16, BF16)`);
   writeOutputDir(dir, MODEL_OUTPUT, (stage) => {
-    const tensors: Array<[string, FileTensor]> = model.namedParameters().map(([name, p]) => [name, { dtype, shape: [...p.shape], data: p.data }]);
+    const tensors: Array<[string, FileTensor]> = model.namedParameters().map(([name, p]) => [name, { dtype, shape: [...p.shape], data: p.toFloat32() }]);
     saveSafetensors(join(stage, 'model.safetensors'), tensors);
     writeFileSync(join(stage, 'config.json'), JSON.stringify(configToSave(config, dtype), null, 2) + '\n');
     if (generationConfig) writeFileSync(join(stage, 'generation_config.json'), JSON.stringify(generationConfig, null, 2) + '\n');

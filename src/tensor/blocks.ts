@@ -1,22 +1,39 @@
 // A model's trunk as the engine runs it: each block is a forwardBlock (what no backward reads is
-// freed when it ends) and the forward's dropout seed is in scope, so model files only list blocks.
+// freed when it ends), optionally checkpointed, and the forward's dropout seed is in scope, so model
+// files only list blocks.
 import { forwardBlock } from './tape.js';
-import { withDropoutSeed } from './ops/dropout.js';
+import { dropoutCursor, withDropoutCursor, withDropoutSeed } from './ops/dropout.js';
+import { checkpoint } from './ops/checkpoint.js';
 import type { Tensor } from './tensor.js';
+
+/** The forward options runBlocks reads (models/causal_lm.ts ForwardOptions). */
+export interface BlockRunOptions {
+  /** Seeds every dropout mask inside; undefined keeps the outer seed. */
+  dropoutSeed?: number;
+  /** Keep only each block's input and recompute the block during backward. */
+  gradientCheckpointing?: boolean;
+}
 
 /**
  * embed(), then step(block, x) for each block on the previous output: x [B, T, C] throughout.
- * seed (the forward options' dropoutSeed) seeds every dropout mask inside; undefined keeps the outer one.
+ * A checkpointed block replays its dropout masks from the cursor it started at, so its recomputed
+ * forward, and so every gradient, equals the recorded one bit for bit.
  */
-export function runBlocks<Block>(seed: number | undefined, embed: () => Tensor, blocks: readonly Block[],
+export function runBlocks<Block extends { parameters(): Tensor[] }>(opts: BlockRunOptions, embed: () => Tensor, blocks: readonly Block[],
   step: (block: Block, x: Tensor) => Tensor): Tensor {
   const run = () => {
     let x = forwardBlock(embed);
     for (const block of blocks) {
       const input = x;
-      x = forwardBlock(() => step(block, input));
+      if (opts.gradientCheckpointing) {
+        // The first run draws masks as usual (advancing the forward's cursor); backward's rerun replays them.
+        const cursor = dropoutCursor();
+        let runs = 0;
+        const fn = (h: Tensor) => (runs++ === 0 ? step(block, h) : withDropoutCursor(cursor, () => step(block, h)));
+        x = forwardBlock(() => checkpoint(fn, input, block.parameters()));
+      } else x = forwardBlock(() => step(block, input));
     }
     return x;
   };
-  return seed === undefined ? run() : withDropoutSeed(seed, run);
+  return opts.dropoutSeed === undefined ? run() : withDropoutSeed(opts.dropoutSeed, run);
 }

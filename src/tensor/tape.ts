@@ -140,3 +140,22 @@ export function liveCount(): number {
   return live.length;
 }
 
+
+/**
+ * Runs fn on a tape and activation list of its own, then frees what it made and restores the
+ * outer ones: gradient checkpointing recomputes a block's forward and backward inside backward().
+ */
+export function onOwnTape<T>(fn: () => T): T {
+  const outerTape = tape, outerLive = live, outerGrad = gradEnabled;
+  tape = [];
+  live = [];
+  gradEnabled = true;
+  try {
+    return fn();
+  } finally {
+    releaseAll();
+    tape = outerTape;
+    live = outerLive;
+    gradEnabled = outerGrad;
+  }
+}

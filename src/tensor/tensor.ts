@@ -1,10 +1,12 @@
-// Tensor: a float32 buffer with a shape, an optional gradient, and its place on the autograd tape.
+// Tensor: a float32 buffer (or, for frozen parameters, the checkpoint's bf16/f16 bits) with a shape, an optional gradient, and its place on the autograd tape.
 // Three kinds: parameters (persistent leaves), activations (pooled; freed when their step's
 // backward finishes, or as soon as a forward block ends when no backward reads them) and views
 // (share an activation's buffer, e.g. reshape).
 import { allocUninit, allocZeros, release } from './pool.js';
 import { type Shape, checkShape, shapeStr, sizeOf } from './shape.js';
 import { backward as runBackward, track } from './tape.js';
+import type { HalfWeight } from '../backend/backend.js';
+import { bf16ToF32, f16ToF32 } from '../formats/dtype.js';
 
 export type TensorKind = 'param' | 'activation' | 'view' | 'const';
 
@@ -26,6 +28,8 @@ export class Tensor {
   private dataReleased = false;
   /** How to rebuild the values from tensors that backward keeps anyway (selective recomputation). */
   private recipe: { from: readonly Tensor[]; fill: (out: Float32Array) => void } | null = null;
+  /** A frozen parameter kept in its checkpoint's 16-bit dtype (then `buffer` is empty). */
+  private half: HalfWeight | null = null;
 
   private constructor(data: Float32Array, shape: Shape, kind: TensorKind, base: Tensor | null = null) {
     this.shape = shape;
@@ -41,6 +45,7 @@ export class Tensor {
    */
   get data(): Float32Array {
     if (this.base !== null) return this.base.data;
+    if (this.half) throw new Error(`${this.toString()}: held as ${this.half.dtype} (its stored dtype); GEMMs read weightOperand, others toFloat32()`);
     if (this.dataReleased) {
       if (!this.recipe || this.disposed) {
         throw new Error(`${this.toString()}: its values were released after the forward block that made it (no backward declared them saved)`);
@@ -88,6 +93,30 @@ export class Tensor {
     t.requiresGrad = true;
     t.name = name;
     return t;
+  }
+
+  /** 'F32', or the 16-bit dtype a frozen parameter is kept in (see storeHalf). */
+  get storedDtype(): 'F32' | HalfWeight['dtype'] { return this.half ? this.half.dtype : 'F32'; }
+
+  /** What a GEMM reads as this weight: the f32 values, or the 16-bit ones it widens as it packs them. */
+  get weightOperand(): Float32Array | HalfWeight { return this.half ?? this.data; }
+
+  /**
+   * Keeps this parameter as 16-bit patterns (bf16 or f16) and drops its f32 buffer: half the memory.
+   * The weight is frozen from then on (an optimizer needs f32 values to update).
+   */
+  storeHalf(w: HalfWeight): void {
+    if (this.kind !== 'param') throw new Error(`${this.toString()}: only parameters can be kept in a 16-bit dtype`);
+    if (w.bits.length !== this.size) throw new Error(`${this.toString()}: ${w.bits.length} ${w.dtype} values for ${this.size} elements`);
+    this.half = w;
+    this.buffer = EMPTY;
+    this.requiresGrad = false;
+  }
+
+  /** The values as float32: the buffer itself, or a widened copy (exact) when kept in 16 bits. */
+  toFloat32(): Float32Array {
+    if (!this.half) return this.data;
+    return this.half.dtype === 'BF16' ? bf16ToF32(this.half.bits) : f16ToF32(this.half.bits);
   }
 
   /** A constant leaf over caller-owned data (inputs, masks); optionally requiring grad. */
@@ -170,6 +199,7 @@ export class Tensor {
     this.grad = null;
     this.buffer = EMPTY;
     this.recipe = null;
+    this.half = null;
   }
 
   toString(): string { return `Tensor${shapeStr(this.shape)}${this.name ? ' ' + this.name : ''}`; }

@@ -9,7 +9,7 @@ import type { TrainHooks } from './trainer.js';
 
 /** Every parameter as model.safetensors (in dtype; checkpoints stay F32 for exact resume) + config.json. */
 export function saveFullWeights(dir: string, model: CausalLM, extraFiles: Record<string, string | Uint8Array> = {}, dtype: 'F32' | 'F16' | 'BF16' = 'F32'): void {
-  const tensors: Array<[string, FileTensor]> = model.namedParameters().map(([n, p]) => [n, { dtype, shape: [...p.shape], data: p.data }]);
+  const tensors: Array<[string, FileTensor]> = model.namedParameters().map(([n, p]) => [n, { dtype, shape: [...p.shape], data: p.toFloat32() }]);
   saveSafetensors(join(dir, 'model.safetensors'), tensors);
   writeFileSync(join(dir, 'config.json'), JSON.stringify(configToSave(model.hfConfig, dtype), null, 2) + '\n');
   for (const [name, content] of Object.entries(extraFiles)) writeFileSync(join(dir, name), content);

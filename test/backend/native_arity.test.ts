@@ -60,6 +60,9 @@ function nativeArgs(): Map<string, string[]> {
 
 // Runtime controls of the addon, not Backend kernels (typed in NativeAddon).
 const CONTROLS = new Set(['isa', 'threads', 'setThreads', 'setIsa', 'fmaPeak']);
+// Native kernels that serve one Backend method for another operand type (src/backend/native/index.ts
+// dispatches): the method's arguments, then these extra ones.
+const VARIANTS: Record<string, { method: string; extra: string[] }> = { gemmHalf: { method: 'gemm', extra: ['f16'] } };
 
 test('every native kernel takes the arguments of its Backend method, by count and name', () => {
   const want = interfaceParams();
@@ -72,7 +75,10 @@ test('every native kernel takes the arguments of its Backend method, by count an
     assert.deepEqual(holes, [], `native ${name} never reads arguments ${holes.join(', ')}`);
     assert.deepEqual(args, params, `native ${name}(${args.join(', ')}) vs Backend.${name}(${params.join(', ')})`);
   }
-  for (const name of have.keys()) assert.ok(want.has(name) || CONTROLS.has(name), `native ${name} is neither a Backend kernel nor a known control`);
+  for (const [name, v] of Object.entries(VARIANTS)) {
+    assert.deepEqual(have.get(name), [...want.get(v.method)!, ...v.extra], `native ${name} takes Backend.${v.method}'s arguments, then ${v.extra.join(', ')}`);
+  }
+  for (const name of have.keys()) assert.ok(want.has(name) || CONTROLS.has(name) || name in VARIANTS, `native ${name} is neither a Backend kernel nor a known control`);
 });
 
 test('the loaded addon exports exactly the parsed kernels and controls', (t) => {

@@ -32,3 +32,23 @@ GPTUNE_KERNEL(gemm) {
 }
 
 }  // namespace gptune
+
+namespace gptune {
+
+// gemmHalf(c, a, b, m, n, k, transA, transB, accumulate, f16): gemm with B as 16-bit patterns
+// (Uint16Array; bf16, or f16 when the last flag is set), widened exactly to f32 as it is read.
+GPTUNE_KERNEL(gemmHalf) {
+  const int64_t m = args.dim(3, "m"), n = args.dim(4, "n"), k = args.dim(5, "k");
+  const bool trans_a = args.flag(6, "transA"), trans_b = args.flag(7, "transB"), accumulate = args.flag(8, "accumulate");
+  const bool f16 = args.flag(9, "f16");
+  const int64_t mn = product(args, m, n, "m*n"), mk = product(args, m, k, "m*k"), kn = product(args, k, n, "k*n");
+  float* c = args.f32(0, "c", mn);
+  const float* a = args.f32(1, "a", mk);
+  const uint16_t* b = args.u16(2, "b", kn);
+  if (overlap(c, mn, a, mk)) args.fail("c", "overlaps 'a'");
+  if (mn > 0 && kn > 0 && reinterpret_cast<const char*>(c) < reinterpret_cast<const char*>(b + kn) &&
+      reinterpret_cast<const char*>(b) < reinterpret_cast<const char*>(c + mn)) args.fail("c", "overlaps 'b'");
+  gemm::sgemm_half_b(c, a, b, f16 ? gemm::STORED_F16 : gemm::STORED_BF16, m, n, k, trans_a, trans_b, accumulate);
+}
+
+}  // namespace gptune

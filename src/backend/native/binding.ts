@@ -3,10 +3,14 @@
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { packagePath } from '../../util/package_root.js';
-import type { Backend } from '../backend.js';
+import type { Backend, F32 } from '../backend.js';
 
-export type NativeKernels = Omit<Backend, 'name' | 'threads'>;
+export type NativeKernels = Omit<Backend, 'name' | 'threads' | 'gemm'>;
 export interface NativeAddon extends NativeKernels {
+  gemm(c: F32, a: F32, b: F32, m: number, n: number, k: number, transA: boolean, transB: boolean, accumulate: boolean): void;
+  /** gemm with B as 16-bit patterns: bf16, or IEEE f16 when f16 is set. */
+  gemmHalf(c: F32, a: F32, b: Uint16Array, m: number, n: number, k: number, transA: boolean, transB: boolean,
+    accumulate: boolean, f16: boolean): void;
   /** The instruction set the kernels dispatch to: 'avx512' | 'avx2' | 'scalar'. */
   isa(): string;
   threads(): number;

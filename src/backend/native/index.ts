@@ -7,7 +7,10 @@ export function nativeBackend(addon: NativeAddon): Backend {
   return {
     name: 'native',
     get threads() { return addon.threads(); },
-    gemm: k.gemm, addBias: k.addBias, sumRows: k.sumRows, halfToF32: k.halfToF32,
+    gemm: (c, a, b, m, n, k_, ta, tb, acc) => b instanceof Float32Array
+      ? k.gemm(c, a, b, m, n, k_, ta, tb, acc)
+      : k.gemmHalf(c, a, b.bits, m, n, k_, ta, tb, acc, b.dtype === 'F16'),
+    addBias: k.addBias, sumRows: k.sumRows, halfToF32: k.halfToF32,
     add: k.add, mul: k.mul, scale: k.scale, axpy: k.axpy, addMul: k.addMul, sum: k.sum, sumSquares: k.sumSquares,
     geluForward: k.geluForward, geluBackward: k.geluBackward, siluForward: k.siluForward, siluBackward: k.siluBackward,
     layerNormForward: k.layerNormForward, layerNormBackward: k.layerNormBackward,

@@ -21,9 +21,20 @@ let forwardDraws = 0;
 
 /** Runs fn (one forward) with its dropout masks derived from seed: the same seed replays the same masks. */
 export function withDropoutSeed<T>(seed: number, fn: () => T): T {
+  return withDropoutCursor({ seed: seed >>> 0, draws: 0 }, fn);
+}
+
+/** Where the running forward's mask seeds are: a block rerun from here draws the masks it drew the first time. */
+export interface DropoutCursor { readonly seed: number; readonly draws: number }
+
+export function dropoutCursor(): DropoutCursor {
+  return { seed: forwardSeed, draws: forwardDraws };
+}
+
+/** Runs fn drawing mask seeds from cursor on (gradient checkpointing replays a block this way). */
+export function withDropoutCursor<T>(cursor: DropoutCursor, fn: () => T): T {
   const prev = [forwardSeed, forwardDraws];
-  forwardSeed = seed >>> 0;
-  forwardDraws = 0;
+  [forwardSeed, forwardDraws] = [cursor.seed, cursor.draws];
   try {
     return fn();
   } finally {

@@ -25,13 +25,13 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null, layout: W
   const transW = layout === 'out_in';
   const out = Tensor.empty([...x.shape.slice(0, -1), outF]); // (rows, out)
   const be = backend();
-  be.gemm(out.data, x.data, weight.data, rows, outF, inF, false, transW, false);
+  be.gemm(out.data, x.data, weight.weightOperand, rows, outF, inF, false, transW, false);
   if (bias) be.addBias(out.data, bias.data, rows, outF);
   record('linear', out, bias ? [x, weight, bias] : [x, weight], weight.requiresGrad ? [x, weight] : [weight], () => {
     const dout = out.grad!;
     if (x.requiresGrad) {
       // dx (rows, in) += dout (rows, out) @ op(W)^T
-      be.gemm(x.gradBuffer(), dout, weight.data, rows, inF, outF, false, !transW, true);
+      be.gemm(x.gradBuffer(), dout, weight.weightOperand, rows, inF, outF, false, !transW, true);
     }
     if (weight.requiresGrad) {
       if (transW) be.gemm(weight.gradBuffer(), dout, x.data, outF, inF, rows, true, false, true); // (out, in) += dout^T x

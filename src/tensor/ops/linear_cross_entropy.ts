@@ -51,7 +51,7 @@ export function linearCrossEntropy(hidden: Tensor, weight: Tensor, targets: Int3
   ones?.data.fill(1);
   const dh = dHidden ? Tensor.empty([block, C]) : null;
   let sum = 0;
-  const x = hidden.data, W = weight.data;
+  const x = hidden.data, W = weight.weightOperand;
   for (let start = 0; start < kept.length; start += block) {
     const n = Math.min(block, kept.length - start);
     for (let r = 0; r < n; r++) {

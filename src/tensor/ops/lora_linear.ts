@@ -44,7 +44,7 @@ export function loraLinear(x: Tensor, weight: Tensor, bias: Tensor | null, layou
   };
 
   const out = Tensor.empty([...x.shape.slice(0, -1), outF]);
-  be.gemm(out.data, x.data, weight.data, rows, outF, inF, false, transW, false);
+  be.gemm(out.data, x.data, weight.weightOperand, rows, outF, inF, false, transW, false);
   if (bias) be.addBias(out.data, bias.data, rows, outF);
   const low = Tensor.empty([rows, r]); // scaling * dropout(x) A^T
   const input = adapterInput();
@@ -67,7 +67,7 @@ export function loraLinear(x: Tensor, weight: Tensor, bias: Tensor | null, layou
     }
     if (x.requiresGrad) {
       const dx = x.gradBuffer();
-      be.gemm(dx, dout, weight.data, rows, inF, outF, false, !transW, true); // base: dout op(W)^T
+      be.gemm(dx, dout, weight.weightOperand, rows, inF, outF, false, !transW, true); // base: dout op(W)^T
       if (p === 0) {
         be.gemm(dx, dlow.data, a.data, rows, inF, r, false, false, true);    // adapter: dlow A
       } else {

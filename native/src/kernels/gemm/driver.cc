@@ -38,7 +38,7 @@ struct Scratch {
     return data;
   }
 };
-thread_local Scratch t_apack, t_bpack, t_ashared;
+thread_local Scratch t_apack, t_bpack, t_ashared, t_bwide;
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
@@ -56,7 +56,21 @@ struct Problem {
   int64_t m, n, k, lda, ldb;
   int64_t kc;  // depth block
   bool ta, tb, accumulate;
+  const uint16_t* b16 = nullptr;  // B as 16-bit patterns (then b is null), widened while packed
+  Stored bkind = STORED_F32;
 };
+
+// kit.pack_b of op(B)[p0:p0+kc, j0:j0+nc]. A 16-bit B is first widened, only that block, into scratch
+// in B's stored layout; the packed panels are then the f32 path's, value for value.
+void pack_b(const Kit& kit, const Problem& P, float* dst, int64_t p0, int64_t j0, int64_t kc, int64_t nc) {
+  if (!P.b16) { kit.pack_b(dst, P.b, P.ldb, P.tb, p0, j0, kc, nc); return; }
+  // Stored B is [K,N] (rows p0.., cols j0..) or, when transposed, [N,K] (rows j0.., cols p0..).
+  const int64_t rows = P.tb ? nc : kc, cols = P.tb ? kc : nc;
+  const int64_t r0 = P.tb ? j0 : p0, c0 = P.tb ? p0 : j0;
+  float* w = t_bwide.get(rows * cols);
+  for (int64_t r = 0; r < rows; ++r) widen(w + r * cols, P.b16 + (r0 + r) * P.ldb + c0, cols, P.bkind);
+  kit.pack_b(dst, w, cols, P.tb, 0, 0, kc, nc);
+}
 
 // C[m0:m1, n0:n1] of the problem, on the calling thread. `apacked`, when given, holds op(A)[m0:m1, :]
 // packed by pack_all_a; `bpacked`, all of op(B) packed by pack_all_b (then n0 = 0, n1 = N). What is
@@ -75,7 +89,7 @@ void gemm_block(const Kit& kit, const Problem& P, int64_t m0, int64_t m1, int64_
       const int64_t kc = std::min(KC, P.k - pc);
       const bool load = P.accumulate || pc > 0;
       const float* bblk = bpacked ? bpacked + pc * npad + jc * kc : bp;
-      if (!bpacked) kit.pack_b(bp, P.b, P.ldb, P.tb, pc, jc, kc, nc);
+      if (!bpacked) pack_b(kit, P, bp, pc, jc, kc, nc);
       for (int64_t ic = m0; ic < m1; ic += MC) {
         const int64_t mc = std::min(MC, m1 - ic);
         const float* ablk = apacked ? apacked + pc * mpad + (ic - m0) * kc : ap;
@@ -109,7 +123,7 @@ void pack_all_b(const Kit& kit, const Problem& P, float* dst, int64_t p0, int64_
   const int64_t j0 = p0 * kit.nr, j1 = std::min(P.n, p1 * kit.nr);
   for (int64_t pc = 0; pc < P.k && j0 < j1; pc += P.kc) {
     const int64_t kc = std::min(P.kc, P.k - pc);
-    kit.pack_b(dst + pc * npad + j0 * kc, P.b, P.ldb, P.tb, pc, j0, kc, j1 - j0);
+    pack_b(kit, P, dst + pc * npad + j0 * kc, pc, j0, kc, j1 - j0);
   }
 }
 
@@ -143,8 +157,10 @@ const Kit& pick_kit() {
 
 }  // namespace
 
-void sgemm(float* c, const float* a, const float* b, int64_t m, int64_t n, int64_t k,
-           bool trans_a, bool trans_b, bool accumulate) {
+namespace {
+
+void gemm_any(float* c, const float* a, const float* b, const uint16_t* b16, Stored bkind, int64_t m, int64_t n, int64_t k,
+              bool trans_a, bool trans_b, bool accumulate) {
   if (m == 0 || n == 0) return;
   if (k == 0) {
     if (!accumulate) std::memset(c, 0, sizeof(float) * m * n);
@@ -153,11 +169,19 @@ void sgemm(float* c, const float* a, const float* b, int64_t m, int64_t n, int64
   // A single row or column of C is a matrix-vector product; op(A) [1,K] (or op(B) [K,1]) is then
   // K contiguous floats whatever its transpose flag.
   if (m == 1) {
-    if (trans_b) gemv_dot(c, b, a, n, k, accumulate);     // B [N,K]
-    else gemv_axpy(c, b, a, k, n, accumulate);            // B [K,N]
+    if (b16) {
+      if (trans_b) gemv_dot_half(c, b16, bkind, a, n, k, accumulate);
+      else gemv_axpy_half(c, b16, bkind, a, k, n, accumulate);
+    } else if (trans_b) gemv_dot(c, b, a, n, k, accumulate);  // B [N,K]
+    else gemv_axpy(c, b, a, k, n, accumulate);                 // B [K,N]
     return;
   }
   if (n == 1) {
+    if (b16) {  // op(B) is K contiguous values: widen them, then the f32 path's GEMV
+      float* w = t_bwide.get(k);
+      widen(w, b16, k, bkind);
+      b = w;
+    }
     if (trans_a) gemv_axpy(c, a, b, k, m, accumulate);    // A [K,M]
     else gemv_dot(c, a, b, m, k, accumulate);             // A [M,K]
     return;
@@ -179,7 +203,7 @@ void sgemm(float* c, const float* a, const float* b, int64_t m, int64_t n, int64
   // Depth blocks as deep as the L2-resident op(B) block allows (each one is a pass over C), but at
   // most 2048 (narrow C would otherwise make op(A) micro-panels of hundreds of KiB).
   const int64_t depth = std::clamp<int64_t>(kit.l2_floats / round_up(width, kit.nr), kit.kc, 2048);
-  const Problem P{c, a, b, m, n, k, trans_a ? m : k, trans_b ? k : n, even_block(k, depth, 1), trans_a, trans_b, accumulate};
+  const Problem P{c, a, b, m, n, k, trans_a ? m : k, trans_b ? k : n, even_block(k, depth, 1), trans_a, trans_b, accumulate, b16, bkind};
   if (wide) {
     // op(A) is packed once, by all threads, in row bands that bound its buffer.
     const int64_t band = std::max<int64_t>(kit.mr, kMaxPacked / k / kit.mr * kit.mr);
@@ -205,6 +229,18 @@ void sgemm(float* c, const float* a, const float* b, int64_t m, int64_t n, int64
           [&](int64_t p0, int64_t p1) { pack_all_b(kit, P, bp, p0, p1); },
           [&](int64_t i) { gemm_block(kit, P, i * rows, std::min(m, (i + 1) * rows), 0, n, nullptr, bp); });
   }, nt);
+}
+
+}  // namespace
+
+void sgemm(float* c, const float* a, const float* b, int64_t m, int64_t n, int64_t k,
+           bool trans_a, bool trans_b, bool accumulate) {
+  gemm_any(c, a, b, nullptr, STORED_F32, m, n, k, trans_a, trans_b, accumulate);
+}
+
+void sgemm_half_b(float* c, const float* a, const uint16_t* b, Stored kind, int64_t m, int64_t n, int64_t k,
+                  bool trans_a, bool trans_b, bool accumulate) {
+  gemm_any(c, a, nullptr, b, kind, m, n, k, trans_a, trans_b, accumulate);
 }
 
 }  // namespace gemm

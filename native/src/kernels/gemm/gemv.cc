@@ -2,6 +2,7 @@
 // shapes): the packed path would pack (and for transposes, transpose) the whole matrix to use 1/32
 // of each micro-tile, while a GEMV streams the matrix once. Per-ISA copies of one loop nest.
 #include <algorithm>
+#include <vector>
 #include "kernels/gemm/kit.h"
 #include "simd/cpu.h"
 #include "threads/pool.h"
@@ -14,10 +15,29 @@ namespace {
 
 // y[r] = (acc ? y[r] : 0) + dot(x, X[r, :]) for r in [r0, r1); X is [rows, cols] row-major.
 // L independent partial sums per row let the compiler vectorise the dot without reassociating.
-template <int L>
-GPTUNE_INLINE void dot_rows(float* y, const float* X, const float* x, int64_t cols, int64_t r0, int64_t r1, bool acc) {
+// Rows come from `Rows`: F32Rows reads X in place, HalfRows widens each into a buffer first, so
+// both run the same arithmetic in the same order (bit-identical results).
+struct F32Rows {
+  const float* X;
+  int64_t cols;
+  GPTUNE_INLINE const float* operator()(int64_t r, int64_t j0, int64_t) const { return X + r * cols + j0; }
+};
+thread_local std::vector<float> t_row;
+struct HalfRows {
+  const uint16_t* X;
+  int64_t cols;
+  Stored kind;
+  GPTUNE_INLINE const float* operator()(int64_t r, int64_t j0, int64_t w) const {
+    if (t_row.size() < size_t(w)) t_row.resize(w);
+    widen(t_row.data(), X + r * cols + j0, w, kind);
+    return t_row.data();
+  }
+};
+
+template <int L, typename Rows>
+GPTUNE_INLINE void dot_rows(float* y, Rows X, const float* x, int64_t cols, int64_t r0, int64_t r1, bool acc) {
   for (int64_t r = r0; r < r1; ++r) {
-    const float* row = X + r * cols;
+    const float* row = X(r, 0, cols);
     float s[L] = {};
     int64_t p = 0;
     for (; p + L <= cols; p += L)
@@ -31,8 +51,8 @@ GPTUNE_INLINE void dot_rows(float* y, const float* X, const float* x, int64_t co
 
 // y[j] = (acc ? y[j] : 0) + sum_r x[r] * X[r, j] for j in [j0, j1); X is [rows, cols] row-major.
 // Columns go in blocks of 256 whose partial sums stay in L1 while the rows stream past.
-template <int L>
-GPTUNE_INLINE void axpy_rows(float* y, const float* X, const float* x, int64_t rows, int64_t cols, int64_t j0, int64_t j1, bool acc) {
+template <int L, typename Rows>
+GPTUNE_INLINE void axpy_rows(float* y, Rows X, const float* x, int64_t rows, int64_t j0, int64_t j1, bool acc) {
   constexpr int64_t kBlock = 256;
   for (int64_t jb = j0; jb < j1; jb += kBlock) {
     const int64_t w = std::min(kBlock, j1 - jb);
@@ -40,59 +60,74 @@ GPTUNE_INLINE void axpy_rows(float* y, const float* X, const float* x, int64_t r
     for (int64_t j = 0; j < w; ++j) s[j] = acc ? y[jb + j] : 0.0f;
     for (int64_t r = 0; r < rows; ++r) {
       const float xr = x[r];
-      const float* row = X + r * cols + jb;
+      const float* row = X(r, jb, w);
       for (int64_t j = 0; j < w; ++j) s[j] += xr * row[j];
     }
     for (int64_t j = 0; j < w; ++j) y[jb + j] = s[j];
   }
 }
 
-using DotFn = void (*)(float*, const float*, const float*, int64_t, int64_t, int64_t, bool);
-using AxpyFn = void (*)(float*, const float*, const float*, int64_t, int64_t, int64_t, int64_t, bool);
+template <typename Rows> using DotFn = void (*)(float*, Rows, const float*, int64_t, int64_t, int64_t, bool);
+template <typename Rows> using AxpyFn = void (*)(float*, Rows, const float*, int64_t, int64_t, int64_t, bool);
 
 #if GPTUNE_X86
-GPTUNE_AVX512 void dot_avx512(float* y, const float* X, const float* x, int64_t cols, int64_t r0, int64_t r1, bool acc) { dot_rows<32>(y, X, x, cols, r0, r1, acc); }
-GPTUNE_AVX2 void dot_avx2(float* y, const float* X, const float* x, int64_t cols, int64_t r0, int64_t r1, bool acc) { dot_rows<16>(y, X, x, cols, r0, r1, acc); }
-GPTUNE_AVX512 void axpy_avx512(float* y, const float* X, const float* x, int64_t rows, int64_t cols, int64_t j0, int64_t j1, bool acc) { axpy_rows<16>(y, X, x, rows, cols, j0, j1, acc); }
-GPTUNE_AVX2 void axpy_avx2(float* y, const float* X, const float* x, int64_t rows, int64_t cols, int64_t j0, int64_t j1, bool acc) { axpy_rows<8>(y, X, x, rows, cols, j0, j1, acc); }
+template <typename Rows> GPTUNE_AVX512 void dot_avx512(float* y, Rows X, const float* x, int64_t cols, int64_t r0, int64_t r1, bool acc) { dot_rows<32>(y, X, x, cols, r0, r1, acc); }
+template <typename Rows> GPTUNE_AVX2 void dot_avx2(float* y, Rows X, const float* x, int64_t cols, int64_t r0, int64_t r1, bool acc) { dot_rows<16>(y, X, x, cols, r0, r1, acc); }
+template <typename Rows> GPTUNE_AVX512 void axpy_avx512(float* y, Rows X, const float* x, int64_t rows, int64_t j0, int64_t j1, bool acc) { axpy_rows<16>(y, X, x, rows, j0, j1, acc); }
+template <typename Rows> GPTUNE_AVX2 void axpy_avx2(float* y, Rows X, const float* x, int64_t rows, int64_t j0, int64_t j1, bool acc) { axpy_rows<8>(y, X, x, rows, j0, j1, acc); }
 #endif
-void dot_scalar(float* y, const float* X, const float* x, int64_t cols, int64_t r0, int64_t r1, bool acc) { dot_rows<8>(y, X, x, cols, r0, r1, acc); }
-void axpy_scalar(float* y, const float* X, const float* x, int64_t rows, int64_t cols, int64_t j0, int64_t j1, bool acc) { axpy_rows<4>(y, X, x, rows, cols, j0, j1, acc); }
+template <typename Rows> void dot_scalar(float* y, Rows X, const float* x, int64_t cols, int64_t r0, int64_t r1, bool acc) { dot_rows<8>(y, X, x, cols, r0, r1, acc); }
+template <typename Rows> void axpy_scalar(float* y, Rows X, const float* x, int64_t rows, int64_t j0, int64_t j1, bool acc) { axpy_rows<4>(y, X, x, rows, j0, j1, acc); }
 
-DotFn pick_dot() {
+template <typename Rows> DotFn<Rows> pick_dot() {
 #if GPTUNE_X86
-  if (cpu_isa() == ISA_AVX512) return dot_avx512;
-  if (cpu_isa() == ISA_AVX2) return dot_avx2;
+  if (cpu_isa() == ISA_AVX512) return dot_avx512<Rows>;
+  if (cpu_isa() == ISA_AVX2) return dot_avx2<Rows>;
 #endif
-  return dot_scalar;
+  return dot_scalar<Rows>;
 }
-AxpyFn pick_axpy() {
+template <typename Rows> AxpyFn<Rows> pick_axpy() {
 #if GPTUNE_X86
-  if (cpu_isa() == ISA_AVX512) return axpy_avx512;
-  if (cpu_isa() == ISA_AVX2) return axpy_avx2;
+  if (cpu_isa() == ISA_AVX512) return axpy_avx512<Rows>;
+  if (cpu_isa() == ISA_AVX2) return axpy_avx2<Rows>;
 #endif
-  return axpy_scalar;
+  return axpy_scalar<Rows>;
 }
 
 constexpr int64_t kGrain = 1 << 16;  // multiply-adds per thread below which one thread does it all
 
-}  // namespace
-
 // y [rows] = (acc ? y : 0) + X [rows, cols] @ x [cols]
-void gemv_dot(float* y, const float* X, const float* x, int64_t rows, int64_t cols, bool acc) {
-  const DotFn f = pick_dot();
+template <typename Rows>
+void dot_any(float* y, Rows X, const float* x, int64_t rows, int64_t cols, bool acc) {
+  const DotFn<Rows> f = pick_dot<Rows>();
   parallel_for(rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(cols, 1)),
                [&](int64_t r0, int64_t r1) { f(y, X, x, cols, r0, r1, acc); });
 }
 
 // y [cols] = (acc ? y : 0) + x [rows] @ X [rows, cols]
-void gemv_axpy(float* y, const float* X, const float* x, int64_t rows, int64_t cols, bool acc) {
-  const AxpyFn f = pick_axpy();
+template <typename Rows>
+void axpy_any(float* y, Rows X, const float* x, int64_t rows, int64_t cols, bool acc) {
+  const AxpyFn<Rows> f = pick_axpy<Rows>();
   // Threads take whole 64-column stripes so no two write the same cache line.
   const int64_t stripes = (cols + 63) / 64;
   parallel_for(stripes, std::max<int64_t>(1, kGrain / 64 / std::max<int64_t>(rows, 1)), [&](int64_t s0, int64_t s1) {
-    f(y, X, x, rows, cols, s0 * 64, std::min(cols, s1 * 64), acc);
+    f(y, X, x, rows, s0 * 64, std::min(cols, s1 * 64), acc);
   });
+}
+
+}  // namespace
+
+void gemv_dot(float* y, const float* X, const float* x, int64_t rows, int64_t cols, bool acc) {
+  dot_any(y, F32Rows{X, cols}, x, rows, cols, acc);
+}
+void gemv_axpy(float* y, const float* X, const float* x, int64_t rows, int64_t cols, bool acc) {
+  axpy_any(y, F32Rows{X, cols}, x, rows, cols, acc);
+}
+void gemv_dot_half(float* y, const uint16_t* X, Stored kind, const float* x, int64_t rows, int64_t cols, bool acc) {
+  dot_any(y, HalfRows{X, cols, kind}, x, rows, cols, acc);
+}
+void gemv_axpy_half(float* y, const uint16_t* X, Stored kind, const float* x, int64_t rows, int64_t cols, bool acc) {
+  axpy_any(y, HalfRows{X, cols, kind}, x, rows, cols, acc);
 }
 
 }  // namespace gemm

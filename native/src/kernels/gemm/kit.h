@@ -26,13 +26,26 @@ const Kit& kit_avx512();
 const Kit& kit_avx2();
 const Kit& kit_scalar();
 
+// How a weight operand is stored: f32, or 16-bit patterns widened to f32 on load (exact: every bf16
+// and f16 value is an f32 value), so a product with a half-precision weight equals the f32 one bit for bit.
+enum Stored { STORED_F32 = 0, STORED_BF16 = 1, STORED_F16 = 2 };
+// dst[0:n] = src[0:n] widened to f32 (widen.cc).
+void widen(float* dst, const uint16_t* src, int64_t n, Stored kind);
+
 // Matrix-vector products (gemv.cc), used when m or n is 1. X is [rows, cols], row-major.
 void gemv_dot(float* y, const float* X, const float* x, int64_t rows, int64_t cols, bool acc);   // y[rows] (+)= X @ x
 void gemv_axpy(float* y, const float* X, const float* x, int64_t rows, int64_t cols, bool acc);  // y[cols] (+)= x @ X
 
+// The same with X stored as 16-bit patterns (kind BF16 or F16): each row is widened as it is read.
+void gemv_dot_half(float* y, const uint16_t* X, Stored kind, const float* x, int64_t rows, int64_t cols, bool acc);
+void gemv_axpy_half(float* y, const uint16_t* X, Stored kind, const float* x, int64_t rows, int64_t cols, bool acc);
+
 // C[M,N] = (accumulate ? C : 0) + op(A) @ op(B) on the pool's threads, with the kit cpu_isa() picks.
 void sgemm(float* c, const float* a, const float* b, int64_t m, int64_t n, int64_t k,
            bool trans_a, bool trans_b, bool accumulate);
+// The same with B stored as 16-bit patterns (kind BF16 or F16), widened while op(B) is packed.
+void sgemm_half_b(float* c, const float* a, const uint16_t* b, Stored kind, int64_t m, int64_t n, int64_t k,
+                  bool trans_a, bool trans_b, bool accumulate);
 
 }  // namespace gemm
 }  // namespace gptune
