@@ -1,5 +1,6 @@
 // The Llama family with Hugging Face's LlamaForCausalLM semantics: RMSNorm, rotary embeddings
-// (rotate_half), SwiGLU, grouped-query attention. Qwen2 (q/k/v biases) and SmolLM (a Llama) share it.
+// (rotate_half), SwiGLU, grouped-query attention. Qwen2 (q/k/v biases), Qwen3 (q/k norms, see
+// qwen3.ts), Mistral (sliding window) and SmolLM (a Llama) share it.
 // Parameters keep HF's names (model.layers.0.self_attn.q_proj.weight ...).
 import { Module } from '../nn/module.js';
 import { Embedding, Linear, RMSNorm } from '../nn/layers.js';
@@ -16,7 +17,7 @@ import { attendWithCache } from './kv_cache.js';
 import { defaultPositions } from './gpt2.js';
 
 export interface LlamaConfig {
-  model_type: 'llama' | 'qwen2' | 'mistral';
+  model_type: 'llama' | 'qwen2' | 'mistral' | 'qwen3';
   vocab_size: number;
   hidden_size: number;
   intermediate_size: number;
@@ -33,6 +34,12 @@ export interface LlamaConfig {
   attention_bias: boolean;
   mlp_bias: boolean;
   hidden_act: string;
+  /** Qwen3: per-head RMSNorm on queries and keys before RoPE (q_norm, k_norm). */
+  qk_norm: boolean;
+  /** Per layer: its sliding window (keys s > t - window), or null for full attention. */
+  layer_windows: (number | null)[];
+  /** nn.Embedding's padding_idx: that row of embed_tokens gets no gradient from lookups. */
+  pad_token_id: number | null;
   bos_token_id?: number;
   eos_token_id?: number | number[];
 }
@@ -58,10 +65,7 @@ export function llamaConfigFrom(raw: Record<string, unknown>, source = 'config.j
   if (!Number.isInteger(headDim) || headDim % 2 !== 0) throw new Error(`${source}: head_dim ${headDim} must be an even integer`);
   const act = (raw.hidden_act as string | undefined) ?? 'silu';
   if (act !== 'silu') throw new Error(`${source}: hidden_act '${act}' is not supported (silu is)`);
-  if (raw.use_sliding_window === true) throw new Error(`${source}: 'use_sliding_window: true' is not supported`);
-  if (type === 'mistral' && raw.sliding_window !== null && raw.sliding_window !== undefined) {
-    throw new Error(`${source}: mistral's sliding_window ${JSON.stringify(raw.sliding_window)} is not supported (set it to null)`);
-  }
+  const layers = positiveInt(raw, 'num_hidden_layers', source);
   if (typeof raw.attention_dropout === 'number' && raw.attention_dropout > 0) {
     throw new Error(`${source}: attention_dropout ${raw.attention_dropout} is not supported (the fused attention has no dropout on probabilities)`);
   }
@@ -71,7 +75,7 @@ export function llamaConfigFrom(raw: Record<string, unknown>, source = 'config.j
     vocab_size: positiveInt(raw, 'vocab_size', source),
     hidden_size: hidden,
     intermediate_size: positiveInt(raw, 'intermediate_size', source),
-    num_hidden_layers: positiveInt(raw, 'num_hidden_layers', source),
+    num_hidden_layers: layers,
     num_attention_heads: heads,
     num_key_value_heads: kvHeads,
     head_dim: headDim,
@@ -84,12 +88,40 @@ export function llamaConfigFrom(raw: Record<string, unknown>, source = 'config.j
     attention_bias: type === 'qwen2' ? true : Boolean(raw.attention_bias),
     mlp_bias: Boolean(raw.mlp_bias),
     hidden_act: act,
+    qk_norm: type === 'qwen3',
+    layer_windows: layerWindowsFrom(raw, layers, source),
+    pad_token_id: typeof raw.pad_token_id === 'number' ? raw.pad_token_id : null,
     bos_token_id: raw.bos_token_id as number | undefined,
     eos_token_id: raw.eos_token_id as number | number[] | undefined,
   } as LlamaConfig;
 }
 
-function ropeScalingFrom(v: unknown, source: string): RopeScaling | null {
+/**
+ * Which layers attend through a sliding window, as HF's configs say it: Mistral's sliding_window on
+ * every layer; Qwen's (use_sliding_window) on the layer_types marked 'sliding_attention', else on
+ * the layers from max_window_layers on.
+ */
+export function layerWindowsFrom(raw: Record<string, unknown>, layers: number, source: string): (number | null)[] {
+  // MistralConfig's sliding_window defaults to 4096 and applies to every layer (it ignores layer_types).
+  const w = raw.model_type === 'mistral' && raw.sliding_window === undefined ? 4096 : raw.sliding_window;
+  const windowed = raw.model_type === 'mistral' || raw.use_sliding_window === true;
+  if (w === null || w === undefined || !windowed) return new Array(layers).fill(null);
+  if (!Number.isInteger(w) || (w as number) <= 0) throw new Error(`${source}: 'sliding_window' must be a positive integer or null, got ${JSON.stringify(w)}`);
+  if (raw.model_type === 'mistral') return new Array(layers).fill(w);
+  const types = raw.layer_types;
+  if (Array.isArray(types)) {
+    if (types.length !== layers) throw new Error(`${source}: 'layer_types' has ${types.length} entries for ${layers} layers`);
+    return types.map((t, i) => {
+      if (t === 'sliding_attention') return w as number;
+      if (t === 'full_attention') return null;
+      throw new Error(`${source}: layer_types[${i}] '${t}' is not supported (sliding_attention, full_attention)`);
+    });
+  }
+  const from = typeof raw.max_window_layers === 'number' ? raw.max_window_layers : layers;
+  return Array.from({ length: layers }, (_, i) => (i >= from ? (w as number) : null));
+}
+
+export function ropeScalingFrom(v: unknown, source: string): RopeScaling | null {
   if (v === null || v === undefined) return null;
   const s = v as Record<string, unknown>;
   const type = (s.rope_type ?? s.type) as string;
@@ -108,7 +140,7 @@ function ropeScalingFrom(v: unknown, source: string): RopeScaling | null {
 }
 
 /** Rotary inverse frequencies, with the llama3 / linear scaling of HF's rope init functions. */
-export function ropeInvFreq(cfg: LlamaConfig): Float64Array {
+export function ropeInvFreq(cfg: Pick<LlamaConfig, 'head_dim' | 'rope_theta' | 'rope_scaling'>): Float64Array {
   const D = cfg.head_dim, half = D / 2;
   const inv = new Float64Array(half);
   for (let j = 0; j < half; j++) inv[j] = 1 / Math.pow(cfg.rope_theta, (2 * j) / D);
@@ -130,7 +162,7 @@ export function ropeInvFreq(cfg: LlamaConfig): Float64Array {
 }
 
 /** cos/sin tables [positions, D/2], grown on demand (Llama 3's 128K context would be 64 MB up front). */
-class RopeTables {
+export class RopeTables {
   cos = new Float32Array(0);
   sin = new Float32Array(0);
   private rows = 0;
@@ -156,8 +188,14 @@ class LlamaAttention extends Module {
   k_proj: Linear;
   v_proj: Linear;
   o_proj: Linear;
+  q_norm: RMSNorm | null = null; // Qwen3: over head_dim, before RoPE
+  k_norm: RMSNorm | null = null;
   constructor(readonly cfg: LlamaConfig, readonly layer: number) {
     super();
+    if (cfg.qk_norm) {
+      this.q_norm = new RMSNorm(cfg.head_dim, cfg.rms_norm_eps);
+      this.k_norm = new RMSNorm(cfg.head_dim, cfg.rms_norm_eps);
+    }
     const C = cfg.hidden_size, D = cfg.head_dim, qkvBias = cfg.attention_bias;
     this.q_proj = new Linear(C, cfg.num_attention_heads * D, { bias: qkvBias });
     this.k_proj = new Linear(C, cfg.num_key_value_heads * D, { bias: qkvBias });
@@ -167,13 +205,17 @@ class LlamaAttention extends Module {
   forward(x: Tensor, positions: Int32Array, tables: RopeTables, opts: ForwardOptions): Tensor {
     const [B, T] = x.shape;
     const { num_attention_heads: H, num_key_value_heads: KVH, head_dim: D } = this.cfg;
-    const q = rope(reshape(this.q_proj.forward(x), [B, T, H, D]), tables.cos, tables.sin, positions);
-    const k = rope(reshape(this.k_proj.forward(x), [B, T, KVH, D]), tables.cos, tables.sin, positions);
+    let q = reshape(this.q_proj.forward(x), [B, T, H, D]);
+    let k = reshape(this.k_proj.forward(x), [B, T, KVH, D]);
+    if (this.q_norm && this.k_norm) { q = this.q_norm.forward(q); k = this.k_norm.forward(k); }
+    q = rope(q, tables.cos, tables.sin, positions);
+    k = rope(k, tables.cos, tables.sin, positions);
     const v = reshape(this.v_proj.forward(x), [B, T, KVH, D]);
     const scale = 1 / Math.sqrt(D);
+    const window = this.cfg.layer_windows[this.layer];
     const y = opts.cache
       ? attendWithCache(opts.cache, this.layer, q, k, v, scale)
-      : attention(q, k, v, { causal: true, segments: opts.segments ?? null, scale });
+      : attention(q, k, v, { causal: true, segments: opts.segments ?? null, scale, window });
     return this.o_proj.forward(reshape(y, [B, T, H * D]));
   }
 }
@@ -218,14 +260,14 @@ class LlamaModel extends Module {
   norm: RMSNorm;
   constructor(cfg: LlamaConfig) {
     super();
-    this.embed_tokens = new Embedding(cfg.vocab_size, cfg.hidden_size);
+    this.embed_tokens = new Embedding(cfg.vocab_size, cfg.hidden_size, cfg.pad_token_id);
     this.layers = Array.from({ length: cfg.num_hidden_layers }, (_, i) => new LlamaDecoderLayer(cfg, i));
     this.norm = new RMSNorm(cfg.hidden_size, cfg.rms_norm_eps);
   }
 }
 
 export class LlamaForCausalLM extends Module implements CausalLM {
-  readonly architecture = 'llama';
+  readonly architecture: string = 'llama';
   model: LlamaModel;
   lm_head: Linear | null = null;
   dropoutSeed = 0;
@@ -241,8 +283,8 @@ export class LlamaForCausalLM extends Module implements CausalLM {
   get vocabSize(): number { return this.config.vocab_size; }
   get maxPositions(): number { return this.config.max_position_embeddings; }
   get numLayers(): number { return this.config.num_hidden_layers; }
-  get kvShape(): { kvHeads: number; headDim: number } {
-    return { kvHeads: this.config.num_key_value_heads, headDim: this.config.head_dim };
+  get kvShape(): { kvHeads: number; headDim: number; windows: (number | null)[] } {
+    return { kvHeads: this.config.num_key_value_heads, headDim: this.config.head_dim, windows: this.config.layer_windows };
   }
 
   /** ids [B*T] -> logits [B, T, vocab]. */
