@@ -45,10 +45,10 @@ function check(addon: NativeAddon): void {
   const seg = Int32Array.from({ length: B * T }, (_, i) => Math.floor((i % T) / 30));
   const want = { out: new Float32Array(q.length), lse: new Float32Array(B * H * T), dq: new Float32Array(q.length), dk: new Float32Array(k.length), dv: new Float32Array(v.length) };
   const got = { out: new Float32Array(q.length), lse: new Float32Array(B * H * T), dq: new Float32Array(q.length), dk: new Float32Array(k.length), dv: new Float32Array(v.length) };
-  refForward(want.out, want.lse, q, k, v, B, T, H, KVH, D, scale, true, seg);
-  refBackward(want.dq, want.dk, want.dv, dout, q, k, v, want.out, want.lse, B, T, H, KVH, D, scale, true, seg);
-  addon.attentionForward(got.out, got.lse, q, k, v, B, T, H, KVH, D, scale, true, seg);
-  addon.attentionBackward(got.dq, got.dk, got.dv, dout, q, k, v, got.out, got.lse, B, T, H, KVH, D, scale, true, seg);
+  refForward(want.out, want.lse, q, k, v, B, T, H, KVH, D, scale, true, seg, 0);
+  refBackward(want.dq, want.dk, want.dv, dout, q, k, v, want.out, want.lse, B, T, H, KVH, D, scale, true, seg, 0);
+  addon.attentionForward(got.out, got.lse, q, k, v, B, T, H, KVH, D, scale, true, seg, 0);
+  addon.attentionBackward(got.dq, got.dk, got.dv, dout, q, k, v, got.out, got.lse, B, T, H, KVH, D, scale, true, seg, 0);
   for (const key of ['out', 'lse', 'dq', 'dk', 'dv'] as const) {
     const d = maxRelDiff(got[key], want[key]);
     if (!(d <= 1e-4)) throw new Error(`attention bench: native ${key} disagrees with the reference (max rel diff ${d})`);
@@ -71,12 +71,12 @@ export function run(ctx: BenchContext): BenchRow[] {
     const q = uniformFill(B * T * H * D, 5), k = uniformFill(B * T * H * D, 6), v = uniformFill(B * T * H * D, 7), w = uniformFill(B * T * H * D, 8);
     const out = new Float32Array(q.length), lse = new Float32Array(B * H * T);
     const dq = new Float32Array(q.length), dk = new Float32Array(k.length), dv = new Float32Array(v.length);
-    const fwd = () => addon.attentionForward(out, lse, q, k, v, B, T, H, H, D, scale, true, null);
+    const fwd = () => addon.attentionForward(out, lse, q, k, v, B, T, H, H, D, scale, true, null, 0);
     // The peer zeroes its grads and runs backward on sum(out * w), whose dout is w.
     const fwdbwd = () => {
       fwd();
       dq.fill(0); dk.fill(0); dv.fill(0);
-      addon.attentionBackward(dq, dk, dv, w, q, k, v, out, lse, B, T, H, H, D, scale, true, null);
+      addon.attentionBackward(dq, dk, dv, w, q, k, v, out, lse, B, T, H, H, D, scale, true, null, 0);
     };
     const threads = addon.threads();
     if (c.threads === 1) addon.setThreads(1);

@@ -81,22 +81,24 @@ export interface Backend {
    * q, out: [B, T, H, D]; k, v: [B, T, KVH, D] (H % KVH == 0: query head h reads kv head h / (H/KVH)).
    * lse: [B, H, T], the log-sum-exp of each query's scores, saved for backward.
    * causal: query t sees keys <= t. segments: null, or [B, T] ids; a query sees only keys of its own
-   * segment (block-diagonal mask for packed sequences).
+   * segment (block-diagonal mask for packed sequences). window: 0, or query t sees only keys
+   * s > t - window (Mistral / Gemma sliding-window layers).
    */
   attentionForward(out: F32, lse: F32, q: F32, k: F32, v: F32, batch: number, seqLen: number,
     heads: number, kvHeads: number, headDim: number, scale: number, causal: boolean,
-    segments: I32 | null): void;
+    segments: I32 | null, window: number): void;
   attentionBackward(dq: F32, dk: F32, dv: F32, dout: F32, q: F32, k: F32, v: F32, out: F32, lse: F32,
     batch: number, seqLen: number, heads: number, kvHeads: number, headDim: number, scale: number,
-    causal: boolean, segments: I32 | null): void;
+    causal: boolean, segments: I32 | null, window: number): void;
 
   /**
    * Attention for generation against a KV cache. q, out: [B, Tq, H, D], the queries at positions
-   * past .. past+Tq-1; kCache, vCache: [B, maxLen, KVH, D] holding positions 0 .. past+Tq-1.
-   * Query i attends causally to cache positions <= past + i. No backward (inference only).
+   * past .. past+Tq-1; kCache, vCache: [B, maxLen, KVH, D], a ring: position p sits in slot p % maxLen.
+   * Query i attends causally to positions <= past + i, and with window > 0 only to those
+   * > past + i - window (a window-sized ring suffices then). No backward (inference only).
    */
   attentionDecode(out: F32, q: F32, kCache: F32, vCache: F32, batch: number, qLen: number, past: number,
-    maxLen: number, heads: number, kvHeads: number, headDim: number, scale: number): void;
+    maxLen: number, heads: number, kvHeads: number, headDim: number, scale: number, window: number): void;
 
   /**
    * Fused log-softmax + negative log-likelihood over logits [rows, vocab].

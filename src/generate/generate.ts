@@ -58,8 +58,8 @@ export function generate(model: CausalLM, prompt: readonly number[], opts: Gener
   let text = '';
   let stopReason = 'max_new_tokens' as GenerateResult['stopReason'];
   const limit = Math.min(maxNew, model.maxPositions - prompt.length);
-  const { kvHeads, headDim } = model.kvShape;
-  const cache = useCache ? new KVCache(model.numLayers, 1, prompt.length + limit, kvHeads, headDim) : undefined;
+  const { kvHeads, headDim, windows } = model.kvShape;
+  const cache = useCache ? new KVCache(model.numLayers, 1, prompt.length + limit, kvHeads, headDim, windows) : undefined;
   try {
     noGrad(() => {
       let pending: number[] = [...prompt];

@@ -24,7 +24,8 @@ export interface CausalLM extends Module {
   readonly vocabSize: number;
   readonly maxPositions: number;
   readonly numLayers: number;
-  readonly kvShape: { kvHeads: number; headDim: number };
+  /** windows[layer]: that layer's sliding window (null or absent: full attention), sizing its cache. */
+  readonly kvShape: { kvHeads: number; headDim: number; windows?: readonly (number | null)[] };
   /** ids [B*T] -> logits [B, T, vocab]. */
   forward(ids: Int32Array, batch: number, seqLen: number, opts?: ForwardOptions): Tensor;
   /** ids [B*T] -> the final norm's output [B, T, hidden]: forward() without the lm_head. */

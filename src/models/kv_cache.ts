@@ -1,5 +1,6 @@
-// The key/value cache for generation: per layer, keys and values of every token so far, so each
-// new token costs one position of work instead of re-running the prefix.
+// The key/value cache for generation: per layer, keys and values of the tokens so far, so each
+// new token costs one position of work instead of re-running the prefix. A sliding-window layer
+// keeps a window-sized ring (position p in slot p % capacity) instead of the whole sequence.
 import { Tensor } from '../tensor/tensor.js';
 import { attention } from '../tensor/ops/attention.js';
 import { ShapeError } from '../tensor/shape.js';
@@ -8,13 +9,18 @@ import { backend } from '../backend/select.js';
 export class KVCache {
   /** Tokens already in the cache (the next token's position). */
   length = 0;
-  readonly k: Float32Array[]; // per layer (B, maxLen, KVH, D)
+  readonly k: Float32Array[]; // per layer (B, capacity[layer], KVH, D)
   readonly v: Float32Array[];
+  /** Slots per layer: maxLen, or the layer's window when it is shorter. */
+  readonly capacity: number[];
+  /** windows[layer]: the layer's sliding window, or 0 for full attention. */
+  readonly windows: number[];
   constructor(readonly numLayers: number, readonly batch: number, readonly maxLen: number,
-    readonly kvHeads: number, readonly headDim: number) {
-    const n = batch * maxLen * kvHeads * headDim;
-    this.k = Array.from({ length: numLayers }, () => new Float32Array(n));
-    this.v = Array.from({ length: numLayers }, () => new Float32Array(n));
+    readonly kvHeads: number, readonly headDim: number, windows?: readonly (number | null)[]) {
+    this.windows = Array.from({ length: numLayers }, (_, l) => windows?.[l] ?? 0);
+    this.capacity = this.windows.map((w) => (w > 0 ? Math.min(w, maxLen) : maxLen));
+    this.k = this.capacity.map((c) => new Float32Array(batch * c * kvHeads * headDim));
+    this.v = this.capacity.map((c) => new Float32Array(batch * c * kvHeads * headDim));
   }
 
   /** Called by the model after all layers have appended `tokens` positions. */
@@ -25,7 +31,7 @@ export class KVCache {
 
 /**
  * Appends this step's k, v ([B, Tn, KVH, D]) to the cache of `layer` and attends q ([B, Tn, H, D])
- * causally over all cached positions. Runs under noGrad (generation only).
+ * causally over the cached positions (the layer's window of them). Runs under noGrad (generation only).
  */
 export function attendWithCache(cache: KVCache, layer: number, q: Tensor, k: Tensor, v: Tensor, scale: number): Tensor {
   const [B, Tn, H, D] = q.shape;
@@ -35,16 +41,23 @@ export function attendWithCache(cache: KVCache, layer: number, q: Tensor, k: Ten
     throw new ShapeError('attendWithCache', `q [${q.shape}] / k [${k.shape}] do not fit the cache (batch ${cache.batch}, ${cache.kvHeads} kv heads, head dim ${cache.headDim})`);
   }
   if (past + Tn > cache.maxLen) throw new RangeError(`kv cache: ${past + Tn} positions exceed its ${cache.maxLen}`);
-  const row = KVH * D;
+  const row = KVH * D, cap = cache.capacity[layer], window = cache.windows[layer];
   const ck = cache.k[layer], cv = cache.v[layer];
+  // In a window-sized ring, keys the chunk's first queries need would be overwritten by its last ones.
+  if (past > 0 && window > 0 && window + Tn - 1 > cap && past + Tn > cap) {
+    throw new RangeError(`kv cache: layer ${layer} (window ${window}) cannot take ${Tn} tokens at once after ${past}; feed them one at a time`);
+  }
   for (let b = 0; b < B; b++) {
-    ck.set(k.data.subarray(b * Tn * row, (b + 1) * Tn * row), (b * cache.maxLen + past) * row);
-    cv.set(v.data.subarray(b * Tn * row, (b + 1) * Tn * row), (b * cache.maxLen + past) * row);
+    for (let t = Math.max(0, Tn - cap); t < Tn; t++) { // older tokens of a long prefill fall out of the ring
+      const src = (b * Tn + t) * row, dst = (b * cap + ((past + t) % cap)) * row;
+      ck.set(k.data.subarray(src, src + row), dst);
+      cv.set(v.data.subarray(src, src + row), dst);
+    }
   }
   // An empty cache is plain causal attention over this step's tokens: the fused kernel.
-  if (past === 0) return attention(q, k, v, { causal: true, scale });
+  if (past === 0) return attention(q, k, v, { causal: true, scale, window });
 
   const out = Tensor.empty(q.shape);
-  backend().attentionDecode(out.data, q.data, ck, cv, B, Tn, past, cache.maxLen, H, KVH, D, scale);
+  backend().attentionDecode(out.data, q.data, ck, cv, B, Tn, past, cap, H, KVH, D, scale, window);
   return out;
 }

@@ -1,5 +1,6 @@
 // The Llama family with Hugging Face's LlamaForCausalLM semantics: RMSNorm, rotary embeddings
-// (rotate_half), SwiGLU, grouped-query attention. Qwen2 (q/k/v biases) and SmolLM (a Llama) share it.
+// (rotate_half), SwiGLU, grouped-query attention. Qwen2 (q/k/v biases), Qwen3 (q/k norms, see
+// qwen3.ts), Mistral (sliding window) and SmolLM (a Llama) share it.
 // Parameters keep HF's names (model.layers.0.self_attn.q_proj.weight ...).
 import { Module } from '../nn/module.js';
 import { Embedding, Linear, RMSNorm } from '../nn/layers.js';
@@ -17,7 +18,7 @@ import { defaultPositions } from './gpt2.js';
 import { ModelConfig, type RopeParameters } from '../formats/hf_config.js';
 
 export interface LlamaConfig {
-  model_type: 'llama' | 'qwen2' | 'mistral';
+  model_type: 'llama' | 'qwen2' | 'mistral' | 'qwen3';
   vocab_size: number;
   hidden_size: number;
   intermediate_size: number;
@@ -34,6 +35,12 @@ export interface LlamaConfig {
   attention_bias: boolean;
   mlp_bias: boolean;
   initializer_range: number;
+  /** Qwen3: per-head RMSNorm on queries and keys before RoPE (q_norm, k_norm). */
+  qk_norm: boolean;
+  /** Per layer: its sliding window (keys s > t - window), or null for full attention. */
+  layer_windows: (number | null)[];
+  /** nn.Embedding's padding_idx: that row of embed_tokens gets no gradient from lookups. */
+  pad_token_id: number | null;
 }
 
 /**
@@ -44,9 +51,9 @@ export interface LlamaConfig {
 export const LLAMA_CONFIG_FIELDS = {
   used: ['vocab_size', 'hidden_size', 'intermediate_size', 'num_hidden_layers', 'num_attention_heads', 'num_key_value_heads',
     'head_dim', 'rms_norm_eps', 'rope_parameters', 'max_position_embeddings', 'tie_word_embeddings', 'attention_bias', 'mlp_bias',
-    'initializer_range'],
-  neutral: ['bos_token_id', 'eos_token_id', 'pad_token_id', 'use_cache', 'pretraining_tp', 'max_window_layers'],
-  refused: ['hidden_act', 'attention_dropout', 'use_sliding_window', 'sliding_window', 'layer_types', 'partial_rotary_factor'],
+    'initializer_range', 'pad_token_id', 'use_sliding_window', 'sliding_window', 'layer_types', 'max_window_layers'],
+  neutral: ['bos_token_id', 'eos_token_id', 'use_cache', 'pretraining_tp'],
+  refused: ['hidden_act', 'attention_dropout', 'partial_rotary_factor'],
 } as const;
 
 function positiveInt(c: ModelConfig, key: string, def?: number): number {
@@ -63,24 +70,23 @@ export function llamaConfigFrom(raw: Record<string, unknown>, source = 'config.j
   const heads = positiveInt(c, 'num_attention_heads');
   const kvHeads = positiveInt(c, 'num_key_value_heads', heads);
   if (heads % kvHeads !== 0) c.refuse('num_key_value_heads', `num_attention_heads ${heads} is not a multiple of num_key_value_heads ${kvHeads}`);
-  const headDim = c.optInt('head_dim') ?? hidden / heads;
+  // Qwen3Config's head_dim defaults to 128, not hidden_size / heads.
+  const headDim = c.optInt('head_dim') ?? (type === 'qwen3' ? 128 : hidden / heads);
   if (!Number.isInteger(headDim) || headDim % 2 !== 0) c.refuse('head_dim', `head_dim ${headDim} must be an even integer`);
   c.refuseUnless('hidden_act', (v) => v === 'silu', 'silu is the only activation implemented');
-  c.refuseUnless('use_sliding_window', (v) => v === false || v === null, 'sliding-window attention is not implemented');
-  // Qwen2 ignores sliding_window unless use_sliding_window is set; Mistral applies it whenever it is set.
-  if (type === 'mistral') c.refuseUnless('sliding_window', (v) => v === null, 'sliding-window attention is not implemented (set it to null)');
   c.refuseUnless('attention_dropout', (v) => v === 0, 'the fused attention has no dropout on probabilities');
   c.refuseUnless('partial_rotary_factor', (v) => v === 1, 'rotary over the whole head only');
-  c.refuseUnless('layer_types', (v) => Array.isArray(v) && v.every((t) => t === 'full_attention'), 'only full_attention layers are implemented');
   // Qwen2 always has q/k/v biases (and no o_proj bias); Llama says so in attention_bias.
-  if (type !== 'llama') c.refuseUnless('attention_bias', (v) => v === false, `${type} has no attention_bias switch in transformers`);
-  if (type !== 'llama') c.refuseUnless('mlp_bias', (v) => v === false, `${type} has no mlp_bias switch in transformers`);
+  if (type === 'qwen3') c.refuseUnless('attention_bias', (v) => v === false, 'Qwen3 with q/k/v biases is not implemented');
+  if (type !== 'llama' && type !== 'qwen3') c.refuseUnless('attention_bias', (v) => v === false, `${type} has no attention_bias switch in transformers`);
+  if (type !== 'llama' && type !== 'qwen3') c.refuseUnless('mlp_bias', (v) => v === false, `${type} has no mlp_bias switch in transformers`);
+  const layers = positiveInt(c, 'num_hidden_layers');
   return {
     model_type: type,
     vocab_size: positiveInt(c, 'vocab_size'),
     hidden_size: hidden,
     intermediate_size: positiveInt(c, 'intermediate_size'),
-    num_hidden_layers: positiveInt(c, 'num_hidden_layers'),
+    num_hidden_layers: layers,
     num_attention_heads: heads,
     num_key_value_heads: kvHeads,
     head_dim: headDim,
@@ -91,18 +97,47 @@ export function llamaConfigFrom(raw: Record<string, unknown>, source = 'config.j
     attention_bias: type === 'qwen2' ? true : c.bool('attention_bias', false),
     mlp_bias: c.bool('mlp_bias', false),
     initializer_range: c.number('initializer_range', 0.02),
+    qk_norm: type === 'qwen3',
+    layer_windows: layerWindowsFrom(c, layers),
+    pad_token_id: c.optInt('pad_token_id') ?? null,
   };
+}
+
+/**
+ * Which layers attend through a sliding window, as HF's configs say it: Mistral's sliding_window on
+ * every layer (MistralConfig defaults it to 4096 and ignores layer_types); Qwen's (use_sliding_window)
+ * on the layer_types marked 'sliding_attention', else on the layers from max_window_layers on.
+ */
+export function layerWindowsFrom(c: ModelConfig, layers: number): (number | null)[] {
+  const mistral = c.modelType === 'mistral';
+  const w = mistral && c.raw.sliding_window === undefined ? 4096 : c.optInt('sliding_window');
+  if (w !== undefined && w <= 0) c.refuse('sliding_window', 'must be a positive integer or null');
+  if (w === undefined || !(mistral || c.bool('use_sliding_window', false))) return new Array(layers).fill(null);
+  if (mistral) return new Array(layers).fill(w);
+  const types = c.stringList('layer_types');
+  if (types.length) {
+    if (types.length !== layers) c.refuse('layer_types', `${types.length} entries for ${layers} layers`);
+    return types.map((t) => {
+      if (t === 'sliding_attention') return w;
+      if (t === 'full_attention') return null;
+      return c.refuse('layer_types', `layer type '${t}' (sliding_attention, full_attention are)`);
+    });
+  }
+  const from = c.optInt('max_window_layers') ?? layers;
+  return Array.from({ length: layers }, (_, i) => (i >= from ? w : null));
 }
 
 /** A config.json (transformers 5 layout) for a model built from a typed config alone. */
 export function llamaHfConfig(cfg: LlamaConfig): Record<string, unknown> {
-  const { rope, ...rest } = cfg;
-  return { ...rest, rope_parameters: { ...rope } };
+  // qk_norm and layer_windows are gptune's readings of model_type and the window fields, not HF keys.
+  const { rope, qk_norm: _q, layer_windows: windows, ...rest } = cfg;
+  const window = windows.find((w) => w !== null) ?? null;
+  return { ...rest, rope_parameters: { ...rope }, ...(window !== null ? { sliding_window: window, layer_types: windows.map((w) => (w === null ? 'full_attention' : 'sliding_attention')), use_sliding_window: true } : {}) };
 }
 
 // transformers 5's class defaults, used only when config.json omits the field.
-const DEFAULT_THETA: Record<string, number> = { llama: 10000, qwen2: 10000, mistral: 10000 };
-const DEFAULT_MAX_POSITIONS: Record<string, number> = { llama: 2048, qwen2: 32768, mistral: 4096 * 32 };
+const DEFAULT_THETA: Record<string, number> = { llama: 10000, qwen2: 10000, mistral: 10000, qwen3: 10000 };
+const DEFAULT_MAX_POSITIONS: Record<string, number> = { llama: 2048, qwen2: 32768, mistral: 4096 * 32, qwen3: 32768 };
 
 /**
  * Rotary inverse frequencies [D/2] and the factor cos/sin are scaled by, as transformers' rope init
@@ -160,14 +195,14 @@ function yarnInvFreq(D: number, s: Extract<RopeParameters, { rope_type: 'yarn' }
  * context would be 64 MB up front). Dynamic NTK keeps transformers' state: frequencies follow the
  * longest sequence seen, back to the original ones when a forward fits the trained context.
  */
-class RopeTables {
+export class RopeTables {
   cos = new Float32Array(0);
   sin = new Float32Array(0);
   private rows = 0;
   private inv: Float64Array;
   private scale: number;
   private cachedLen: number;
-  constructor(private cfg: LlamaConfig) {
+  constructor(private cfg: Pick<LlamaConfig, 'head_dim' | 'rope' | 'max_position_embeddings'>) {
     ({ inv: this.inv, scale: this.scale } = ropeInvFreq(cfg));
     this.cachedLen = cfg.max_position_embeddings;
   }
@@ -199,8 +234,14 @@ class LlamaAttention extends Module {
   k_proj: Linear;
   v_proj: Linear;
   o_proj: Linear;
+  q_norm: RMSNorm | null = null; // Qwen3: over head_dim, before RoPE
+  k_norm: RMSNorm | null = null;
   constructor(readonly cfg: LlamaConfig, readonly layer: number) {
     super();
+    if (cfg.qk_norm) {
+      this.q_norm = new RMSNorm(cfg.head_dim, cfg.rms_norm_eps);
+      this.k_norm = new RMSNorm(cfg.head_dim, cfg.rms_norm_eps);
+    }
     const C = cfg.hidden_size, D = cfg.head_dim, qkvBias = cfg.attention_bias;
     this.q_proj = new Linear(C, cfg.num_attention_heads * D, { bias: qkvBias });
     this.k_proj = new Linear(C, cfg.num_key_value_heads * D, { bias: qkvBias });
@@ -210,13 +251,17 @@ class LlamaAttention extends Module {
   forward(x: Tensor, positions: Int32Array, tables: RopeTables, opts: ForwardOptions): Tensor {
     const [B, T] = x.shape;
     const { num_attention_heads: H, num_key_value_heads: KVH, head_dim: D } = this.cfg;
-    const q = rope(reshape(this.q_proj.forward(x), [B, T, H, D]), tables.cos, tables.sin, positions);
-    const k = rope(reshape(this.k_proj.forward(x), [B, T, KVH, D]), tables.cos, tables.sin, positions);
+    let q = reshape(this.q_proj.forward(x), [B, T, H, D]);
+    let k = reshape(this.k_proj.forward(x), [B, T, KVH, D]);
+    if (this.q_norm && this.k_norm) { q = this.q_norm.forward(q); k = this.k_norm.forward(k); }
+    q = rope(q, tables.cos, tables.sin, positions);
+    k = rope(k, tables.cos, tables.sin, positions);
     const v = reshape(this.v_proj.forward(x), [B, T, KVH, D]);
     const scale = 1 / Math.sqrt(D);
+    const window = this.cfg.layer_windows[this.layer];
     const y = opts.cache
       ? attendWithCache(opts.cache, this.layer, q, k, v, scale)
-      : attention(q, k, v, { causal: true, segments: opts.segments ?? null, scale });
+      : attention(q, k, v, { causal: true, segments: opts.segments ?? null, scale, window });
     return this.o_proj.forward(reshape(y, [B, T, H * D]));
   }
 }
@@ -261,14 +306,14 @@ class LlamaModel extends Module {
   norm: RMSNorm;
   constructor(cfg: LlamaConfig) {
     super();
-    this.embed_tokens = new Embedding(cfg.vocab_size, cfg.hidden_size);
+    this.embed_tokens = new Embedding(cfg.vocab_size, cfg.hidden_size, cfg.pad_token_id);
     this.layers = Array.from({ length: cfg.num_hidden_layers }, (_, i) => new LlamaDecoderLayer(cfg, i));
     this.norm = new RMSNorm(cfg.hidden_size, cfg.rms_norm_eps);
   }
 }
 
 export class LlamaForCausalLM extends Module implements CausalLM {
-  readonly architecture = 'llama';
+  readonly architecture: string = 'llama';
   model: LlamaModel;
   lm_head: Linear | null = null;
   private readonly tables: RopeTables;
@@ -288,8 +333,8 @@ export class LlamaForCausalLM extends Module implements CausalLM {
     return this.config.max_position_embeddings * (r.rope_type === 'dynamic' ? r.factor : 1);
   }
   get numLayers(): number { return this.config.num_hidden_layers; }
-  get kvShape(): { kvHeads: number; headDim: number } {
-    return { kvHeads: this.config.num_key_value_heads, headDim: this.config.head_dim };
+  get kvShape(): { kvHeads: number; headDim: number; windows: (number | null)[] } {
+    return { kvHeads: this.config.num_key_value_heads, headDim: this.config.head_dim, windows: this.config.layer_windows };
   }
 
   /** ids [B*T] -> logits [B, T, vocab]. */

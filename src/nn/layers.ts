@@ -26,12 +26,13 @@ export class Linear extends Module {
 
 export class Embedding extends Module {
   weight: Tensor;
-  constructor(readonly numEmbeddings: number, readonly dim: number) {
+  /** paddingIdx: torch's padding_idx (that row gets no gradient from lookups). */
+  constructor(readonly numEmbeddings: number, readonly dim: number, readonly paddingIdx: number | null = null) {
     super();
     this.weight = Tensor.param(new Float32Array(numEmbeddings * dim), [numEmbeddings, dim]);
   }
   forward(ids: Int32Array, shape: Shape): Tensor {
-    return embedding(this.weight, ids, shape);
+    return embedding(this.weight, ids, shape, this.paddingIdx);
   }
 }
 

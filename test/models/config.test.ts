@@ -11,10 +11,10 @@ test('unsupported fields are refused by name', () => {
   assert.throws(() => llamaConfigFrom({ ...base, rope_scaling: { rope_type: 'longrope', factor: 4 } }), /rope_type 'longrope' is not supported/);
   assert.throws(() => llamaConfigFrom({ ...base, hidden_act: 'gelu' }), /config\.json: 'hidden_act': "gelu" is not supported/);
   assert.throws(() => llamaConfigFrom({ ...base, num_key_value_heads: 3 }), /'num_key_value_heads'.*not a multiple of num_key_value_heads 3/);
-  assert.throws(() => llamaConfigFrom({ ...base, model_type: 'qwen2', use_sliding_window: true }), /use_sliding_window/);
+  assert.throws(() => llamaConfigFrom({ ...base, model_type: 'qwen2', use_sliding_window: true, sliding_window: 0 }), /'sliding_window'.*must be a positive integer/);
   assert.throws(() => gpt2ConfigFrom({ activation_function: 'relu' }), /'activation_function': "relu" is not supported/);
   assert.throws(() => gpt2ConfigFrom({ scale_attn_by_inverse_layer_idx: true }), /'scale_attn_by_inverse_layer_idx': true is not supported/);
-  assert.throws(() => createModel({ model_type: 'bert' }), /model_type 'bert' is not supported \(supported: gpt2, llama, qwen2, mistral\)/);
+  assert.throws(() => createModel({ model_type: 'bert' }), /model_type 'bert' is not supported \(supported: gpt2, llama, qwen3, gemma3_text, qwen2, mistral, gemma3\)/);
 });
 
 test('qwen2 has q/k/v biases and no o_proj bias; names follow HF', () => {

@@ -13,9 +13,22 @@ const gpt2Base = JSON.parse(readFileSync(fixturePath('hf5', 'gpt2-tiny', 'config
 
 // A value each refused field may not take (it would change the numbers).
 const REFUSED_EXAMPLES: Record<string, unknown> = {
-  hidden_act: 'gelu', attention_dropout: 0.1, use_sliding_window: true, sliding_window: 16, layer_types: ['sliding_attention', 'full_attention'],
+  hidden_act: 'gelu', attention_dropout: 0.1,
   partial_rotary_factor: 0.5, scale_attn_by_inverse_layer_idx: true, reorder_and_upcast_attn: true, add_cross_attention: true,
 };
+
+// The sliding-window fields act together: use_sliding_window switches Qwen2's on (Mistral needs no
+// switch), max_window_layers or layer_types pick the layers. Each: [a config, the same with this field changed].
+const WINDOW_ON = { use_sliding_window: true, sliding_window: 16, max_window_layers: 0 };
+function windowPair(key: string, layers: number): [Record<string, unknown>, Record<string, unknown>] | null {
+  switch (key) {
+    case 'use_sliding_window': return [{ ...WINDOW_ON, use_sliding_window: false }, WINDOW_ON];
+    case 'sliding_window': return [WINDOW_ON, { ...WINDOW_ON, sliding_window: 32 }];
+    case 'max_window_layers': return [WINDOW_ON, { ...WINDOW_ON, max_window_layers: 1 }];
+    case 'layer_types': return [WINDOW_ON, { ...WINDOW_ON, layer_types: Array.from({ length: layers }, (_, i) => (i ? 'full_attention' : 'sliding_attention')) }];
+    default: return null;
+  }
+}
 
 /** A different, valid value for a used field. */
 function mutate(key: string, v: unknown): unknown {
@@ -43,17 +56,17 @@ for (const { type, policy, base, read } of ARCHS) {
     }
     const resolved = JSON.stringify(read(base, 'config.json'));
     for (const key of fields[type]) {
-      if ((policy.used as readonly string[]).includes(key)) {
+      const pair = windowPair(key, base.num_hidden_layers);
+      if ((policy.used as readonly string[]).includes(key) && pair) {
+        assert.notEqual(JSON.stringify(read({ ...base, ...pair[1] }, 'config.json')), JSON.stringify(read({ ...base, ...pair[0] }, 'config.json')),
+          `${type}: changing used field '${key}' (sliding windows on) changes nothing`);
+      } else if ((policy.used as readonly string[]).includes(key)) {
         const changed = JSON.stringify(read({ ...base, [key]: mutate(key, base[key]) }, 'config.json'));
         assert.notEqual(changed, resolved, `${type}: changing used field '${key}' changes nothing`);
       } else if ((policy.neutral as readonly string[]).includes(key)) {
         const v = base[key];
         const other = typeof v === 'boolean' ? !v : typeof v === 'number' ? v + 1 : 7;
         assert.equal(JSON.stringify(read({ ...base, [key]: other }, 'config.json')), resolved, `${type}: neutral field '${key}' changed the config`);
-      } else if (type === 'qwen2' && key === 'sliding_window') {
-        // Qwen2 applies sliding_window only under use_sliding_window (transformers too): refused by that key.
-        assert.equal(JSON.stringify(read({ ...base, sliding_window: 16 }, 'config.json')), resolved);
-        assert.throws(() => read({ ...base, sliding_window: 16, use_sliding_window: true }, 'config.json'), /'use_sliding_window': true is not supported/);
       } else {
         assert.ok(key in REFUSED_EXAMPLES, `no refused example for '${key}'`);
         assert.throws(() => read({ ...base, [key]: REFUSED_EXAMPLES[key] }, 'dir/config.json'),

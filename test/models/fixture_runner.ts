@@ -69,7 +69,9 @@ export function runFixtureSuite(name: string): void {
           const g = refGrads.get(key)!.data;
           for (let i = 0; i < p.size; i++) {
             const unstable = g[i] !== 0 && Math.abs(g[i]) < tol.adamw_unstable_grad_below;
-            const atol = unstable ? tol.adamw_unstable_atol : tol.adamw_atol;
+            // A noise-decided element of step 1 (off by up to 2 lr) moves every step-2 gradient a little:
+            // step 2's stable elements get 3x the atol (mistral-tiny natively: 1.3e-5 from one such element).
+            const atol = unstable ? tol.adamw_unstable_atol : tol.adamw_atol * (step === 0 ? 1 : 3);
             if (!(Math.abs(p.data[i] - want[i]) <= atol)) {
               assert.fail(`after${step + 1} ${key}[${i}] = ${p.data[i]}, expected ${want[i]} (grad ${g[i]}, atol ${atol})`);
             }

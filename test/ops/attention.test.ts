@@ -8,9 +8,9 @@ import { expectClose, rng } from '../helpers/close.js';
 import { nativeVariants, requireNative } from '../helpers/backends.js';
 import { loadAddon } from '../../src/backend/native/binding.js';
 
-interface Shape { B: number; T: number; H: number; KVH: number; D: number; causal: boolean; segments: I32 | null }
+interface Shape { B: number; T: number; H: number; KVH: number; D: number; causal: boolean; segments: I32 | null; window?: number }
 
-const label = (s: Shape) => `B=${s.B} T=${s.T} H=${s.H}/${s.KVH} D=${s.D} ${s.causal ? 'causal' : 'full'}${s.segments ? ' segments' : ''}`;
+const label = (s: Shape) => `B=${s.B} T=${s.T} H=${s.H}/${s.KVH} D=${s.D} ${s.causal ? 'causal' : 'full'}${s.segments ? ' segments' : ''}${s.window ? ` window ${s.window}` : ''}`;
 
 /** Sorted runs of varying length per batch row (0,0,0,1,1,2,2,2,...), as sequence packing makes them. */
 function runSegments(B: number, T: number, seed: number): I32 {
@@ -38,7 +38,7 @@ function naiveAttention(s: Shape, q: ArrayLike<number>, k: ArrayLike<number>, v:
       for (let u = 0; u < T; u++) {
         let dot = 0;
         for (let d = 0; d < D; d++) dot += q[((b * T + t) * H + h) * D + d] * k[((b * T + u) * KVH + kh) * D + d];
-        const masked = (s.causal && u > t) || (s.segments !== null && s.segments[b * T + u] !== s.segments[b * T + t]);
+        const masked = (s.causal && u > t) || (s.segments !== null && s.segments[b * T + u] !== s.segments[b * T + t]) || (!!s.window && t - u >= s.window);
         S[t].push(masked ? -Infinity : dot * scale);
       }
       const max = Math.max(...S[t]);
@@ -56,11 +56,11 @@ function naiveAttention(s: Shape, q: ArrayLike<number>, k: ArrayLike<number>, v:
 
 test('reference attention equals softmax(QK^T*scale + mask)V computed as a full matrix', () => {
   const r = rng(1);
-  for (const [causal, seg] of [[true, false], [false, false], [true, true], [false, true]] as const) {
-    const s: Shape = { B: 2, T: 9, H: 4, KVH: 2, D: 5, causal, segments: seg ? Int32Array.from([0, 0, 0, 1, 1, 2, 2, 2, 2, 0, 1, 1, 1, 1, 1, 1, 3, 3]) : null };
+  for (const [causal, seg, window] of [[true, false, 0], [false, false, 0], [true, true, 0], [false, true, 0], [true, false, 3], [true, true, 2]] as const) {
+    const s: Shape = { B: 2, T: 9, H: 4, KVH: 2, D: 5, causal, window, segments: seg ? Int32Array.from([0, 0, 0, 1, 1, 2, 2, 2, 2, 0, 1, 1, 1, 1, 1, 1, 3, 3]) : null };
     const q = r.f32(s.B * s.T * s.H * s.D), k = r.f32(s.B * s.T * s.KVH * s.D), v = r.f32(s.B * s.T * s.KVH * s.D);
     const out = new Float32Array(q.length), lse = new Float32Array(s.B * s.H * s.T);
-    attentionForward(out, lse, q, k, v, s.B, s.T, s.H, s.KVH, s.D, 0.37, s.causal, s.segments);
+    attentionForward(out, lse, q, k, v, s.B, s.T, s.H, s.KVH, s.D, 0.37, s.causal, s.segments, s.window ?? 0);
     expectClose(`naive ${label(s)}`, out, naiveAttention(s, q, k, v, 0.37), { atol: 1e-6, rtol: 1e-5 });
   }
 });
@@ -73,6 +73,7 @@ test('reference attention backward matches central finite differences of sum(out
   for (const s of [
     { B: 2, T: 6, H: 4, KVH: 2, D: 3, causal: true, segments: Int32Array.from([0, 0, 1, 1, 1, 2, 5, 5, 5, 5, 6, 6]) },
     { B: 1, T: 5, H: 2, KVH: 2, D: 4, causal: false, segments: null },
+    { B: 1, T: 7, H: 2, KVH: 1, D: 3, causal: true, segments: null, window: 3 },
     { B: 1, T: 7, H: 3, KVH: 1, D: 2, causal: false, segments: Int32Array.from([0, 1, 0, 1, 1, 0, 2]) },
   ] as Shape[]) {
     const { B, T, H, KVH, D } = s, nq = B * T * H * D, nkv = B * T * KVH * D, scale = 0.6;
@@ -80,7 +81,7 @@ test('reference attention backward matches central finite differences of sum(out
     const q = rand(nq), k = rand(nkv), v = rand(nkv), w = rand(nq);
     const loss = () => {
       const out = new Float64Array(nq), lse = new Float64Array(B * H * T);
-      attentionForward(f64(out), f64(lse), f64(q), f64(k), f64(v), B, T, H, KVH, D, scale, s.causal, s.segments);
+      attentionForward(f64(out), f64(lse), f64(q), f64(k), f64(v), B, T, H, KVH, D, scale, s.causal, s.segments, s.window ?? 0);
       let l = 0;
       for (let i = 0; i < nq; i++) l += out[i] * w[i];
       return { l, out, lse };
@@ -88,7 +89,7 @@ test('reference attention backward matches central finite differences of sum(out
     const { out, lse } = loss();
     const dq = new Float64Array(nq), dk = new Float64Array(nkv), dv = new Float64Array(nkv);
     attentionBackward(f64(dq), f64(dk), f64(dv), f64(w), f64(q), f64(k), f64(v), f64(out), f64(lse),
-      B, T, H, KVH, D, scale, s.causal, s.segments);
+      B, T, H, KVH, D, scale, s.causal, s.segments, s.window ?? 0);
     const eps = 1e-5;
     for (const [name, x, g] of [['dq', q, dq], ['dk', k, dk], ['dv', v, dv]] as const) {
       const num = new Float64Array(x.length);
@@ -126,21 +127,24 @@ function shapes(): Shape[] {
   // ids that are not sorted runs (tile min/max skipping must stay exact), and more tiles than threads
   out.push({ B: 1, T: 150, H: 2, KVH: 1, D: 16, causal: true, segments: Int32Array.from({ length: 150 }, (_, t) => (t * 7) % 3) });
   out.push({ B: 2, T: 300, H: 2, KVH: 2, D: 8, causal: true, segments: runSegments(2, 300, 99) });
+  // Sliding windows (Mistral, Gemma's local layers): shorter than T, with and without segments.
+  out.push({ B: 2, T: 70, H: 4, KVH: 1, D: 8, causal: true, segments: null, window: 16 });
+  out.push({ B: 1, T: 129, H: 2, KVH: 2, D: 16, causal: true, segments: runSegments(1, 129, 5), window: 33 });
   return out;
 }
 
 function checkNative(name: string, backend: { attentionForward: typeof attentionForward; attentionBackward: typeof attentionBackward }, s: Shape, seed: number) {
-  const { B, T, H, KVH, D, causal, segments } = s, scale = 1 / Math.sqrt(D);
+  const { B, T, H, KVH, D, causal, segments } = s, window = s.window ?? 0, scale = 1 / Math.sqrt(D);
   const c = randomCase(s, seed);
   const want = { out: new Float32Array(c.q.length), lse: new Float32Array(B * H * T), dq: c.dq0.slice(), dk: c.dk0.slice(), dv: c.dv0.slice() };
-  attentionForward(want.out, want.lse, c.q, c.k, c.v, B, T, H, KVH, D, scale, causal, segments);
-  attentionBackward(want.dq, want.dk, want.dv, c.dout, c.q, c.k, c.v, want.out, want.lse, B, T, H, KVH, D, scale, causal, segments);
+  attentionForward(want.out, want.lse, c.q, c.k, c.v, B, T, H, KVH, D, scale, causal, segments, window);
+  attentionBackward(want.dq, want.dk, want.dv, c.dout, c.q, c.k, c.v, want.out, want.lse, B, T, H, KVH, D, scale, causal, segments, window);
   const got = { out: new Float32Array(c.q.length).fill(NaN), lse: new Float32Array(B * H * T).fill(NaN), dq: c.dq0.slice(), dk: c.dk0.slice(), dv: c.dv0.slice() };
-  backend.attentionForward(got.out, got.lse, c.q, c.k, c.v, B, T, H, KVH, D, scale, causal, segments);
+  backend.attentionForward(got.out, got.lse, c.q, c.k, c.v, B, T, H, KVH, D, scale, causal, segments, window);
   expectClose(`${name} out ${label(s)}`, got.out, want.out, { atol: 2e-6, rtol: 1e-5 });
   expectClose(`${name} lse ${label(s)}`, got.lse, want.lse, { atol: 2e-6, rtol: 1e-5 });
   // the backward gets the reference's forward results, so it is checked on its own
-  backend.attentionBackward(got.dq, got.dk, got.dv, c.dout, c.q, c.k, c.v, want.out, want.lse, B, T, H, KVH, D, scale, causal, segments);
+  backend.attentionBackward(got.dq, got.dk, got.dv, c.dout, c.q, c.k, c.v, want.out, want.lse, B, T, H, KVH, D, scale, causal, segments, window);
   expectClose(`${name} dq ${label(s)}`, got.dq, want.dq, { atol: 2e-5, rtol: 1e-4 });
   expectClose(`${name} dk ${label(s)}`, got.dk, want.dk, { atol: 2e-5, rtol: 1e-4 });
   expectClose(`${name} dv ${label(s)}`, got.dv, want.dv, { atol: 2e-5, rtol: 1e-4 });
@@ -186,7 +190,7 @@ test('attention propagates NaN like the reference (a NaN key poisons exactly the
   for (const [name, fwd] of kernels) {
     for (const v of nativeVariants()) if (v.name === name) v.activate();
     const out = new Float32Array(q.length), lse = new Float32Array(B * H * T);
-    fwd(out, lse, q, k, v, B, T, H, KVH, D, 0.25, true, null);
+    fwd(out, lse, q, k, v, B, T, H, KVH, D, 0.25, true, null, 0);
     for (let t = 0; t < T; t++) {
       assert.equal(Number.isNaN(out[(t * H + 1) * D]), t >= 40, `${name}: out row ${t} NaN iff it sees key 40`);
       assert.equal(Number.isNaN(lse[T + t]), t >= 40, `${name}: lse row ${t} NaN iff it sees key 40`);
@@ -200,12 +204,12 @@ test('attention rejects heads that are not a multiple of kvHeads, and short buff
   const B = 1, T = 4, D = 8, big = () => new Float32Array(B * T * 6 * D);
   for (const [name, fwd, bwd] of kernels) {
     for (const v of nativeVariants()) if (v.name === name) v.activate();
-    assert.throws(() => fwd(big(), big(), big(), big(), big(), B, T, 6, 4, D, 1, true, null), /6.*4|4.*6/, `${name}: H=6, KVH=4`);
-    assert.throws(() => fwd(big(), big(), big(), big(), big(), B, T, 6, 4, D, 1, true, null), /kvHeads/, `${name}: names kvHeads`);
-    assert.throws(() => bwd(big(), big(), big(), big(), big(), big(), big(), big(), big(), B, T, 4, 3, D, 1, true, null), /4.*3|3.*4/, `${name}: bwd H=4, KVH=3`);
+    assert.throws(() => fwd(big(), big(), big(), big(), big(), B, T, 6, 4, D, 1, true, null, 0), /6.*4|4.*6/, `${name}: H=6, KVH=4`);
+    assert.throws(() => fwd(big(), big(), big(), big(), big(), B, T, 6, 4, D, 1, true, null, 0), /kvHeads/, `${name}: names kvHeads`);
+    assert.throws(() => bwd(big(), big(), big(), big(), big(), big(), big(), big(), big(), B, T, 4, 3, D, 1, true, null, 0), /4.*3|3.*4/, `${name}: bwd H=4, KVH=3`);
     const short = new Float32Array(B * T * 4 * D - 1);
-    assert.throws(() => fwd(big(), big(), short, big(), big(), B, T, 4, 2, D, 1, true, null), /'q'/, `${name}: short q`);
-    assert.throws(() => bwd(big(), short, big(), big(), big(), big(), big(), big(), big(), B, T, 4, 4, D, 1, true, null), /'dk'/, `${name}: short dk`);
-    assert.throws(() => fwd(big(), big(), big(), big(), big(), B, T, 4, 2, D, 1, true, new Int32Array(T - 1)), /'segments'/, `${name}: short segments`);
+    assert.throws(() => fwd(big(), big(), short, big(), big(), B, T, 4, 2, D, 1, true, null, 0), /'q'/, `${name}: short q`);
+    assert.throws(() => bwd(big(), short, big(), big(), big(), big(), big(), big(), big(), B, T, 4, 4, D, 1, true, null, 0), /'dk'/, `${name}: short dk`);
+    assert.throws(() => fwd(big(), big(), big(), big(), big(), B, T, 4, 2, D, 1, true, new Int32Array(T - 1), 0), /'segments'/, `${name}: short segments`);
   }
 });

@@ -25,6 +25,7 @@ struct Geometry {
   float scale;
   bool causal;
   const int32_t* seg;
+  int64_t window;  // 0, or query t sees keys s > t - window (sliding-window layers)
 };
 
 namespace {
@@ -163,6 +164,7 @@ void backward_schedule(const Geometry& g, F&& fn, float* dk, float* dv) {
 
 inline bool visible(const Geometry& g, int64_t b, int64_t t, int64_t s) {
   if (g.causal && s > t) return false;
+  if (g.window > 0 && t - s >= g.window) return false;
   return !g.seg || g.seg[b * g.T + s] == g.seg[b * g.T + t];
 }
 
@@ -176,7 +178,8 @@ void forward_scalar(const Geometry& g, float* out, float* lse, const float* q, c
       float m = -INFINITY, l = 0.0f;
       std::fill(acc.begin(), acc.end(), 0.0f);
       int64_t send = g.causal ? t + 1 : g.T;
-      for (int64_t s = 0; s < send; ++s) {
+      int64_t s0 = g.window > 0 ? std::max<int64_t>(0, t - g.window + 1) : 0;
+      for (int64_t s = s0; s < send; ++s) {
         if (!visible(g, b, t, s)) continue;
         const float* kr = k + ((b * g.T + s) * g.KVH + kh) * D;
         const float* vr = v + ((b * g.T + s) * g.KVH + kh) * D;
@@ -217,7 +220,8 @@ void backward_scalar(const Geometry& g, float* dq, float* dk, float* dv, const f
           for (int64_t d = 0; d < D; ++d) Dt += dout[qo + d] * out[qo + d];
           std::fill(dqr.begin(), dqr.end(), 0.0f);
           int64_t send = g.causal ? t + 1 : g.T;
-          for (int64_t s = 0; s < send; ++s) {
+          int64_t s0 = g.window > 0 ? std::max<int64_t>(0, t - g.window + 1) : 0;
+          for (int64_t s = s0; s < send; ++s) {
             if (!visible(g, b, t, s)) continue;
             int64_t ko = ((b * g.T + s) * g.KVH + kh) * D;
             float dot = 0.0f, dp = 0.0f;
@@ -282,6 +286,7 @@ attn::Geometry read_geometry(Args& args, size_t first) {
     args.fail("heads", "(" + std::to_string(g.H) + ") must be a multiple of kvHeads (" + std::to_string(g.KVH) + ")");
   if (g.T >= (int64_t(1) << 30)) args.fail("seqLen", "must be below 2^30");  // SIMD key indices are int32
   g.seg = args.i32(first + 7, "segments", static_cast<size_t>(g.B * g.T), true);
+  g.window = args.dim(first + 8, "window");
   return g;
 }
 
@@ -297,7 +302,8 @@ GPTUNE_KERNEL(attentionForward) {
   const float* v = args.f32(4, "v", nkv);
   if (g.B * g.T * g.H == 0) return;
 #if GPTUNE_X86
-  switch (cpu_isa()) {
+  // The SIMD tiles know causal and segment masks only; a sliding window takes the scalar path.
+  if (g.window == 0) switch (cpu_isa()) {
     case ISA_AVX512: return attn::avx512::forward(g, out, lse, q, k, v);
     case ISA_AVX2: return attn::avx2::forward(g, out, lse, q, k, v);
     default: break;
@@ -320,7 +326,7 @@ GPTUNE_KERNEL(attentionBackward) {
   const float* lse = args.f32(8, "lse", g.B * g.H * g.T);
   if (g.B * g.T * g.H == 0) return;
 #if GPTUNE_X86
-  switch (cpu_isa()) {
+  if (g.window == 0) switch (cpu_isa()) {
     case ISA_AVX512: return attn::avx512::backward(g, dq, dk, dv, dout, q, k, v, out, lse);
     case ISA_AVX2: return attn::avx2::backward(g, dq, dk, dv, dout, q, k, v, out, lse);
     default: break;

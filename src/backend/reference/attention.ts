@@ -1,4 +1,4 @@
-// Reference scaled dot-product attention (causal, grouped-query, packed-segment masks): the spec
+// Reference scaled dot-product attention (causal, grouped-query, packed-segment and sliding-window masks): the spec
 // for native/src/kernels/attention.cc. One query row of scores at a time, never a [T,T] matrix.
 import type { F32, I32 } from '../backend.js';
 
@@ -13,15 +13,16 @@ function checkLength(kernel: string, name: string, a: ArrayLike<number>, need: n
   if (a.length < need) throw new Error(`${kernel}: argument '${name}' has ${a.length} elements, needs at least ${need}`);
 }
 
-/** Whether query t may see key s in batch b. */
-function visible(t: number, s: number, b: number, T: number, causal: boolean, segments: I32 | null): boolean {
+/** Whether query t may see key s in batch b; window > 0 keeps keys with t - window < s (HF's sliding window). */
+function visible(t: number, s: number, b: number, T: number, causal: boolean, segments: I32 | null, window: number): boolean {
   if (causal && s > t) return false;
+  if (window > 0 && t - s >= window) return false;
   if (segments !== null && segments[b * T + s] !== segments[b * T + t]) return false;
   return true;
 }
 
 export function attentionForward(out: F32, lse: F32, q: F32, k: F32, v: F32, batch: number, seqLen: number,
-  heads: number, kvHeads: number, headDim: number, scale: number, causal: boolean, segments: I32 | null): void {
+  heads: number, kvHeads: number, headDim: number, scale: number, causal: boolean, segments: I32 | null, window: number): void {
   const B = batch, T = seqLen, H = heads, KVH = kvHeads, D = headDim;
   checkAttentionHeads(H, KVH);
   const name = 'attentionForward';
@@ -42,7 +43,7 @@ export function attentionForward(out: F32, lse: F32, q: F32, k: F32, v: F32, bat
         // pass 1: scores and their max over the visible keys
         let max = -Infinity;
         for (let s = 0; s < T; s++) {
-          if (!visible(t, s, b, T, causal, segments)) continue;
+          if (!visible(t, s, b, T, causal, segments, window)) continue;
           const ko = ((b * T + s) * KVH + kh) * D; // k[b,s,kh,:]
           let dot = 0;
           for (let d = 0; d < D; d++) dot += q[qo + d] * k[ko + d];
@@ -53,7 +54,7 @@ export function attentionForward(out: F32, lse: F32, q: F32, k: F32, v: F32, bat
         acc.fill(0);
         let sum = 0;
         for (let s = 0; s < T; s++) {
-          if (!visible(t, s, b, T, causal, segments)) continue;
+          if (!visible(t, s, b, T, causal, segments, window)) continue;
           const p = Math.exp(scores[s] - max);
           sum += p;
           const vo = ((b * T + s) * KVH + kh) * D;
@@ -72,7 +73,7 @@ export function attentionForward(out: F32, lse: F32, q: F32, k: F32, v: F32, bat
 // dk_s += scale dS_ts q_t. P is recomputed from the saved lse.
 export function attentionBackward(dq: F32, dk: F32, dv: F32, dout: F32, q: F32, k: F32, v: F32, out: F32, lse: F32,
   batch: number, seqLen: number, heads: number, kvHeads: number, headDim: number, scale: number,
-  causal: boolean, segments: I32 | null): void {
+  causal: boolean, segments: I32 | null, window: number): void {
   const B = batch, T = seqLen, H = heads, KVH = kvHeads, D = headDim;
   checkAttentionHeads(H, KVH);
   const name = 'attentionBackward';
@@ -92,7 +93,7 @@ export function attentionBackward(dq: F32, dk: F32, dv: F32, dout: F32, q: F32, 
         for (let d = 0; d < D; d++) Dt += dout[qo + d] * out[qo + d];
         dqRow.fill(0);
         for (let s = 0; s < T; s++) {
-          if (!visible(t, s, b, T, causal, segments)) continue;
+          if (!visible(t, s, b, T, causal, segments, window)) continue;
           const ko = ((b * T + s) * KVH + kh) * D; // k, v, dk, dv [b,s,kh,:]
           let dot = 0, dp = 0;
           for (let d = 0; d < D; d++) { dot += q[qo + d] * k[ko + d]; dp += dout[qo + d] * v[ko + d]; }

@@ -11,6 +11,8 @@ export interface AttentionOptions {
   segments?: Int32Array | null;
   /** Defaults to 1 / sqrt(headDim). */
   scale?: number;
+  /** Sliding window: query t sees keys s > t - window (HF's sliding_window); null or 0 = unlimited. */
+  window?: number | null;
 }
 
 /** q [B, T, H, D], k and v [B, T, KVH, D] -> [B, T, H, D]. */
@@ -28,15 +30,17 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
   const segments = opts.segments ?? null;
   if (segments && segments.length < Bn * T) throw new ShapeError('attention', `segments has ${segments.length} ids, needs ${Bn * T}`);
   const scale = opts.scale ?? 1 / Math.sqrt(D);
+  // A window at least as long as the sequence masks nothing: 0 keeps the kernels' fastest path.
+  const window = opts.window && opts.window < T ? opts.window : 0;
   const out = Tensor.empty(q.shape);
   const lse = Tensor.empty([Bn, H, T]); // saved for backward
   const be = backend();
-  be.attentionForward(out.data, lse.data, q.data, k.data, v.data, Bn, T, H, KVH, D, scale, causal, segments);
+  be.attentionForward(out.data, lse.data, q.data, k.data, v.data, Bn, T, H, KVH, D, scale, causal, segments, window);
   record('attention', out, [q, k, v], [q, k, v, out, lse], () => {
     const dq = q.requiresGrad ? q.gradBuffer() : Tensor.zeros(q.shape).data;
     const dk = k.requiresGrad ? k.gradBuffer() : Tensor.zeros(k.shape).data;
     const dv = v.requiresGrad ? v.gradBuffer() : Tensor.zeros(v.shape).data;
-    be.attentionBackward(dq, dk, dv, out.grad!, q.data, k.data, v.data, out.data, lse.data, Bn, T, H, KVH, D, scale, causal, segments);
+    be.attentionBackward(dq, dk, dv, out.grad!, q.data, k.data, v.data, out.data, lse.data, Bn, T, H, KVH, D, scale, causal, segments, window);
   });
   return out;
 }

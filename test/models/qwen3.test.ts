@@ -1,0 +1,5 @@
+// qwen3 against the golden fixture test/fixtures/qwen3-tiny, produced by the real Hugging Face class
+// (scripts/fixtures/make_arch_fixtures.py); its sliding window (6) is shorter than the sequence (16).
+import { runFixtureSuite } from './fixture_runner.js';
+
+runFixtureSuite('qwen3-tiny');
