@@ -18,15 +18,17 @@ export function checkNotDamagedByResave(
   const sentencePiece = metaspace !== undefined || j.model.byte_fallback === true || decoder.some((s) => s.type === 'byteFallback');
   if (!sentencePiece) return;
   const replacement = metaspace && 'replacement' in metaspace ? metaspace.replacement : '▁';
-  let marked = 0;
+  // Word-initial tokens: a SentencePiece vocab has thousands starting with the replacement, a byte-level
+  // one thousands with 'Ġ' (special tokens such as DeepSeek's <｜begin▁of▁sentence｜> only contain '▁').
+  let marked = 0, spaced = 0;
   for (const tok of Object.keys(j.model.vocab)) {
-    if (tok.includes(replacement)) return;   // a real SentencePiece vocab spells spaces with the replacement
     if (tok.startsWith(BYTE_LEVEL_SPACE)) marked++;
+    else if (tok.startsWith(replacement)) spaced++;
   }
-  if (marked < MIN_MARKED) return;
+  if (marked < MIN_MARKED || spaced > 0) return;
   const how = [metaspace && 'a Metaspace pre-tokenizer/decoder', j.model.byte_fallback && 'byte_fallback'].filter(Boolean).join(' and ');
   throw new GptuneError(
-    `damaged tokenizer: a byte-level BPE vocabulary (${marked} tokens spelled with '${BYTE_LEVEL_SPACE}', none with '${replacement}') ` +
+    `damaged tokenizer: a byte-level BPE vocabulary (${marked} tokens start with '${BYTE_LEVEL_SPACE}', none with '${replacement}') ` +
     `is read with ${how || 'a SentencePiece-style decoder'}, so spaces would be lost. transformers 5 writes this when it re-saves a ` +
     `tokenizer whose tokenizer_class is LlamaTokenizerFast (transformers issue 45488). Use the original tokenizer.json from the ` +
     `model's source (the base model's repository, or a copy saved by transformers 4.x) in place of this file`,
