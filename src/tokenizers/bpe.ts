@@ -1,9 +1,17 @@
-// The byte-level BPE model: a pre-token's UTF-8 bytes start as one symbol each and the adjacent pair
-// with the lowest merge rank is merged (leftmost first on ties) until no pair has a rank, exactly as
-// Hugging Face tokenizers' BPE does. Results are cached per pre-token in a bounded cache.
+// The BPE model: a pre-token starts as one symbol per character (per UTF-8 byte in byte-level BPE,
+// whose vocab spells bytes as characters) and the adjacent pair with the lowest merge rank is merged
+// (leftmost first on ties) until no pair has a rank, exactly as Hugging Face tokenizers' BPE does.
+// SentencePiece-style BPE spells a character missing from the vocab as <0xNN> byte tokens
+// (byte_fallback). Results are cached per pre-token in a bounded cache.
 import { BYTE_TO_CHAR, bytesToToken, tokenToBytes, utf8Into } from './byte_level.js';
 
 export interface BpeOptions {
+  /** Symbols are UTF-8 bytes spelled with GPT-2's byte alphabet (default true); false: Unicode characters. */
+  byteLevel?: boolean;
+  /** A character missing from the vocab becomes its <0xNN> byte tokens (SentencePiece-style BPE). */
+  byteFallback?: boolean;
+  /** Consecutive unknown characters give one unk token (HF's fuse_unk). */
+  fuseUnk?: boolean;
   /** Emit a pre-token that is itself in the vocab without merging (Llama 3's `ignore_merges`). */
   ignoreMerges?: boolean;
   /** Token emitted for a byte missing from the vocab; without one the byte is dropped, as HF does. */
@@ -30,8 +38,13 @@ export class BytePairModel {
   readonly vocab: ReadonlyMap<string, number>;
   readonly merges: readonly [string, string][];
   private readonly byteIds = new Int32Array(256).fill(-1);
+  /** byte -> id of its <0xNN> token (byte_fallback), or -1. */
+  private readonly byteTokenIds = new Int32Array(256).fill(-1);
   private readonly unkId: number;
   private readonly ignoreMerges: boolean;
+  readonly byteLevel: boolean;
+  private readonly byteFallback: boolean;
+  private readonly fuseUnk: boolean;
 
   // Merge table: open addressing keyed on (left id, right id) -> (rank, merged id).
   private readonly mask: number;
@@ -51,6 +64,9 @@ export class BytePairModel {
     this.vocab = vocab;
     this.merges = merges;
     this.ignoreMerges = opts.ignoreMerges ?? false;
+    this.byteLevel = opts.byteLevel ?? true;
+    this.byteFallback = opts.byteFallback ?? false;
+    this.fuseUnk = opts.fuseUnk ?? false;
     this.cache = new PieceCache(opts.cacheCapacity ?? 50_000);
     let maxId = -1;
     for (const id of vocab.values()) {
@@ -61,9 +77,12 @@ export class BytePairModel {
     this.idToBytes = new Array(maxId + 1);
     for (const [tok, id] of vocab) {
       this.idToTokenTable[id] = tok;
-      this.idToBytes[id] = tokenToBytes(tok);
+      if (this.byteLevel) this.idToBytes[id] = tokenToBytes(tok);
     }
-    for (let b = 0; b < 256; b++) this.byteIds[b] = vocab.get(BYTE_TO_CHAR[b]) ?? -1;
+    for (let b = 0; b < 256; b++) {
+      this.byteIds[b] = vocab.get(BYTE_TO_CHAR[b]) ?? -1;
+      this.byteTokenIds[b] = vocab.get(byteTokenName(b)) ?? -1;
+    }
     this.unkId = opts.unkToken != null ? vocab.get(opts.unkToken) ?? -1 : -1;
     if (opts.unkToken != null && this.unkId < 0) throw new BpeDataError(`unk_token '${opts.unkToken}' is not in the vocab`);
 
@@ -147,6 +166,7 @@ export class BytePairModel {
   }
 
   private encodeUncached(piece: string): Int32Array {
+    if (!this.byteLevel) return this.encodeChars(piece);
     const [buf, n] = utf8Into(piece, this.scratch);
     this.scratch = buf;
     if (this.ignoreMerges) {
@@ -163,6 +183,45 @@ export class BytePairModel {
       else if (this.unkId >= 0 && (m === 0 || sym[m - 1] !== this.unkId)) sym[m++] = this.unkId;
     }
     return m > HEAP_THRESHOLD.bytes ? this.mergeHeap(sym, m) : this.mergeScan(sym, m);
+  }
+
+  // Character symbols, as HF's merge_word: a character missing from the vocab becomes its byte tokens
+  // (byte_fallback, when all exist) or unk; a pending unk is emitted before the next known character.
+  private encodeChars(piece: string): Int32Array {
+    if (this.ignoreMerges) {
+      const id = this.vocab.get(piece);
+      if (id !== undefined) return Int32Array.of(id);
+    }
+    if (this.sym.length < 3 * piece.length) this.sym = new Int32Array(6 * piece.length);
+    const sym = this.sym;
+    let m = 0;
+    let pendingUnk = false;
+    for (const ch of piece) {
+      const id = this.vocab.get(ch);
+      if (id !== undefined) {
+        if (pendingUnk) { sym[m++] = this.unkId; pendingUnk = false; }
+        sym[m++] = id;
+        continue;
+      }
+      if (this.byteFallback && this.pushByteTokens(ch, sym, m)) { m += utf8Length(ch); continue; }
+      if (this.unkId >= 0) {
+        if (pendingUnk && !this.fuseUnk) sym[m++] = this.unkId;
+        pendingUnk = true;
+      }
+    }
+    if (pendingUnk) sym[m++] = this.unkId;
+    return m > HEAP_THRESHOLD.bytes ? this.mergeHeap(sym, m) : this.mergeScan(sym, m);
+  }
+
+  // Writes the <0xNN> ids of ch's UTF-8 bytes at sym[m...]; false (nothing kept) when one is missing.
+  private pushByteTokens(ch: string, sym: Int32Array, m: number): boolean {
+    const bytes = new TextEncoder().encode(ch);
+    for (let i = 0; i < bytes.length; i++) {
+      const id = this.byteTokenIds[bytes[i]];
+      if (id < 0) return false;
+      sym[m + i] = id;
+    }
+    return true;
   }
 
   // Short words: keep each adjacent pair's rank in pr[], merge the minimum, update its two neighbours.
@@ -234,6 +293,16 @@ export class BytePairModel {
   bytesOf(id: number): Uint8Array | undefined {
     return this.idToBytes[id];
   }
+}
+
+/** The vocab's name for a raw byte in SentencePiece-style BPE: '<0x0A>' (Rust's "<{b:#04X}>"). */
+export function byteTokenName(b: number): string {
+  return `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`;
+}
+
+function utf8Length(ch: string): number {
+  const c = ch.codePointAt(0)!;
+  return c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
 }
 
 /** A binary min-heap of numbers. */

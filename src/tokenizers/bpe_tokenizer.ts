@@ -1,17 +1,22 @@
-// A byte-level BPE tokenizer assembled from its parts, in Hugging Face's order:
-// added tokens (raw) -> normalize -> added tokens (normalized) -> pre-tokenize -> BPE -> template.
+// A BPE tokenizer (byte-level or SentencePiece-style) assembled from its parts, in Hugging Face's order:
+// added tokens (raw) -> normalize -> added tokens (normalized) -> pre-tokenize -> BPE -> template;
+// decoding runs the decoder steps over the token strings (byte-level: straight from bytes).
 import { createHash } from 'node:crypto';
 import { AddedTokenMatcher, type AddedToken, type Segment } from './added_tokens.js';
 import type { BytePairModel } from './bpe.js';
 import { scanGpt2, tokenToBytes } from './byte_level.js';
-import { normalize, preTokenize, type Normalizer, type PreTokenizerStep } from './pretokenize.js';
-import { StreamDecoder, type DecodeOptions, type EncodeOptions, type Tokenizer } from './tokenizer.js';
+import { decodeTokens, type DecoderStep } from './decoders.js';
+import { normalize, type Normalizer } from './normalizers.js';
+import { preTokenize, type PreTokenizerStep } from './pretokenize.js';
+import { ByteStreamDecoder, PrefixStreamDecoder, type DecodeOptions, type EncodeOptions, type StreamDecoder, type Tokenizer } from './tokenizer.js';
 
 export interface BpeTokenizerParts {
   model: BytePairModel;
   addedTokens: AddedToken[];
   normalizers: Normalizer[];
   preTokenizer: PreTokenizerStep[];
+  /** The decoder steps; [byteLevel] alone (with a byte-level model) decodes straight from bytes. */
+  decoder: DecoderStep[];
   /** Ids put around the sequence when addSpecialTokens is on (from the post-processor). */
   template: { prefix: number[]; suffix: number[] };
   bosId: number | null;
@@ -35,7 +40,9 @@ export class BpeTokenizer implements Tokenizer {
   private readonly normalizedMatcher: AddedTokenMatcher;
   private readonly addedById = new Map<number, AddedToken>();
   private readonly addedByContent = new Map<string, AddedToken>();
-  private readonly bytes: (Uint8Array | undefined)[];
+  private readonly decoder: DecoderStep[];
+  /** id -> bytes, for a pure byte-level tokenizer (null otherwise: decoding runs the decoder steps). */
+  private readonly bytes: (Uint8Array | undefined)[] | null;
   private readonly special: Uint8Array;
   private readonly fingerprintSource: () => string;
   private readonly gpt2Split: { addPrefixSpace: boolean } | null;
@@ -63,12 +70,15 @@ export class BpeTokenizer implements Tokenizer {
       size = Math.max(size, t.id + 1);
     }
     this.vocabSize = size;
-    this.bytes = new Array(size);
+    this.decoder = p.decoder;
     this.special = new Uint8Array(size);
-    for (let id = 0; id < p.model.size; id++) this.bytes[id] = p.model.bytesOf(id);
-    for (const t of p.addedTokens) {
-      this.bytes[t.id] = tokenToBytes(t.content);   // HF's ByteLevel decoder rule, applied to added tokens too
-      if (t.special) this.special[t.id] = 1;
+    for (const t of p.addedTokens) if (t.special) this.special[t.id] = 1;
+    const byteLevelOnly = p.model.byteLevel && p.decoder.length === 1 && p.decoder[0].type === 'byteLevel';
+    this.bytes = byteLevelOnly ? new Array(size) : null;
+    if (this.bytes) {
+      for (let id = 0; id < p.model.size; id++) this.bytes[id] = p.model.bytesOf(id);
+      // HF's ByteLevel decoder rule, applied to added tokens too
+      for (const t of p.addedTokens) this.bytes[t.id] = tokenToBytes(t.content);
     }
   }
 
@@ -86,12 +96,14 @@ export class BpeTokenizer implements Tokenizer {
     const raw: Segment[] = [];
     this.rawMatcher.split(text, use, raw);
     const pieces: string[] = [];
-    for (const seg of raw) {
+    for (let i = 0; i < raw.length; i++) {
+      const seg = raw[i];
       if (typeof seg === 'number') { ids.push(seg); continue; }
       const norm = this.normalizers.length ? normalize(this.normalizers, seg) : seg;
       const segs: Segment[] = [];
       this.normalizedMatcher.split(norm, use, segs);
-      for (const s of segs) {
+      for (let j = 0; j < segs.length; j++) {
+        const s = segs[j];
         if (typeof s === 'number') { ids.push(s); continue; }
         if (this.gpt2Split) {
           // Fast path (GPT-2 style): pre-tokens as ranges of the text, looked up without slicing.
@@ -100,7 +112,8 @@ export class BpeTokenizer implements Tokenizer {
           continue;
         }
         pieces.length = 0;
-        preTokenize(this.preTokenizer, s, pieces);
+        // Only a segment at the input's first character counts as the start (Metaspace 'first').
+        preTokenize(this.preTokenizer, s, pieces, i === 0 && j === 0);
         for (const piece of pieces) this.model.encodePiece(piece, ids);
       }
     }
@@ -110,6 +123,15 @@ export class BpeTokenizer implements Tokenizer {
 
   decode(ids: ArrayLike<number>, opts: DecodeOptions = {}): string {
     const skip = opts.skipSpecialTokens ?? false;
+    if (!this.bytes) {
+      const tokens: string[] = [];
+      for (let i = 0; i < ids.length; i++) {
+        if (skip && this.special[ids[i]]) continue;
+        const t = this.idToToken(ids[i]);
+        if (t !== undefined) tokens.push(t);
+      }
+      return decodeTokens(this.decoder, tokens);
+    }
     const parts: Uint8Array[] = [];
     let n = 0;
     for (let i = 0; i < ids.length; i++) {
@@ -126,7 +148,9 @@ export class BpeTokenizer implements Tokenizer {
 
   decodeStream(opts: DecodeOptions = {}): StreamDecoder {
     const skip = opts.skipSpecialTokens ?? false;
-    return new StreamDecoder((id) => (skip && this.special[id] ? undefined : this.bytes[id]));
+    const bytes = this.bytes;
+    if (!bytes) return new PrefixStreamDecoder((ids) => this.decode(ids, opts));
+    return new ByteStreamDecoder((id) => (skip && this.special[id] ? undefined : bytes[id]));
   }
 
   idToToken(id: number): string | undefined {
@@ -141,8 +165,8 @@ export class BpeTokenizer implements Tokenizer {
     return this.special[id] === 1;
   }
 
-  /** The bytes a token stands for (undefined for an unused id). */
+  /** The bytes a token stands for in a byte-level tokenizer (undefined for an unused id, or when not byte-level). */
   bytesOf(id: number): Uint8Array | undefined {
-    return this.bytes[id];
+    return this.bytes?.[id];
   }
 }

@@ -1,6 +1,8 @@
 // Chat templates: a conversation rendered to the exact text the model was trained on, with the
 // model's own Jinja template (chat_template.jinja or tokenizer_config.json), or ChatML by default.
+// Rendered as Python's Jinja2 renders it in transformers (see jinja_python.ts).
 import { Template } from '@huggingface/jinja';
+import { renderLikePython } from './jinja_python.js';
 import { GptuneError, errorMessage } from '../util/errors.js';
 
 export interface ChatMessage {
@@ -73,9 +75,10 @@ export class ChatTemplate {
   /** The conversation as text; a template error (raise_exception included) keeps the template's message. */
   render(messages: readonly ChatMessage[], opts: RenderOptions = {}): string {
     try {
-      return this.template.render({
+      return renderLikePython(this.template, {
         ...opts.extra,
-        messages: messages.map((m) => ({ role: m.role, content: m.content })),
+        // Every field of a message reaches the template (Qwen3 reads reasoning_content), as in transformers.
+        messages: messages.map((m) => ({ ...m })),
         add_generation_prompt: opts.addGenerationPrompt ?? false,
         bos_token: opts.bosToken ?? '',
         eos_token: opts.eosToken ?? '',

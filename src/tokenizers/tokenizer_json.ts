@@ -1,14 +1,16 @@
 // tokenizer.json (Hugging Face tokenizers' single-file format), typed as unions switched on `type`.
-// Byte-level BPE is supported (GPT-2, Llama 3, Qwen2, SmolLM style); any other component is refused
-// by name, e.g. "tokenizer.json: pre_tokenizer type 'Metaspace' is not supported".
+// BPE is supported, byte-level (GPT-2, Llama 3, Qwen2, DeepSeek style) and SentencePiece-style
+// (Llama 2, Mistral, Gemma: Metaspace or ' '->'▁' normalizers, byte_fallback); any other model or
+// component is refused by name, e.g. "tokenizer.json: model type 'Unigram' is not supported".
 import { readJsonObject } from '../util/json_file.js';
 import type { AddedToken } from './added_tokens.js';
 import { BpeDataError, BytePairModel } from './bpe.js';
 import { BpeTokenizer } from './bpe_tokenizer.js';
-import { RegexTranslationError, translateOnigurumaRegex } from './onig_regex.js';
-import { escapeRegex } from './added_tokens.js';
-import type { Normalizer, PreTokenizerStep, SplitBehavior } from './pretokenize.js';
-import { GptuneError, describe } from '../util/errors.js';
+import { checkNotDamagedByResave } from './damaged_tokenizer.js';
+import { jsonReader, readDecoders, readNormalizers, readPreTokenizers, type DecoderJson, type NormalizerJson, type PreTokenizerJson } from './pipeline_json.js';
+import { describe } from '../util/errors.js';
+
+export type { DecoderJson, NormalizerJson, PatternJson, PreTokenizerJson } from './pipeline_json.js';
 
 // ---- the schema (the parts gptune reads; unknown fields are kept when re-saving) ----
 
@@ -34,19 +36,6 @@ export interface AddedTokenJson {
   special?: boolean;
 }
 
-export type PatternJson = { String: string } | { Regex: string };
-
-export type NormalizerJson =
-  | { type: 'NFC' | 'NFD' | 'NFKC' | 'NFKD' | 'Lowercase' }
-  | { type: 'Sequence'; normalizers: NormalizerJson[] }
-  | { type: 'Replace'; pattern: PatternJson; content: string };
-
-export type PreTokenizerJson =
-  | { type: 'ByteLevel'; add_prefix_space?: boolean; trim_offsets?: boolean; use_regex?: boolean }
-  | { type: 'Split'; pattern: PatternJson; behavior: SplitBehavior; invert?: boolean }
-  | { type: 'Digits'; individual_digits?: boolean }
-  | { type: 'Sequence'; pretokenizers: PreTokenizerJson[] };
-
 export type TemplatePieceJson = { SpecialToken: { id: string; type_id?: number } } | { Sequence: { id: 'A' | 'B'; type_id?: number } };
 
 export type PostProcessorJson =
@@ -54,10 +43,6 @@ export type PostProcessorJson =
   | { type: 'TemplateProcessing'; single: TemplatePieceJson[]; pair?: TemplatePieceJson[]; special_tokens: Record<string, { id: string; ids: number[]; tokens: string[] }> }
   | { type: 'RobertaProcessing' | 'BertProcessing'; sep: [string, number]; cls: [string, number] }
   | { type: 'Sequence'; processors: PostProcessorJson[] };
-
-export type DecoderJson =
-  | { type: 'ByteLevel'; add_prefix_space?: boolean; trim_offsets?: boolean; use_regex?: boolean }
-  | { type: 'Sequence'; decoders: DecoderJson[] };
 
 export interface BpeModelJson {
   type?: 'BPE';
@@ -78,7 +63,10 @@ export interface SpecialTokenOptions {
   bosToken?: string | null;
   eosToken?: string | null;
   padToken?: string | null;
-  /** When given, these decide what addSpecialTokens adds, instead of the post-processor (as LlamaTokenizerFast does). */
+  /**
+   * When either is given, the two decide what addSpecialTokens adds instead of the post-processor (a
+   * missing one counts as false), as transformers 5 rebuilds the template from them.
+   */
   addBosToken?: boolean;
   addEosToken?: boolean;
 }
@@ -95,22 +83,8 @@ export function loadTokenizerJson(path: string, special: SpecialTokenOptions = {
 
 /** Builds a tokenizer from parsed tokenizer.json; file names the source in errors. */
 export function tokenizerFromJson(j: TokenizerJson, special: SpecialTokenOptions = {}, file = 'tokenizer.json'): BpeTokenizer {
-  const fail = (key: string, msg: string): never => { throw new GptuneError(msg, { file, key }); };
-  const unsupported = (key: string, type: unknown): never => {
-    throw new GptuneError(`${key} type ${typeof type === 'string' ? `'${type}'` : describe(type)} is not supported (gptune reads byte-level BPE tokenizers)`, { file });
-  };
-  const regexOf = (key: string, p: PatternJson | undefined): RegExp => {
-    if (p && typeof (p as { String?: unknown }).String === 'string') return new RegExp(escapeRegex((p as { String: string }).String), 'gu');
-    if (p && typeof (p as { Regex?: unknown }).Regex === 'string') {
-      try {
-        return new RegExp(translateOnigurumaRegex((p as { Regex: string }).Regex), 'gu');
-      } catch (e) {
-        if (e instanceof RegexTranslationError) fail(key, e.message);
-        throw e;
-      }
-    }
-    return fail(key, `pattern must be {"String": ...} or {"Regex": ...}, got ${JSON.stringify(p)}`);
-  };
+  const r = jsonReader(file);
+  const fail = r.fail, unsupported = r.unsupported;
 
   // model
   const m = j.model as BpeModelJson & { type?: string };
@@ -118,10 +92,9 @@ export function tokenizerFromJson(j: TokenizerJson, special: SpecialTokenOptions
   if (m.type !== undefined && m.type !== 'BPE') unsupported('model', m.type);
   if (typeof m.vocab !== 'object' || m.vocab === null || Array.isArray(m.vocab)) fail('model.vocab', `expected an object of token -> id, got ${describe(m.vocab)}`);
   if (!Array.isArray(m.merges)) fail('model.merges', `expected an array, got ${describe(m.merges)}`);
-  if (m.byte_fallback) fail('model.byte_fallback', 'byte_fallback (SentencePiece-style BPE) is not supported; only byte-level BPE is');
   if (m.dropout != null && m.dropout !== 0) fail('model.dropout', `BPE dropout ${m.dropout} is not supported`);
-  if (m.continuing_subword_prefix) fail('model.continuing_subword_prefix', 'subword prefixes are not supported in byte-level BPE');
-  if (m.end_of_word_suffix) fail('model.end_of_word_suffix', 'end-of-word suffixes are not supported in byte-level BPE');
+  if (m.continuing_subword_prefix) fail('model.continuing_subword_prefix', 'subword prefixes (WordPiece-style BPE) are not supported');
+  if (m.end_of_word_suffix) fail('model.end_of_word_suffix', 'end-of-word suffixes are not supported');
   const merges = m.merges.map((x, i): [string, string] => {
     if (typeof x === 'string') {
       const parts = x.split(' ');
@@ -131,55 +104,23 @@ export function tokenizerFromJson(j: TokenizerJson, special: SpecialTokenOptions
     if (Array.isArray(x) && x.length === 2 && typeof x[0] === 'string' && typeof x[1] === 'string') return x;
     return fail(`model.merges[${i}]`, `expected "left right" or [left, right], got ${JSON.stringify(x)}`);
   });
-  // normalizer
-  const normalizers: Normalizer[] = [];
-  const addNormalizer = (n: NormalizerJson | null, key: string) => {
-    if (n === null || n === undefined) return;
-    switch (n.type) {
-      case 'NFC': case 'NFD': case 'NFKC': case 'NFKD': normalizers.push({ type: 'unicode', form: n.type }); break;
-      case 'Lowercase': normalizers.push({ type: 'lowercase' }); break;
-      case 'Sequence': n.normalizers.forEach((x, i) => addNormalizer(x, `${key}.normalizers[${i}]`)); break;
-      case 'Replace': normalizers.push({ type: 'replace', pattern: regexOf(key, n.pattern), content: n.content }); break;
-      default: unsupported(key, (n as { type: unknown }).type);
-    }
-  };
-  addNormalizer(j.normalizer, 'normalizer');
-
-  // pre-tokenizer: any Splits/Digits, then ByteLevel last (the model works on the bytes it produces)
-  const steps: PreTokenizerStep[] = [];
-  const addPre = (p: PreTokenizerJson, key: string) => {
-    switch (p.type) {
-      case 'ByteLevel': steps.push({ type: 'byteLevel', addPrefixSpace: p.add_prefix_space ?? true, useRegex: p.use_regex ?? true }); break;
-      case 'Split': {
-        const behaviors = ['Removed', 'Isolated', 'MergedWithPrevious', 'MergedWithNext', 'Contiguous'];
-        if (!behaviors.includes(p.behavior)) fail(key, `Split behavior ${JSON.stringify(p.behavior)} is not one of ${behaviors.join(', ')}`);
-        steps.push({ type: 'split', regex: regexOf(key, p.pattern), behavior: p.behavior, invert: p.invert ?? false });
-        break;
-      }
-      case 'Digits': steps.push({ type: 'digits', individualDigits: p.individual_digits ?? false }); break;
-      case 'Sequence': p.pretokenizers.forEach((x, i) => addPre(x, `${key}.pretokenizers[${i}]`)); break;
-      default: unsupported(key, (p as { type: unknown }).type);
-    }
-  };
-  if (!j.pre_tokenizer) fail('pre_tokenizer', 'is null; gptune supports byte-level BPE, which needs a ByteLevel pre-tokenizer');
-  addPre(j.pre_tokenizer!, 'pre_tokenizer');
+  const normalizers = readNormalizers(r, j.normalizer);
+  // pre-tokenizer: byte-level BPE ends with ByteLevel (the model works on the bytes it produces); without
+  // one the model works on characters (SentencePiece-style, with byte_fallback for the rest).
+  const steps = readPreTokenizers(r, j.pre_tokenizer);
   const bl = steps.findIndex((s) => s.type === 'byteLevel');
-  if (bl < 0) fail('pre_tokenizer', 'has no ByteLevel step; gptune supports byte-level BPE only');
-  if (bl !== steps.length - 1) fail('pre_tokenizer', 'ByteLevel must be the last step');
-
-  // decoder: byte-level only
-  const checkDecoder = (d: DecoderJson | null, key: string) => {
-    if (!d) return fail(key, 'is null; byte-level BPE needs a ByteLevel decoder');
-    if (d.type === 'ByteLevel') return;
-    if (d.type === 'Sequence' && d.decoders.length > 0) { d.decoders.forEach((x, i) => checkDecoder(x, `${key}.decoders[${i}]`)); return; }
-    unsupported(key, (d as { type: unknown }).type);
-  };
-  checkDecoder(j.decoder, 'decoder');
+  const byteLevel = bl >= 0;
+  if (byteLevel && bl !== steps.length - 1) fail('pre_tokenizer', 'ByteLevel must be the last step');
+  if (!j.decoder) fail('decoder', byteLevel ? 'is null; byte-level BPE needs a ByteLevel decoder' : 'is null; gptune needs a decoder to turn tokens into text');
+  const decoder = readDecoders(r, j.decoder!);
+  checkNotDamagedByResave(j, steps, decoder, file);
 
   // The checks above are cheap; building the merge table is not, so it comes after them.
   let model: BytePairModel;
   try {
-    model = new BytePairModel(new Map(Object.entries(m.vocab)), merges, { ignoreMerges: m.ignore_merges ?? false, unkToken: m.unk_token ?? null });
+    model = new BytePairModel(new Map(Object.entries(m.vocab)), merges, {
+      byteLevel, byteFallback: m.byte_fallback ?? false, fuseUnk: m.fuse_unk ?? false, ignoreMerges: m.ignore_merges ?? false, unkToken: m.unk_token ?? null,
+    });
   } catch (e) {
     if (e instanceof BpeDataError) return fail(e.mergeIndex !== undefined ? `model.merges[${e.mergeIndex}]` : 'model.vocab', e.message);
     throw e;
@@ -253,14 +194,11 @@ export function tokenizerFromJson(j: TokenizerJson, special: SpecialTokenOptions
       if (id === null) fail(what, `add_${what} is set but there is no ${what}`);
       return [id!];
     };
-    template = {
-      prefix: special.addBosToken !== undefined ? need(special.addBosToken, bosId, 'bos_token') : template.prefix,
-      suffix: special.addEosToken !== undefined ? need(special.addEosToken, eosId, 'eos_token') : template.suffix,
-    };
+    template = { prefix: need(special.addBosToken, bosId, 'bos_token'), suffix: need(special.addEosToken, eosId, 'eos_token') };
   }
 
   const fingerprintSource = () => stringifyTokenizerJson(j) + JSON.stringify(special);
-  return new BpeTokenizer({ model, addedTokens, normalizers, preTokenizer: steps, template, bosId, eosId, padId, fingerprintSource });
+  return new BpeTokenizer({ model, addedTokens, normalizers, preTokenizer: steps, decoder, template, bosId, eosId, padId, fingerprintSource });
 }
 
 // ---- building and writing ----

@@ -1,6 +1,6 @@
 // BPE trainer: merges derived by hand (HF's tie-break by ids, left-to-right merging, stop rules), a
 // round trip through a tiny rank-order reference encoder written here, the saved files, the corpus
-// reader, and (when the HF `tokenizers` npm package is at GPTUNE_HF_TOKENIZERS) HF's own trainer.
+// reader, and HF's own trainer (@anush008/tokenizers).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
@@ -287,13 +287,12 @@ test('corpus reader: text files by line with their newline, JSONL "text" rows, f
   await assert.rejects(async () => { for await (const _ of readTrainingTexts(empty)) { /* drain */ } }, /no .*files/);
 });
 
-// ---- Hugging Face's own trainer, when its npm package is at hand ----
-// GPTUNE_HF_TOKENIZERS=/path/to/node_modules/tokenizers (npm `tokenizers`, 0.23.2 checked). Its node
-// binding trains with BpeTrainer's defaults (vocab 30000, no special tokens, only the bytes seen).
+// ---- Hugging Face's own trainer ----
+// The devDependency @anush008/tokenizers is HF's Rust tokenizers; its node binding trains with
+// BpeTrainer's defaults (vocab 30000, no special tokens, only the bytes seen).
 
-const HF = process.env.GPTUNE_HF_TOKENIZERS;
-test('matches HF tokenizers merge for merge, and HF loads and encodes with our tokenizer.json', { skip: HF ? false : 'set GPTUNE_HF_TOKENIZERS to the npm tokenizers package' }, async () => {
-  const hf = createRequire(import.meta.url)(HF!);
+test('matches HF tokenizers merge for merge, and HF loads and encodes with our tokenizer.json', async () => {
+  const hf = createRequire(import.meta.url)('@anush008/tokenizers');
   const d = tmp();
   const texts = pseudoText(21, 40000);
   writeFileSync(join(d, 'corpus.txt'), texts.join(''));
