@@ -10,6 +10,8 @@ import { registerTrain } from './commands/train.js';
 import { registerMerge } from './commands/merge.js';
 import { registerTokenizerTrain } from './commands/tokenizer_train.js';
 import { registerStart } from './commands/start.js';
+import { registerServe } from './commands/serve.js';
+import { registerChat } from './commands/chat.js';
 
 export function buildProgram(): Command {
   const program = new Command('gptune')
@@ -24,6 +26,8 @@ export function buildProgram(): Command {
   registerMerge(program);
   registerTokenize(program);
   registerTokenizerTrain(program);
+  registerServe(program);
+  registerChat(program);
   return program;
 }
 

@@ -10,6 +10,11 @@ export interface ForwardOptions {
   segments?: Int32Array | null;
   /** Generation: keys and values of earlier tokens; forward appends this call's tokens. */
   cache?: KVCache;
+  /**
+   * Batched decoding of independent sequences: one cache per batch row, each at its own length
+   * (rows continue their own positions). Exclusive with `cache`.
+   */
+  rowCaches?: readonly KVCache[];
 }
 
 export interface CausalLM extends Module {

@@ -12,8 +12,7 @@ import { reshape } from '../tensor/ops/layout.js';
 import { attention, rope } from '../tensor/ops/attention.js';
 import { Rng } from '../util/rng.js';
 import type { CausalLM, ForwardOptions } from './causal_lm.js';
-import { attendWithCache } from './kv_cache.js';
-import { defaultPositions } from './gpt2.js';
+import { advanceCaches, attendCached, cachedLength, cachedPositions } from './kv_cache.js';
 
 export interface LlamaConfig {
   model_type: 'llama' | 'qwen2' | 'mistral';
@@ -171,9 +170,8 @@ class LlamaAttention extends Module {
     const k = rope(reshape(this.k_proj.forward(x), [B, T, KVH, D]), tables.cos, tables.sin, positions);
     const v = reshape(this.v_proj.forward(x), [B, T, KVH, D]);
     const scale = 1 / Math.sqrt(D);
-    const y = opts.cache
-      ? attendWithCache(opts.cache, this.layer, q, k, v, scale)
-      : attention(q, k, v, { causal: true, segments: opts.segments ?? null, scale });
+    const y = attendCached(opts, this.layer, q, k, v, scale)
+      ?? attention(q, k, v, { causal: true, segments: opts.segments ?? null, scale });
     return this.o_proj.forward(reshape(y, [B, T, H * D]));
   }
 }
@@ -255,11 +253,11 @@ export class LlamaForCausalLM extends Module implements CausalLM {
 
   /** ids [B*T] -> the final norm's output [B, T, hidden], the lm_head's input. */
   hiddenStates(ids: Int32Array, batch: number, seqLen: number, opts: ForwardOptions = {}): Tensor {
-    const past = opts.cache ? opts.cache.length : 0;
+    const past = cachedLength(opts);
     if (past + seqLen > this.config.max_position_embeddings) {
       throw new RangeError(`${this.config.model_type}: ${past + seqLen} positions exceed max_position_embeddings ${this.config.max_position_embeddings}`);
     }
-    const positions = opts.positions ?? defaultPositions(batch, seqLen, past);
+    const positions = opts.positions ?? cachedPositions(opts, batch, seqLen);
     let maxPos = 0;
     for (let i = 0; i < batch * seqLen; i++) if (positions[i] > maxPos) maxPos = positions[i];
     this.tables.ensure(maxPos + 1);
@@ -269,7 +267,7 @@ export class LlamaForCausalLM extends Module implements CausalLM {
       x = forwardBlock(() => layer.forward(input, positions, this.tables, opts));
     }
     x = this.model.norm.forward(x);
-    opts.cache?.advance(seqLen);
+    advanceCaches(opts, seqLen);
     return x;
   }
 

@@ -58,7 +58,8 @@ function runGenerate(f: GenerateFlags): void {
     decode,
     onToken: stream ? (_id, delta) => { if (delta) process.stdout.write(delta); } : undefined,
   });
-  if (f.json) process.stdout.write(JSON.stringify({ ids: result.ids, text: result.text }) + '\n');
+  if (result.finishReason === 'context') process.stderr.write(`gptune: generation stopped at the model's context (${model.maxPositions} tokens) after ${result.ids.length} new tokens\n`);
+  if (f.json) process.stdout.write(JSON.stringify({ ids: result.ids, text: result.text, finish_reason: result.finishReason }) + '\n');
   else if (stream) process.stdout.write('\n');
   else process.stdout.write(result.ids.join(',') + '\n');
 }
