@@ -13,6 +13,7 @@ const BENCHES: Record<string, () => Promise<BenchModule>> = {
   model: () => import('./model.bench.js'),
   tokenizer: () => import('./tokenizer.bench.js'),
   'bpe-train': () => import('./tokenizer_train.bench.js'),
+  serve: () => import('./serve.bench.js'),
 };
 
 async function main() {

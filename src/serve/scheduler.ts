@@ -150,11 +150,16 @@ export class Scheduler {
 
   private step(): void {
     this.dropCancelled();
+    const admitted: Seq[] = [];
+    while (this.queue.length && this.running.length + admitted.length < this.maxBatch) admitted.push(this.queue.shift()!);
+    // Prompts of one length prefill together (one batched forward); each row fills its own cache.
+    const byLength = new Map<number, Seq[]>();
+    for (const s of admitted) byLength.set(s.req.prompt.length, [...(byLength.get(s.req.prompt.length) ?? []), s]);
     const joined: Seq[] = [];
-    while (this.queue.length && this.running.length + joined.length < this.maxBatch) {
-      const s = this.queue.shift()!;
-      const logits = this.prefill(s);
-      if (this.accept(s, logits)) joined.push(s);
+    for (const group of byLength.values()) {
+      const logits = this.prefill(group);
+      const V = this.model.vocabSize;
+      group.forEach((s, b) => { if (this.accept(s, logits.subarray(b * V, (b + 1) * V))) joined.push(s); });
     }
     if (this.running.length) this.decodeStep();
     this.running.push(...joined); // prefilled this step: they decode from the next one
@@ -168,15 +173,19 @@ export class Scheduler {
     }
   }
 
-  private prefill(s: Seq): Float32Array {
+  /** Prefills prompts of one length as one batch; the last position's logits of each row (B, V). */
+  private prefill(group: Seq[]): Float32Array {
     const { kvHeads, headDim } = this.model.kvShape;
-    const n = s.req.prompt.length;
-    s.cache = new KVCache(this.model.numLayers, 1, n + s.req.maxNewTokens, kvHeads, headDim);
-    this.promptTokens += n;
-    return noGrad(() => scoped(() => this.adapters.run(Int32Array.of(s.req.adapter), () => {
-      const hidden = this.model.hiddenStates(Int32Array.from(s.req.prompt), 1, n, { cache: s.cache! });
+    const B = group.length, n = group[0].req.prompt.length;
+    for (const s of group) s.cache = new KVCache(this.model.numLayers, 1, n + s.req.maxNewTokens, kvHeads, headDim);
+    this.promptTokens += B * n;
+    const ids = new Int32Array(B * n);
+    group.forEach((s, b) => ids.set(s.req.prompt, b * n));
+    return noGrad(() => scoped(() => this.adapters.run(Int32Array.from(group, (s) => s.req.adapter), () => {
+      const hidden = this.model.hiddenStates(ids, B, n, B === 1 ? { cache: group[0].cache! } : { rowCaches: group.map((s) => s.cache!) });
       const C = hidden.shape[hidden.rank - 1];
-      const last = Tensor.from(hidden.data.slice((n - 1) * C, n * C), [1, C]);
+      const last = Tensor.empty([B, C]); // (B, C): each row's last position
+      for (let b = 0; b < B; b++) last.data.set(hidden.data.subarray(((b + 1) * n - 1) * C, (b + 1) * n * C), b * C);
       return linear(last, this.model.outputWeight, null, 'out_in').data.slice();
     })));
   }
