@@ -26,3 +26,7 @@ export { lrMultiplier, type ScheduleName } from './train/schedule.js';
 export { loadSafetensors, saveSafetensors, SafetensorsFile } from './formats/safetensors.js';
 export { openCheckpoint } from './formats/checkpoint.js';
 export * from './eval/metrics.js';
+export { startServer, type ServeOptions, type RunningServer } from './serve/server.js';
+export { runChat, type ChatOptions } from './serve/chat.js';
+export { AdapterSet, MultiLoraLinear, type AdapterSource } from './lora/multi_lora.js';
+export { StopStream, checkStops, type FinishReason } from './generate/stop_strings.js';

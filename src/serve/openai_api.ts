@@ -69,11 +69,14 @@ function common(b: Body, topLogprobs: number | null): GenerationParams {
   return {
     model: b.model, maxTokens,
     temperature: num(b, 'temperature', { min: 0, max: 2 }) ?? 1,
-    topP: num(b, 'top_p', { min: 0, max: 1 }) || 1, // top_p 0 means "most likely only", as near-greedy as 1 token
+    topP: nucleus(num(b, 'top_p', { min: 0, max: 1 })),
     seed: num(b, 'seed', { int: true }),
     stop: stop.filter((s) => s !== ''), topLogprobs, stream: bool(b, 'stream') ?? false, includeUsage,
   };
 }
+
+/** top_p 0 keeps only the most likely token (OpenAI accepts 0; the sampler wants p > 0). */
+export const nucleus = (p: number | undefined): number => (p === undefined ? 1 : p === 0 ? Number.MIN_VALUE : p);
 
 export function parseChat(raw: unknown): ChatParams {
   const b = asBody(raw);

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { num } from '../errors.js';
 import { runChat } from '../../serve/chat.js';
+import { nucleus } from '../../serve/openai_api.js';
 
 interface ChatFlags { model: string; adapter?: string; system?: string; maxTokens?: number; temperature: number; topP?: number; seed: number }
 
@@ -18,6 +19,6 @@ export function registerChat(program: Command): void {
     .action(async (f: ChatFlags) => {
       const tty = Boolean(process.stdin.isTTY && process.stdout.isTTY);
       await runChat({ modelDir: f.model, adapterDir: f.adapter, system: f.system, maxTokens: f.maxTokens, temperature: f.temperature,
-        topP: f.topP || undefined, seed: f.seed, input: process.stdin, output: process.stdout, info: tty ? process.stdout : process.stderr, interactive: tty });
+        topP: nucleus(f.topP), seed: f.seed, input: process.stdin, output: process.stdout, info: tty ? process.stdout : process.stderr, interactive: tty });
     });
 }
