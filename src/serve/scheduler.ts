@@ -157,12 +157,21 @@ export class Scheduler {
     for (const s of admitted) byLength.set(s.req.prompt.length, [...(byLength.get(s.req.prompt.length) ?? []), s]);
     const joined: Seq[] = [];
     for (const group of byLength.values()) {
-      const logits = this.prefill(group);
+      let logits: Float32Array;
+      try {
+        logits = this.prefill(group);
+      } catch (e) {
+        for (const s of group) { s.cache = null; s.reject(e); } // a failed prefill ends only its own requests
+        continue;
+      }
       const V = this.model.vocabSize;
       group.forEach((s, b) => { if (this.accept(s, logits.subarray(b * V, (b + 1) * V))) joined.push(s); });
     }
-    if (this.running.length) this.decodeStep();
-    this.running.push(...joined); // prefilled this step: they decode from the next one
+    try {
+      if (this.running.length) this.decodeStep();
+    } finally {
+      this.running.push(...joined); // prefilled this step: they decode from the next one
+    }
   }
 
   private dropCancelled(): void {

@@ -57,3 +57,13 @@ test('gptune serve binds loopback and says so; SIGTERM finishes the stream in fl
   assert.equal(await exited, 0, err);
   assert.match(err, /SIGTERM/);
 });
+
+test('gptune generate --json says why it stopped, and says so when the context cut --max-new-tokens', () => {
+  const ids = Array.from({ length: 253 }, (_, i) => 10 + (i % 50)).join(',');
+  const r = spawnSync(process.execPath, [BIN, 'generate', '--model', BASE_MODEL, '--prompt-ids', ids, '--max-new-tokens', '10', '--json'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.equal(out.ids.length, 3);
+  assert.equal(out.finish_reason, 'context');
+  assert.match(r.stderr, /context \(256 tokens\) after 3 new tokens/);
+});
