@@ -6,7 +6,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AdapterSource } from '../lora/multi_lora.js';
 import { ApiError, badRequest } from './api_error.js';
 import { Metrics } from './metrics.js';
-import { QueueFullError, Scheduler, type SequenceRequest, type TokenEvent, type TokenLogprob } from './scheduler.js';
+import { QueueFullError, Scheduler, type SequenceHandle, type SequenceRequest, type TokenEvent, type TokenLogprob } from './scheduler.js';
 import { encodeChat, loadServedModel, type ServedModel } from './served_model.js';
 import {
   chatLogprob, completionLogprobs, openaiFinish, parseChat, parseCompletion, usageOf,
@@ -188,12 +188,13 @@ async function generateResponse(served: ServedModel, scheduler: Scheduler, param
   const id = `${chat ? 'chatcmpl' : 'cmpl'}-${randomBytes(12).toString('hex')}`;
   const created = Math.floor(Date.now() / 1000);
   const object = chat ? 'chat.completion' : 'text_completion';
+  const chunkObject = chat ? 'chat.completion.chunk' : 'text_completion'; // completions stream the same object
   const logprobs: TokenLogprob[] = [];
   let textSoFar = '';
 
   const stream = params.stream;
   const send = (chunk: unknown) => { if (!res.writableEnded) res.write(`data: ${JSON.stringify(chunk)}\n\n`); };
-  const chunkOf = (choice: Record<string, unknown>) => ({ id, object: `${object}.chunk`.replace('text_completion.chunk', 'text_completion'), created, model: params.model, system_fingerprint: null, choices: [{ index: 0, ...choice }], ...(params.includeUsage ? { usage: null } : {}) });
+  const chunkOf = (choice: Record<string, unknown>) => ({ id, object: chunkObject, created, model: params.model, system_fingerprint: null, choices: [{ index: 0, ...choice }], ...(params.includeUsage ? { usage: null } : {}) });
   const onToken = (e: TokenEvent) => {
     if (e.logprob) logprobs.push(e.logprob);
     if (!stream) return;
@@ -211,7 +212,7 @@ async function generateResponse(served: ServedModel, scheduler: Scheduler, param
     stopStrings: [...params.stop, ...(chat ? served.chatStopStrings : [])],
     topLogprobs: params.topLogprobs, onToken,
   };
-  let handle;
+  let handle: SequenceHandle;
   try {
     handle = scheduler.submit(request);
   } catch (e) {
@@ -230,7 +231,7 @@ async function generateResponse(served: ServedModel, scheduler: Scheduler, param
   const usage = usageOf(result.promptTokens, result.completionTokens);
   if (stream) {
     send(chunkOf(chat ? { delta: {}, logprobs: null, finish_reason: finish } : { text: '', logprobs: null, finish_reason: finish }));
-    if (params.includeUsage) send({ id, object: `${object}.chunk`.replace('text_completion.chunk', 'text_completion'), created, model: params.model, system_fingerprint: null, choices: [], usage });
+    if (params.includeUsage) send({ id, object: chunkObject, created, model: params.model, system_fingerprint: null, choices: [], usage });
     res.end('data: [DONE]\n\n');
     return 200;
   }
