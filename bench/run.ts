@@ -14,6 +14,7 @@ const BENCHES: Record<string, () => Promise<BenchModule>> = {
   rss: () => import('./memory.bench.js'),
   tokenizer: () => import('./tokenizer.bench.js'),
   'bpe-train': () => import('./tokenizer_train.bench.js'),
+  serve: () => import('./serve.bench.js'),
 };
 
 async function main() {

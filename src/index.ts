@@ -22,3 +22,7 @@ export * as run from './run/index.js';
 export { loadSafetensors, saveSafetensors, SafetensorsFile } from './formats/safetensors.js';
 export { openCheckpoint } from './formats/checkpoint.js';
 export * from './eval/metrics.js';
+export { startServer, type ServeOptions, type RunningServer } from './serve/server.js';
+export { runChat, type ChatOptions } from './serve/chat.js';
+export { AdapterSet, MultiLoraLinear, type AdapterSource } from './lora/multi_lora.js';
+export { StopStream, checkStops, type FinishReason } from './generate/stop_strings.js';

@@ -11,6 +11,8 @@ import { registerMerge } from './commands/merge.js';
 import { registerTokenizerTrain } from './commands/tokenizer_train.js';
 import { registerStart } from './commands/start.js';
 import { registerCache } from './commands/cache.js';
+import { registerServe } from './commands/serve.js';
+import { registerChat } from './commands/chat.js';
 
 export function buildProgram(): Command {
   const program = new Command('gptune')
@@ -26,6 +28,8 @@ export function buildProgram(): Command {
   registerTokenize(program);
   registerTokenizerTrain(program);
   registerCache(program);
+  registerServe(program);
+  registerChat(program);
   return program;
 }
 

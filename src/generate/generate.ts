@@ -7,6 +7,7 @@ import { noGrad } from '../tensor/tape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { linear } from '../tensor/ops/linear.js';
 import { makeSampler, type SamplingOptions } from './sampler.js';
+import { StopStream, type FinishReason } from './stop_strings.js';
 
 /** New tokens when neither the caller nor generation_config.json says (the CLI's default too). */
 export const DEFAULT_MAX_NEW_TOKENS = 50;
@@ -31,6 +32,8 @@ export interface GenerateResult {
   /** Decoded generated text, or null without a decoder. */
   text: string | null;
   stopReason: 'eos' | 'stop_string' | 'max_new_tokens' | 'context_full';
+  /** The same as OpenAI-style finish reasons: stop (EOS or stop string), length, context. */
+  finishReason: FinishReason;
   /** The logits that chose each token (only when keepLogits is set). */
   stepLogits?: Float32Array[];
 }
@@ -55,7 +58,7 @@ export function generate(model: CausalLM, prompt: readonly number[], opts: Gener
   const seq = [...prompt];
   const ids: number[] = [];
   const stepLogits: Float32Array[] = [];
-  let text = '';
+  const stream = new StopStream(stops);
   let stopReason = 'max_new_tokens' as GenerateResult['stopReason'];
   const limit = Math.min(maxNew, model.maxPositions - prompt.length);
   const { kvHeads, headDim, windows } = model.kvShape;
@@ -81,14 +84,9 @@ export function generate(model: CausalLM, prompt: readonly number[], opts: Gener
         ids.push(id);
         pending = [id];
         if (opts.decode) {
-          const full = opts.decode(ids);
-          const cut = firstStop(full, stops);
-          const shown = cut >= 0 ? full.slice(0, cut) : safePrefix(full);
-          if (shown.length > text.length) {
-            opts.onToken?.(id, shown.slice(text.length));
-            text = shown;
-          } else opts.onToken?.(id, '');
-          if (cut >= 0) { text = full.slice(0, cut); stopReason = 'stop_string'; break; }
+          // A stop string's possible prefix is held back until it cannot become one (never shown).
+          opts.onToken?.(id, stream.push(opts.decode(ids)));
+          if (stream.stopped) { stopReason = 'stop_string'; break; }
         } else {
           opts.onToken?.(id, '');
         }
@@ -98,25 +96,9 @@ export function generate(model: CausalLM, prompt: readonly number[], opts: Gener
     model.train(wasTraining);
   }
   if (opts.decode && stopReason !== 'stop_string') {
-    const full = opts.decode(ids);
-    if (full.length > text.length) opts.onToken?.(-1, full.slice(text.length));
-    text = full;
+    const delta = stream.finish(opts.decode(ids));
+    if (delta) opts.onToken?.(-1, delta);
   }
-  return { ids, text: opts.decode ? text : null, stopReason, ...(opts.keepLogits ? { stepLogits } : {}) };
-}
-
-function firstStop(text: string, stops: readonly string[]): number {
-  let best = -1;
-  for (const s of stops) {
-    const i = text.indexOf(s);
-    if (i >= 0 && (best < 0 || i < best)) best = i;
-  }
-  return best;
-}
-
-/** Text safe to show now: without a trailing U+FFFD from a multi-byte character still incomplete. */
-function safePrefix(text: string): string {
-  let end = text.length;
-  while (end > 0 && text.charCodeAt(end - 1) === 0xfffd) end--;
-  return text.slice(0, end);
+  const finishReason: FinishReason = stopReason === 'max_new_tokens' ? 'length' : stopReason === 'context_full' ? 'context' : 'stop';
+  return { ids, text: opts.decode ? stream.text : null, stopReason, finishReason, ...(opts.keepLogits ? { stepLogits } : {}) };
 }

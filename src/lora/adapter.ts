@@ -10,7 +10,7 @@ import type { Module } from '../nn/module.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { GptuneError, shapeStr } from '../util/errors.js';
 import { loraConfig, loraConfigToJson } from './config.js';
-import { type ApplyLoraOptions, type LoraSummary, applyLoraPlan, loraConfigOf, loraModules, planLora } from './inject.js';
+import { type LoraPlan, type LoraSummary, applyLoraPlan, loraConfigOf, loraModules, planLora } from './inject.js';
 
 export interface SaveAdapterOptions {
   /** Dtype of the saved factors (PEFT saves the training dtype; F32 here). */
@@ -48,6 +48,20 @@ export interface LoadAdapterOptions {
  * key names a module the base has and the config selects, each shape fits, no factor is missing.
  */
 export function loadAdapter(model: Module, dir: string, { trainable = false }: LoadAdapterOptions = {}): LoraSummary {
+  const { plan, factors } = readAdapter(model, dir);
+  const summary = applyLoraPlan(model, plan, { trainable, strictTargets: false });
+  for (const [key, t] of adapterTensors(model)) t.data.set(factors.get(key)!);
+  return summary;
+}
+
+/** An adapter read and checked against a base model, not applied: its plan and factors by PEFT key. */
+export interface ReadAdapter {
+  plan: LoraPlan;
+  factors: Map<string, Float32Array>;
+}
+
+/** Reads and checks an adapter directory against the (unadapted) base model; the model is not changed. */
+export function readAdapter(model: Module, dir: string): ReadAdapter {
   const { path: configPath, raw } = readAdapterConfig(dir);
   const cfg = loraConfig(raw, configPath);
   const file = openAdapterWeights(dir);
@@ -66,8 +80,7 @@ export function loadAdapter(model: Module, dir: string, { trainable = false }: L
       e[k.factor] = key;
       byModule.set(k.module, e);
     }
-    const opts: ApplyLoraOptions = { trainable, strictTargets: false };
-    const plan = planLora(model, cfg, opts);
+    const plan = planLora(model, cfg, { strictTargets: false });
     const planned = new Map(plan.entries.map((e) => [e.name, e]));
     for (const [module, keys] of byModule) {
       if (!planned.has(module)) {
@@ -89,10 +102,8 @@ export function loadAdapter(model: Module, dir: string, { trainable = false }: L
       }
     }
     // Read every factor before touching the model, so an unreadable tensor changes nothing either.
-    const data = new Map(plan.entries.flatMap((e) => (['lora_A', 'lora_B'] as const).map((f): [string, Float32Array] => [peftKey(e.name, f), file.readFloat32(byModule.get(e.name)![f]!)])));
-    const summary = applyLoraPlan(model, plan, opts);
-    for (const [key, t] of adapterTensors(model)) t.data.set(data.get(key)!);
-    return summary;
+    const factors = new Map(plan.entries.flatMap((e) => (['lora_A', 'lora_B'] as const).map((f): [string, Float32Array] => [peftKey(e.name, f), file.readFloat32(byModule.get(e.name)![f]!)])));
+    return { plan, factors };
   } finally {
     file.close();
   }

@@ -227,7 +227,7 @@ function refuseTiedWeights(model: Module, layers: Array<[string, LoraLinear]>): 
 
 // ---- module traversal and PEFT's matching rules ----
 
-interface Slot {
+export interface Slot {
   name: string;
   module: Module;
   parent: Module | Module[];
@@ -235,7 +235,7 @@ interface Slot {
 }
 
 /** Every submodule with the container and property that hold it (Module.namedModules' order and names). */
-function moduleSlots(model: Module): Slot[] {
+export function moduleSlots(model: Module): Slot[] {
   const out: Slot[] = [];
   const walk = (m: Module, prefix: string) => {
     for (const [key, value] of Object.entries(m)) {

@@ -14,6 +14,11 @@ export interface ForwardOptions {
   dropoutSeed?: number;
   /** Recompute each block's forward during backward instead of keeping its activations. */
   gradientCheckpointing?: boolean;
+  /**
+   * Batched decoding of independent sequences: one cache per batch row, each at its own length
+   * (rows continue their own positions). Exclusive with `cache`.
+   */
+  rowCaches?: readonly KVCache[];
 }
 
 export interface CausalLM extends Module {

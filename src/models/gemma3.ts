@@ -16,8 +16,7 @@ import { ModelConfig, type RopeParameters } from '../formats/hf_config.js';
 import { GptuneError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 import type { CausalLM, ForwardOptions } from './causal_lm.js';
-import { attendWithCache } from './kv_cache.js';
-import { defaultPositions } from './gpt2.js';
+import { advanceCaches, attendCached, cachedLength, cachedPositions } from './kv_cache.js';
 import { RopeTables } from './llama.js';
 
 type LayerType = 'sliding_attention' | 'full_attention';
@@ -139,9 +138,8 @@ class Gemma3Attention extends Module {
     const v = reshape(this.v_proj.forward(x), [B, T, KVH, D]);
     const s = Math.pow(this.cfg.query_pre_attn_scalar, -0.5);
     const window = this.cfg.layer_types[this.layer] === 'sliding_attention' ? this.cfg.sliding_window : null;
-    const y = opts.cache
-      ? attendWithCache(opts.cache, this.layer, q, k, v, s)
-      : attention(q, k, v, { causal: true, segments: opts.segments ?? null, scale: s, window });
+    const y = attendCached(opts, this.layer, q, k, v, s)
+      ?? attention(q, k, v, { causal: true, segments: opts.segments ?? null, scale: s, window });
     return this.o_proj.forward(reshape(y, [B, T, H * D]));
   }
 }
@@ -231,11 +229,11 @@ export class Gemma3ForCausalLM extends Module implements CausalLM {
 
   /** ids [B*T] -> the final norm's output [B, T, hidden], the lm_head's input. */
   hiddenStates(ids: Int32Array, batch: number, seqLen: number, opts: ForwardOptions = {}): Tensor {
-    const past = opts.cache ? opts.cache.length : 0;
+    const past = cachedLength(opts);
     if (past + seqLen > this.config.max_position_embeddings) {
       throw new RangeError(`gemma3_text: ${past + seqLen} positions exceed max_position_embeddings ${this.config.max_position_embeddings}`);
     }
-    const positions = opts.positions ?? defaultPositions(batch, seqLen, past);
+    const positions = opts.positions ?? cachedPositions(opts, batch, seqLen);
     let maxPos = 0;
     for (let i = 0; i < batch * seqLen; i++) if (positions[i] > maxPos) maxPos = positions[i];
     for (const t of Object.values(this.tables)) t.ensure(maxPos + 1);
@@ -244,7 +242,7 @@ export class Gemma3ForCausalLM extends Module implements CausalLM {
     let x = runBlocks(opts, embed, this.model.layers,
       (layer, input) => layer.forward(input, positions, this.tables[this.config.layer_types[layer.self_attn.layer]], opts));
     x = this.model.norm.forward(x);
-    opts.cache?.advance(seqLen);
+    advanceCaches(opts, seqLen);
     return x;
   }
 

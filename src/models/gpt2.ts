@@ -12,7 +12,7 @@ import { attention } from '../tensor/ops/attention.js';
 import { dropout, nextDropoutSeed } from '../tensor/ops/dropout.js';
 import { Rng } from '../util/rng.js';
 import type { CausalLM, ForwardOptions } from './causal_lm.js';
-import { attendWithCache } from './kv_cache.js';
+import { advanceCaches, attendCached, cachedLength, cachedPositions } from './kv_cache.js';
 import { ModelConfig } from '../formats/hf_config.js';
 
 export interface GPT2Config {
@@ -89,9 +89,8 @@ class GPT2Attention extends Module {
     const qkv = this.c_attn.forward(x); // (B, T, 3C)
     const [q, k, v] = split(qkv, [C, C, C], -1).map((t) => reshape(t, [B, T, H, D])); // (B, T, H, D)
     const scale = this.cfg.scale_attn_weights ? 1 / Math.sqrt(D) : 1;
-    const y = opts.cache
-      ? attendWithCache(opts.cache, this.layer, q, k, v, scale)
-      : attention(q, k, v, { causal: true, segments: opts.segments ?? null, scale });
+    const y = attendCached(opts, this.layer, q, k, v, scale)
+      ?? attention(q, k, v, { causal: true, segments: opts.segments ?? null, scale });
     return drop(this.c_proj.forward(reshape(y, [B, T, C])), this.cfg.resid_pdrop);
   }
 }
@@ -173,16 +172,16 @@ export class GPT2LMHeadModel extends Module implements CausalLM {
   /** ids [B*T] -> ln_f's output [B, T, n_embd], the lm_head's input. */
   hiddenStates(ids: Int32Array, batch: number, seqLen: number, opts: ForwardOptions = {}): Tensor {
     const t = this.transformer;
-    const past = opts.cache ? opts.cache.length : 0;
+    const past = cachedLength(opts);
     if (past + seqLen > this.config.n_positions) {
       throw new RangeError(`gpt2: ${past + seqLen} positions exceed n_positions ${this.config.n_positions}`);
     }
-    const positions = opts.positions ?? defaultPositions(batch, seqLen, past);
+    const positions = opts.positions ?? cachedPositions(opts, batch, seqLen);
     const drop = (x: Tensor, p: number) => (this.training && p > 0 ? dropout(x, p, nextDropoutSeed()) : x);
     const embed = () => drop(add(t.wte.forward(ids, [batch, seqLen]), t.wpe.forward(positions, [batch, seqLen])), this.config.embd_pdrop);
     let x = runBlocks(opts, embed, t.h, (block, input) => block.forward(input, opts, drop));
     x = t.ln_f.forward(x);
-    opts.cache?.advance(seqLen);
+    advanceCaches(opts, seqLen);
     return x;
   }
 

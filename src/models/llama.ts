@@ -13,8 +13,7 @@ import { reshape } from '../tensor/ops/layout.js';
 import { attention, rope } from '../tensor/ops/attention.js';
 import { Rng } from '../util/rng.js';
 import type { CausalLM, ForwardOptions } from './causal_lm.js';
-import { attendWithCache } from './kv_cache.js';
-import { defaultPositions } from './gpt2.js';
+import { advanceCaches, attendCached, cachedLength, cachedPositions } from './kv_cache.js';
 import { ModelConfig, type RopeParameters } from '../formats/hf_config.js';
 
 export interface LlamaConfig {
@@ -259,9 +258,8 @@ class LlamaAttention extends Module {
     const v = reshape(this.v_proj.forward(x), [B, T, KVH, D]);
     const scale = 1 / Math.sqrt(D);
     const window = this.cfg.layer_windows[this.layer];
-    const y = opts.cache
-      ? attendWithCache(opts.cache, this.layer, q, k, v, scale)
-      : attention(q, k, v, { causal: true, segments: opts.segments ?? null, scale, window });
+    const y = attendCached(opts, this.layer, q, k, v, scale)
+      ?? attention(q, k, v, { causal: true, segments: opts.segments ?? null, scale, window });
     return this.o_proj.forward(reshape(y, [B, T, H * D]));
   }
 }
@@ -347,18 +345,18 @@ export class LlamaForCausalLM extends Module implements CausalLM {
 
   /** ids [B*T] -> the final norm's output [B, T, hidden], the lm_head's input. */
   hiddenStates(ids: Int32Array, batch: number, seqLen: number, opts: ForwardOptions = {}): Tensor {
-    const past = opts.cache ? opts.cache.length : 0;
+    const past = cachedLength(opts);
     if (past + seqLen > this.maxPositions) {
       throw new RangeError(`${this.config.model_type}: ${past + seqLen} positions exceed max_position_embeddings ${this.maxPositions}`);
     }
-    const positions = opts.positions ?? defaultPositions(batch, seqLen, past);
+    const positions = opts.positions ?? cachedPositions(opts, batch, seqLen);
     let maxPos = 0;
     for (let i = 0; i < batch * seqLen; i++) if (positions[i] > maxPos) maxPos = positions[i];
     this.tables.ensure(maxPos + 1);
     const embed = () => this.model.embed_tokens.forward(ids, [batch, seqLen]);
     let x = runBlocks(opts, embed, this.model.layers, (layer, input) => layer.forward(input, positions, this.tables, opts));
     x = this.model.norm.forward(x);
-    opts.cache?.advance(seqLen);
+    advanceCaches(opts, seqLen);
     return x;
   }
 

@@ -24,7 +24,7 @@ export const GENERATE_OPTIONS = {
 export type GenerateRunOptions = OptionValues<typeof GENERATE_OPTIONS>;
 
 /** Generates; streams each piece of text to onText when given. */
-export function runGenerate(o: GenerateRunOptions, onText?: (delta: string) => void): GenerateResult & { hasTokenizer: boolean; sampling: ResolvedSampling } {
+export function runGenerate(o: GenerateRunOptions, onText?: (delta: string) => void): GenerateResult & { hasTokenizer: boolean; sampling: ResolvedSampling; maxPositions: number } {
   if ((o.prompt === undefined) === (o.promptIds === undefined)) throw new UsageError('give exactly one of --prompt and --prompt-ids');
   const m = openModel(o.model, { adapter: o.adapter, tokenizer: o.tokenizer });
   let prompt: number[];
@@ -44,5 +44,5 @@ export function runGenerate(o: GenerateRunOptions, onText?: (delta: string) => v
     decode,
     onToken: onText && decode ? (_id, delta) => { if (delta) onText(delta); } : undefined,
   });
-  return { ...result, hasTokenizer: decode !== undefined, sampling };
+  return { ...result, hasTokenizer: decode !== undefined, sampling, maxPositions: m.model.maxPositions };
 }

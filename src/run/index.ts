@@ -11,3 +11,4 @@ export { EVAL_OPTIONS, runEval, type EvalRunOptions, type EvalResult } from './e
 export { MERGE_OPTIONS, runMerge, type MergeRunOptions } from './merge.js';
 export { TOKENIZE_OPTIONS, TOKENIZER_TRAIN_OPTIONS, runTokenize, runTokenizerTrain, type TokenizeRunOptions, type TokenizerTrainRunOptions } from './tokenize.js';
 export * from './cache.js';
+export * from './serve.js';

@@ -8,7 +8,8 @@ export function registerGenerate(program: Command): void {
   addOptions(cmd, GENERATE_OPTIONS).action(() => {
     const { values: o } = readOptions(cmd, GENERATE_OPTIONS);
     const r = runGenerate(o, o.json ? undefined : (delta) => process.stdout.write(delta));
-    if (o.json) process.stdout.write(JSON.stringify({ ids: r.ids, text: r.text, sampling: r.sampling }) + '\n');
+    if (r.finishReason === 'context') process.stderr.write(`gptune: generation stopped at the model's context (${r.maxPositions} tokens) after ${r.ids.length} new tokens\n`);
+    if (o.json) process.stdout.write(JSON.stringify({ ids: r.ids, text: r.text, finish_reason: r.finishReason, sampling: r.sampling }) + '\n');
     else if (r.hasTokenizer) process.stdout.write('\n');
     else process.stdout.write(r.ids.join(',') + '\n');
   });
