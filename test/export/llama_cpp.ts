@@ -6,6 +6,8 @@ import { generate } from '../../src/generate/generate.js';
 import { noGrad } from '../../src/tensor/tape.js';
 
 let llama: Promise<Llama> | null = null;
+// An f32 KV cache (llama.cpp's default is f16), so f32 exports are compared without that rounding.
+const F32_KV = { experimentalKvCacheKeyType: 'F32', experimentalKvCacheValueType: 'F32', flashAttention: false } as const;
 
 /** One CPU-only llama.cpp for the whole file: never builds or downloads (prebuilt binaries from npm only). */
 export function cpuLlama(): Promise<Llama> {
@@ -19,7 +21,7 @@ export async function loadGguf(path: string): Promise<LlamaModel> {
 
 /** Greedy ids from llama.cpp after the prompt, n of them (EOS included if it comes). */
 export async function llamaGreedy(model: LlamaModel, prompt: number[], n: number, lora?: string): Promise<number[]> {
-  const ctx = await model.createContext({ contextSize: prompt.length + n + 8, batchSize: 64, threads: 1, ...(lora ? { lora: { adapters: [{ filePath: lora }] } } : {}) });
+  const ctx = await model.createContext({ contextSize: prompt.length + n + 8, batchSize: 64, threads: 1, ...F32_KV, ...(lora ? { lora: { adapters: [{ filePath: lora }] } } : {}) });
   try {
     const seq = ctx.getSequence();
     const out: number[] = [];
@@ -35,7 +37,7 @@ export async function llamaGreedy(model: LlamaModel, prompt: number[], n: number
 
 /** llama.cpp's next-token log-probabilities after every prefix of ids ([ids.length][vocab]). */
 export async function llamaLogProbs(model: LlamaModel, ids: number[], vocab: number): Promise<Float64Array[]> {
-  const ctx = await model.createContext({ contextSize: ids.length + 8, batchSize: 64, threads: 1 });
+  const ctx = await model.createContext({ contextSize: ids.length + 8, batchSize: 64, threads: 1, ...F32_KV });
   try {
     const seq = ctx.getSequence();
     const res = await seq.controlledEvaluate(ids.map((t) => [t, { generateNext: { probabilities: true, options: { temperature: 1, topK: 0, topP: 1, minP: 0 } } }] as never));
