@@ -10,6 +10,7 @@ import { registerTrain } from './commands/train.js';
 import { registerMerge } from './commands/merge.js';
 import { registerTokenizerTrain } from './commands/tokenizer_train.js';
 import { registerStart } from './commands/start.js';
+import { registerExport } from './commands/export.js';
 
 export function buildProgram(): Command {
   const program = new Command('gptune')
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerMerge(program);
   registerTokenize(program);
   registerTokenizerTrain(program);
+  registerExport(program);
   return program;
 }
 
