@@ -13,6 +13,7 @@ import { registerStart } from './commands/start.js';
 import { registerCache } from './commands/cache.js';
 import { registerServe } from './commands/serve.js';
 import { registerChat } from './commands/chat.js';
+import { registerExport } from './commands/export.js';
 
 export function buildProgram(): Command {
   const program = new Command('gptune')
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerCache(program);
   registerServe(program);
   registerChat(program);
+  registerExport(program);
   return program;
 }
 

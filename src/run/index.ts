@@ -12,3 +12,4 @@ export { MERGE_OPTIONS, runMerge, type MergeRunOptions } from './merge.js';
 export { TOKENIZE_OPTIONS, TOKENIZER_TRAIN_OPTIONS, runTokenize, runTokenizerTrain, type TokenizeRunOptions, type TokenizerTrainRunOptions } from './tokenize.js';
 export * from './cache.js';
 export * from './serve.js';
+export * from './export.js';
