@@ -16,6 +16,7 @@ import { writeRunResult } from '../train/run_output.js';
 import { UsageError, GptuneError } from '../util/errors.js';
 import { openModel, taskEncoding, withTokenizerEos } from './model.js';
 import type { TrainRunOptions } from './train_options.js';
+import { distributed, shardBatches, type Distributed } from '../train/distributed.js';
 
 export type Log = (line: string) => void;
 
@@ -39,6 +40,8 @@ export interface PreparedTraining {
   dataSummary: Record<string, unknown>;
   /** The options with every rule applied: saved as train_config.json. */
   resolved: Record<string, unknown>;
+  /** The MPI job (batches then holds global batches of --batch-size x ranks), or null. */
+  dist: Distributed | null;
 }
 
 // The rules behind the options whose default depends on others (declared in train_options.ts).
@@ -47,6 +50,9 @@ const INIT_SEQ_LEN = 256;
 const MAX_DEFAULT_SEQ_LEN = 1024;
 
 export function prepareTraining(o: TrainRunOptions, log: Log = () => {}): PreparedTraining {
+  const dist = distributed(o.distributed);
+  if (dist && !dist.isRoot) log = () => {};
+  const ranks = dist?.size ?? 1;
   if ((o.model === undefined) === (o.init === undefined)) throw new UsageError('give exactly one of --model DIR and --init ARCH');
   // Refuse a --out holding someone else's files before any time goes into loading.
   prepareOutputDir(o.out, { ...TRAIN_OUTPUT, overwrite: o.overwrite, resume: o.resume, inputs: { '--model': o.model } });
@@ -97,15 +103,16 @@ export function prepareTraining(o: TrainRunOptions, log: Log = () => {}): Prepar
   }
 
   const padId = tok ? defaultPadId(tok.tokenizer) : 0;
-  const batches = new Batches(trainSet, { batchSize: o.batchSize, seqLen, padId, shuffle: true, seed: o.seed, packing: o.packing });
+  // Under MPI every rank reads the global batch one process would (same order) and trains on its rows.
+  const batches = new Batches(trainSet, { batchSize: o.batchSize * ranks, seqLen, padId, shuffle: true, seed: o.seed, packing: o.packing });
   const stepsPerEpoch = Math.max(1, Math.ceil(batches.batchesPerEpoch / o.gradAccum));
   const maxSteps = o.maxSteps ?? Math.max(1, Math.round(o.epochs * stepsPerEpoch));
   const warmupSteps = o.warmupSteps ?? Math.round(o.warmupRatio * maxSteps);
-  const resolved = { ...o, method, lr, seqLen, maxSteps, warmupSteps, loraAlpha: method === 'lora' ? o.loraAlpha ?? 2 * o.loraR : o.loraAlpha, backend: backend().name };
+  const resolved = { ...o, ranks, method, lr, seqLen, maxSteps, warmupSteps, loraAlpha: method === 'lora' ? o.loraAlpha ?? 2 * o.loraR : o.loraAlpha, backend: backend().name };
   const extraFiles: Record<string, string> = { ...(tok?.files ?? {}) };
   if (generationConfig) extraFiles['generation_config.json'] = JSON.stringify(generationConfig, null, 2) + '\n';
-  log(`train: ${maxSteps} steps (${stepsPerEpoch} per epoch) of ${o.batchSize}x${o.gradAccum} sequences, lr ${lr}, ${method} fine-tuning on the ${backend().name} backend`);
-  return { model, tok, generationConfig, eosIds, method, lr, seqLen, maxSteps, warmupSteps, batches, valSet, padId, extraFiles, dataSummary, resolved };
+  log(`train: ${maxSteps} steps (${stepsPerEpoch} per epoch) of ${o.batchSize}x${o.gradAccum} sequences${dist ? ` on each of ${ranks} MPI ranks` : ''}, lr ${lr}, ${method} fine-tuning on the ${backend().name} backend`);
+  return { model, tok, generationConfig, eosIds, method, lr, seqLen, maxSteps, warmupSteps, batches, valSet, padId, extraFiles, dataSummary, resolved, dist };
 }
 
 /** --lora-targets: 'all-linear' or a regex as PEFT takes a string, else a comma-separated list of names. */
@@ -147,11 +154,12 @@ export async function runTraining(o: TrainRunOptions, log: Log = () => {}, prepa
     ? fullFineTuneHooks(model, p.extraFiles)
     : { saveWeights: (dir) => saveAdapter(model, dir), loadWeights: (dir) => loadAdapterWeights(model, dir) };
   const valSet = p.valSet;
-  const summary = await train(model, p.batches, {
+  const dist = p.dist;
+  const summary = await train(model, dist ? shardBatches(p.batches, dist.rank, dist.size) : p.batches, {
     out: o.out, maxSteps: p.maxSteps, gradAccum: o.gradAccum, lr: p.lr, weightDecay: o.weightDecay, betas: [o.adamBeta1, o.adamBeta2], eps: o.adamEpsilon,
     warmupSteps: p.warmupSteps, schedule: o.schedule, maxGradNorm: o.maxGradNorm, evalEvery: o.evalEvery,
     saveEvery: o.saveEvery, logEvery: o.logEvery, seed: o.seed, resume: o.resume, overwrite: o.overwrite,
-    keepCheckpoints: o.keepCheckpoints, progress: o.progress, config: p.resolved,
+    keepCheckpoints: o.keepCheckpoints, progress: o.progress, config: p.resolved, distributed: dist,
   }, {
     ...weightHooks,
     evalBatches: valSet && valSet.size > 0 ? () => evalBatches(valSet, { batchSize: o.batchSize, seqLen: p.seqLen, padId: p.padId, packing: o.packing }) : undefined,
@@ -159,12 +167,14 @@ export async function runTraining(o: TrainRunOptions, log: Log = () => {}, prepa
 
   // The run's result in --out: an HF model dir (full) or a PEFT adapter dir (LoRA), plus the record;
   // a stopped run leaves only its checkpoint (see writeRunResult).
-  writeRunResult(o.out, summary, { config: p.resolved, data: p.dataSummary }, (dir) => {
+  if (dist === null || dist.isRoot) writeRunResult(o.out, summary, { config: p.resolved, data: p.dataSummary }, (dir) => {
     if (p.method === 'full') saveFullWeights(dir, model, p.extraFiles, o.saveDtype);
     else {
       saveAdapter(model, dir);
       for (const [name, content] of Object.entries(p.tok?.files ?? {})) writeFileSync(join(dir, name), content);
     }
   });
+  // The other ranks wait until rank 0 has written the result, then the job ends together.
+  if (dist) { dist.barrier(); dist.finalize(); }
   return { summary, prepared: p };
 }

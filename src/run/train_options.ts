@@ -46,7 +46,7 @@ export const TRAIN_OPTIONS = {
   // Optimisation: Hugging Face Trainer's defaults (AdamW, linear schedule, clip 1.0, seed 42).
   epochs: opt.number({ min: 0, default: 3, help: 'passes over the data' }),
   maxSteps: opt.int({ min: 1, defaultRule: '--epochs passes', help: 'optimizer steps (overrides --epochs)' }),
-  batchSize: opt.int({ min: 1, default: 8, help: 'sequences per micro-batch' }),
+  batchSize: opt.int({ min: 1, default: 8, help: 'sequences per micro-batch (per rank under MPI)' }),
   gradAccum: opt.int({ min: 1, default: 1, help: 'micro-batches per optimizer step' }),
   lr: opt.number({ min: 0, defaultRule: '6e-4 from scratch, 2e-4 LoRA, 5e-5 full fine-tuning', help: 'peak learning rate' }),
   weightDecay: opt.number({ min: 0, default: 0, help: 'AdamW weight decay, not on biases and norms' }),
@@ -58,6 +58,7 @@ export const TRAIN_OPTIONS = {
   schedule: opt.choice(SCHEDULES, { default: 'linear', help: 'learning-rate schedule after warmup' }),
   maxGradNorm: opt.number({ min: 0, default: 1, help: 'clip the global gradient norm; 0 disables' }),
   seed: opt.int({ min: 0, default: 42, help: 'seed for initialisation, shuffling and dropout' }),
+  distributed: opt.bool({ default: false, help: 'data-parallel over MPI (implied when started by mpirun): --batch-size is per rank' }),
   // Reporting.
   evalEvery: opt.int({ min: 0, default: 0, help: 'evaluate every n steps (0: at the end)' }),
   logEvery: opt.int({ min: 1, default: 1, help: 'log every n steps' }),

@@ -16,6 +16,7 @@ import { GptuneError } from '../util/errors.js';
 import { nonFiniteError } from '../models/finite.js';
 import { lossChartSvg } from './chart.js';
 import { Progress } from './progress.js';
+import { allreduceGradients, allreduceNumbers, type Distributed } from './distributed.js';
 
 /** One micro-batch, as src/data produces it (labels aligned with inputs; -100 = no loss). */
 export interface TrainBatch {
@@ -62,6 +63,8 @@ export interface TrainOptions {
   progress: boolean;
   /** The resolved configuration saved with each checkpoint. */
   config: Record<string, unknown>;
+  /** An MPI job: `data` yields this rank's shard of each global batch; rank 0 alone writes (distributed.ts). */
+  distributed?: Distributed | null;
 }
 
 export interface TrainHooks {
@@ -134,16 +137,20 @@ function dropoutSeed(seed: number, step: number, micro: number): number {
 
 export async function train(model: CausalLM, data: BatchSource, opts: TrainOptions, hooks: TrainHooks): Promise<TrainSummary> {
   const out = opts.out;
+  const dist = opts.distributed ?? null;
+  const isRoot = dist === null || dist.isRoot;
   const previous = listCheckpoints(out);
   const hasRun = existsSync(join(out, METRICS_FILE)) || previous.length > 0;
   if (hasRun && !opts.resume && !opts.overwrite) {
     throw new Error(`${out} holds another run (metrics.jsonl or checkpoints): pass --resume to continue it or --overwrite to replace it`);
   }
-  if (opts.overwrite && !opts.resume && existsSync(out)) {
-    for (const name of readdirSync(out)) if (/^checkpoint-\d+$|^best$|^metrics\.jsonl$/.test(name)) rmSync(join(out, name), { recursive: true, force: true });
+  if (isRoot) {
+    if (opts.overwrite && !opts.resume && existsSync(out)) {
+      for (const name of readdirSync(out)) if (/^checkpoint-\d+$|^best$|^metrics\.jsonl$/.test(name)) rmSync(join(out, name), { recursive: true, force: true });
+    }
+    mkdirSync(out, { recursive: true });
+    for (const stale of removeStaleTemps(out)) process.stderr.write(`gptune: removed ${stale}, left by a run that was killed while saving\n`);
   }
-  mkdirSync(out, { recursive: true });
-  for (const stale of removeStaleTemps(out)) process.stderr.write(`gptune: removed ${stale}, left by a run that was killed while saving\n`);
 
   const named = model.namedParameters().filter(([, p]) => p.requiresGrad);
   const params = named.map(([, p]) => p);
@@ -157,6 +164,8 @@ export async function train(model: CausalLM, data: BatchSource, opts: TrainOptio
       const ckpt = previous[i];
       try {
         state = loadState(ckpt.dir);
+        const ranks = (state.config as { ranks?: number }).ranks ?? 1;
+        if (ranks !== (dist?.size ?? 1)) throw new Error(`${ckpt.dir} was written by a run on ${ranks} MPI rank(s); resume it with mpirun -np ${ranks} (now ${dist?.size ?? 1})`);
         hooks.loadWeights(ckpt.dir);
         loadOptimizer(ckpt.dir, opt, named);
         data.restore(state.data);
@@ -166,13 +175,13 @@ export async function train(model: CausalLM, data: BatchSource, opts: TrainOptio
         process.stderr.write(`gptune: warning: ${ckpt.dir} cannot be loaded (${(e as Error).message.split('\n')[0]}); falling back to ${previous[i - 1].dir}\n`);
       }
     }
-    truncateMetrics(join(out, METRICS_FILE), state.step);
-    process.stderr.write(`resumed from checkpoint-${state.step} in ${out} (step ${state.step} of ${opts.maxSteps})\n`);
+    if (isRoot) truncateMetrics(join(out, METRICS_FILE), state.step);
+    if (isRoot) process.stderr.write(`resumed from checkpoint-${state.step} in ${out} (step ${state.step} of ${opts.maxSteps})\n`);
   } else if (opts.resume) {
     throw new Error(`${out}: --resume given, but there is no checkpoint to resume from`);
   }
 
-  const progress = new Progress(opts.maxSteps, opts.progress);
+  const progress = new Progress(opts.maxSteps, opts.progress && isRoot);
   let interrupted = false, stopSignal: StopSignal | null = null;
   const onSignal = (sig: StopSignal) => {
     if (interrupted) process.exit(STOP_SIGNALS[sig]); // a second signal stops at once
@@ -184,6 +193,7 @@ export async function train(model: CausalLM, data: BatchSource, opts: TrainOptio
   for (const [sig, h] of handlers) process.on(sig, h);
 
   const saveCheckpoint = () => {
+    if (!isRoot) return;
     const dir = join(out, `checkpoint-${state.step}`);
     writeDirAtomic(dir, (tmp) => {
       hooks.saveWeights(tmp);
@@ -193,7 +203,7 @@ export async function train(model: CausalLM, data: BatchSource, opts: TrainOptio
     for (const old of listCheckpoints(out).slice(0, -Math.max(1, opts.keepCheckpoints))) rmSync(old.dir, { recursive: true, force: true });
   };
   const runEval = (): { loss: number; perplexity: number } | null => {
-    if (!hooks.evalBatches) return null;
+    if (!hooks.evalBatches || !isRoot) return null;
     const { loss } = evaluateLoss(model, hooks.evalBatches());
     if (state.bestEvalLoss === null || loss < state.bestEvalLoss) {
       state.bestEvalLoss = loss;
@@ -214,16 +224,25 @@ export async function train(model: CausalLM, data: BatchSource, opts: TrainOptio
       const micro: TrainBatch[] = [];
       for (let i = 0; i < opts.gradAccum; i++) micro.push(data.next());
       // Divide by the target tokens of all micro-batches: accumulation then equals one big batch.
-      const total = micro.reduce((s, b) => s + b.targetTokens, 0);
-      let loss = 0;
+      let total = micro.reduce((s, b) => s + b.targetTokens, 0);
+      if (dist) [total] = allreduceNumbers(dist, [total]);
+      let loss = 0, stepTokens = 0;
       micro.forEach((b, i) => {
+        stepTokens += b.batch * b.seqLen;
+        if (b.batch === 0) return; // this rank's share of a short last batch
         const forward = { positions: b.positions ?? undefined, segments: b.segments, dropoutSeed: dropoutSeed(opts.seed, state.step, i) };
         const l = causalLMModelLoss(model, b.inputIds, b.labels, b.batch, b.seqLen, forward, total);
         loss += l.item();
         l.backward();
-        windowTokens += b.batch * b.seqLen;
-        state.tokens += b.batch * b.seqLen;
       });
+      if (dist) {
+        // Gradients, loss, tokens and any rank's stop request summed in one allreduce: every rank steps alike.
+        let stop: number;
+        [loss, stepTokens, stop] = allreduceGradients(dist, params, [loss, stepTokens, interrupted ? 1 : 0]);
+        if (stop > 0) interrupted = true;
+      }
+      windowTokens += stepTokens;
+      state.tokens += stepTokens;
       if (!Number.isFinite(loss)) {
         throw new Error(`the training loss is ${loss} at step ${state.step + 1}: training diverged. Try a lower learning rate (now ${opts.lr}) or a smaller --max-grad-norm`);
       }
@@ -241,7 +260,7 @@ export async function train(model: CausalLM, data: BatchSource, opts: TrainOptio
         const ev = runEval();
         if (ev) { m.eval_loss = ev.loss; m.eval_perplexity = ev.perplexity; lastEval = ev.loss; }
       }
-      if (state.step % opts.logEvery === 0 || m.eval_loss !== undefined || state.step === opts.maxSteps) {
+      if (isRoot && (state.step % opts.logEvery === 0 || m.eval_loss !== undefined || state.step === opts.maxSteps)) {
         appendFileSync(join(out, METRICS_FILE), JSON.stringify(m) + '\n');
         progress.update({ step: m.step, loss: m.loss, lr: m.lr, tokensPerSec: m.tokens_per_sec, elapsedS: m.elapsed_s, evalLoss: m.eval_loss });
         // On a terminal the bar redraws over its line: each eval result gets a line of its own above it.
@@ -264,12 +283,12 @@ export async function train(model: CausalLM, data: BatchSource, opts: TrainOptio
       }
     }
     saveCheckpoint();
-    if (interrupted) progress.notice(`saved checkpoint-${state.step} (step ${state.step} of ${opts.maxSteps}); continue with --resume`);
+    if (interrupted && isRoot) progress.notice(`saved checkpoint-${state.step} (step ${state.step} of ${opts.maxSteps}); continue with --resume`);
   } finally {
     progress.stop();
     for (const [sig, h] of handlers) process.off(sig, h);
   }
-  writeFileAtomicSync(join(out, 'loss_chart.svg'), lossChart(join(out, METRICS_FILE)));
+  if (isRoot) writeFileAtomicSync(join(out, 'loss_chart.svg'), lossChart(join(out, METRICS_FILE)));
   return {
     steps: state.step, maxSteps: opts.maxSteps, interrupted, signal: stopSignal, elapsedS: state.elapsedS, tokens: state.tokens, finalLoss: lastLoss,
     finalEvalLoss: lastEval, bestEvalLoss: state.bestEvalLoss, bestStep: state.bestStep,

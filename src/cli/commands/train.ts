@@ -13,6 +13,7 @@ export function registerTrain(program: Command): void {
     const { values: o } = readOptions(cmd, TRAIN_OPTIONS);
     const verbose = program.opts().verbose === true;
     const { summary, prepared } = await runTraining(o, console.log, undefined);
+    if (prepared.dist && !prepared.dist.isRoot) return; // under MPI rank 0 alone reports
     if (verbose) console.log('config: ' + JSON.stringify(prepared.resolved));
     const fmt = (x: number | null) => (x === null ? '-' : x.toFixed(4));
     console.log(`${summary.interrupted ? runStatus(summary) : 'done'}: ${summary.steps} steps, ${summary.tokens.toLocaleString()} tokens in ${summary.elapsedS.toFixed(1)}s; ` +

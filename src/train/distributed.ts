@@ -1,0 +1,129 @@
+// Data-parallel training over MPI (as llm.c trains across nodes): every rank holds the whole model,
+// takes its rows of each global batch, and gradients are summed with MPI_Allreduce before the step.
+import { existsSync } from 'node:fs';
+import { constants } from 'node:os';
+import { packagePath } from '../util/package_root.js';
+import type { Tensor } from '../tensor/tensor.js';
+import type { BatchSource, TrainBatch } from './trainer.js';
+import { countTargetTokens } from '../data/types.js';
+
+/** The MPI binding of build/Release/gptune_mpi.node (native/src/mpi/mpi_addon.cc). */
+interface MpiAddon {
+  init(): void;
+  rank(): number;
+  size(): number;
+  /** Sums buf over all ranks, in place. */
+  allreduceSum(buf: Float32Array): void;
+  barrier(): void;
+  finalize(): void;
+  abort(code: number): never;
+}
+
+/** One process's place in a data-parallel job, and the collectives the trainer uses. */
+export interface Distributed {
+  rank: number;
+  size: number;
+  /** Rank 0 alone logs, evaluates and writes files. */
+  isRoot: boolean;
+  allreduceSum(buf: Float32Array): void;
+  barrier(): void;
+  finalize(): void;
+  /** Ends the whole job (every rank) with code: one failing rank must not leave the others waiting. */
+  abort(code: number): never;
+}
+
+/** True when this process was started by mpirun (Open MPI, MPICH / Hydra, or Slurm's PMI). */
+export function startedByMpi(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.OMPI_COMM_WORLD_SIZE !== undefined || env.PMI_SIZE !== undefined || env.PMIX_RANK !== undefined;
+}
+
+const INSTALL_HINT = 'install MPI (Debian/Ubuntu: `apt-get install openmpi-bin libopenmpi-dev`) and rebuild the addon (`npm rebuild gptune`)';
+
+let current: Distributed | null | undefined;
+
+/**
+ * The MPI job this process belongs to, or null for a single process. Under mpirun (or with
+ * `required`, i.e. --distributed) a missing MPI addon is an error saying what to install.
+ */
+export function distributed(required = false): Distributed | null {
+  if (current !== undefined) return current;
+  if (!required && !startedByMpi()) return (current = null);
+  const path = packagePath('build', 'Release', 'gptune_mpi.node');
+  const why = required ? '--distributed was given' : 'this process was started by mpirun';
+  if (!existsSync(path)) {
+    throw new Error(`${why}, but the MPI addon was not built (${path} is missing, because MPI's headers were not found at install time): ${INSTALL_HINT}`);
+  }
+  const mod = { exports: {} as MpiAddon };
+  try {
+    // RTLD_GLOBAL: Open MPI's plugins resolve libmpi's symbols from the global namespace.
+    process.dlopen(mod, path, constants.dlopen.RTLD_NOW | constants.dlopen.RTLD_GLOBAL);
+  } catch (e) {
+    throw new Error(`${why}, but the MPI addon at ${path} failed to load (${(e as Error).message}): ${INSTALL_HINT}`);
+  }
+  const mpi = mod.exports;
+  mpi.init();
+  const rank = mpi.rank(), size = mpi.size();
+  current = {
+    rank, size, isRoot: rank === 0,
+    allreduceSum: (buf) => mpi.allreduceSum(buf),
+    barrier: () => mpi.barrier(),
+    finalize: () => mpi.finalize(),
+    abort: (code) => mpi.abort(code),
+  };
+  return current;
+}
+
+/**
+ * Rank `rank`'s rows of every batch `global` yields: rows split as evenly as possible, in order, so
+ * the N shards together are exactly the batch one process would train on (a rank may get 0 rows of a short last batch).
+ */
+export function shardBatches(global: BatchSource, rank: number, size: number): BatchSource {
+  return {
+    next: () => shardBatch(global.next(), rank, size),
+    state: () => global.state(),
+    restore: (s) => global.restore(s),
+  };
+}
+
+export function shardBatch(b: TrainBatch, rank: number, size: number): TrainBatch {
+  const lo = Math.floor((rank * b.batch) / size), hi = Math.floor(((rank + 1) * b.batch) / size);
+  const T = b.seqLen, rows = hi - lo;
+  const cut = (a: Int32Array) => a.slice(lo * T, hi * T);
+  const labels = cut(b.labels);
+  return {
+    inputIds: cut(b.inputIds), labels, batch: rows, seqLen: T,
+    positions: b.positions && cut(b.positions), segments: b.segments && cut(b.segments),
+    targetTokens: countTargetTokens(labels, rows, T),
+  };
+}
+
+/** Sums a few numbers over all ranks (token counts stay exact below 2^24 in float32). */
+export function allreduceNumbers(d: Distributed, xs: number[]): number[] {
+  const buf = Float32Array.from(xs);
+  d.allreduceSum(buf);
+  return Array.from(buf);
+}
+
+/**
+ * Sums every parameter's gradient over the ranks, plus `extra` numbers (loss, a stop flag) in the
+ * same MPI_Allreduce: one flat buffer per step. A parameter no rank has a gradient for stays without
+ * one (the optimizer skips it, as in one process). Returns the summed extras.
+ */
+export function allreduceGradients(d: Distributed, params: Tensor[], extra: number[]): number[] {
+  let n = params.length + extra.length;
+  for (const p of params) n += p.size;
+  const flat = new Float32Array(n);   // (sum of parameter sizes + one has-grad flag per parameter + extras,)
+  let o = 0;
+  params.forEach((p, i) => {
+    if (p.grad) { flat.set(p.grad, o); flat[n - extra.length - params.length + i] = 1; }
+    o += p.size;
+  });
+  flat.set(extra, n - extra.length);
+  d.allreduceSum(flat);
+  o = 0;
+  params.forEach((p, i) => {
+    if (flat[n - extra.length - params.length + i] > 0) p.gradBuffer().set(flat.subarray(o, o + p.size));
+    o += p.size;
+  });
+  return Array.from(flat.subarray(n - extra.length));
+}
