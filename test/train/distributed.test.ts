@@ -1,0 +1,122 @@
+// Data-parallel training over MPI equals one process at the same global batch: `mpirun -np 2` at
+// batch b per rank against one process at batch 2b (losses, grad norms, weights). Without mpirun
+// those cases skip; the shard split and the missing-addon message are checked everywhere.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fixturePath } from '../helpers/fixtures.js';
+import { expectClose } from '../helpers/close.js';
+import { shardBatch } from '../../src/train/distributed.js';
+import { loadSafetensors } from '../../src/formats/safetensors.js';
+import type { TrainBatch } from '../../src/train/trainer.js';
+
+const ROOT = join(fixturePath(), '..', '..');
+const BIN = join(ROOT, 'bin', 'gptune.js');
+const HAS_MPIRUN = spawnSync('sh', ['-c', 'command -v mpirun'], { encoding: 'utf8' }).status === 0;
+const HAS_ADDON = existsSync(join(ROOT, 'build', 'Release', 'gptune_mpi.node'));
+const SKIP = !HAS_MPIRUN ? 'mpirun not found (apt-get install openmpi-bin libopenmpi-dev, then npm ci)'
+  : !HAS_ADDON ? 'the MPI addon was not built (libopenmpi-dev missing at npm ci?)' : false;
+// One native thread per rank: 2 ranks share the CI's 2 cores, and a thread count never changes the numbers.
+const ENV = { ...process.env, GPTUNE_THREADS: '1' };
+
+/** A tiny from-scratch Llama on pre-tokenized rows; rows not a multiple of the global batch give a short last batch. */
+function trainArgs(dir: string, rows: number, out: string, ...more: string[]): string[] {
+  const data = join(dir, `ids-${rows}.jsonl`);
+  writeFileSync(data, Array.from({ length: rows }, (_, i) => JSON.stringify({ input_ids: Array.from({ length: 17 }, (_, t) => (i * 31 + t * 7) % 64) })).join('\n') + '\n');
+  return ['train', '--init', 'llama', '--tokenizer', 'gpt2', '--vocab-size', '64', '--n-layer', '1', '--n-embd', '16', '--n-head', '2',
+    '--seq-len', '16', '--max-steps', '5', '--lr', '1e-2', '--data', data, '--out', join(dir, out), '--no-progress', ...more];
+}
+
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = ENV) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', env, timeout: 120_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+const mpirun = (np: number, args: string[], bin = BIN) => run('mpirun', ['--allow-run-as-root', '--oversubscribe', '-np', String(np), process.execPath, bin, ...args]);
+
+function steps(out: string): { loss: number; grad_norm: number }[] {
+  return readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((r) => r.loss !== undefined);
+}
+
+function expectSameRun(dist: string, single: string): void {
+  const a = steps(dist), b = steps(single);
+  assert.equal(a.length, 5);
+  assert.equal(b.length, 5);
+  expectClose('loss', a.map((r) => r.loss), b.map((r) => r.loss), { atol: 1e-5, rtol: 1e-5 });
+  expectClose('grad_norm', a.map((r) => r.grad_norm), b.map((r) => r.grad_norm), { atol: 1e-5, rtol: 1e-5 });
+  const wa = loadSafetensors(join(dist, 'model.safetensors')).tensors, wb = loadSafetensors(join(single, 'model.safetensors')).tensors;
+  assert.deepEqual([...wa.keys()].sort(), [...wb.keys()].sort());
+  for (const [name, t] of wb) expectClose(name, wa.get(name)!.data as Float32Array, t.data as Float32Array, { atol: 1e-5, rtol: 1e-4 });
+}
+
+test('5 AdamW steps on 2 ranks at batch 2 equal one process at batch 4', { skip: SKIP }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gptune-mpi-'));
+  const d = mpirun(2, trainArgs(dir, 16, 'dist', '--batch-size', '2'));
+  assert.equal(d.code, 0, d.err);
+  assert.match(d.out, /on each of 2 MPI ranks/);
+  assert.equal(d.out.match(/^done: /gm)?.length, 1, 'rank 0 alone reports');
+  const s = run(process.execPath, [BIN, ...trainArgs(dir, 16, 'single', '--batch-size', '4')]);
+  assert.equal(s.code, 0, s.err);
+  expectSameRun(join(dir, 'dist'), join(dir, 'single'));
+  assert.equal(JSON.parse(readFileSync(join(dir, 'dist', 'train_config.json'), 'utf8')).ranks, 2);
+  // Its checkpoint resumes only on as many ranks (the data cursor and shards depend on it).
+  const r = run(process.execPath, [BIN, ...trainArgs(dir, 16, 'dist', '--batch-size', '2', '--max-steps', '6', '--resume')]);
+  assert.notEqual(r.code, 0);
+  assert.match(r.err, /checkpoint-5 was written by a run on 2 MPI rank\(s\); resume it with mpirun -np 2 \(now 1\)/);
+});
+
+test('with gradient accumulation, tight clipping and uneven shards (a last batch of 3 rows) too', { skip: SKIP }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gptune-mpi-'));
+  // 7 rows at a global batch of 4: every second batch has 3 rows, split 1 + 2 over the ranks.
+  const more = ['--grad-accum', '2', '--max-grad-norm', '0.3'];
+  const d = mpirun(2, trainArgs(dir, 7, 'dist', '--batch-size', '2', ...more));
+  assert.equal(d.code, 0, d.err);
+  const s = run(process.execPath, [BIN, ...trainArgs(dir, 7, 'single', '--batch-size', '4', ...more)]);
+  assert.equal(s.code, 0, s.err);
+  expectSameRun(join(dir, 'dist'), join(dir, 'single'));
+  assert.ok(steps(join(dir, 'single')).some((r) => r.grad_norm > 0.3), 'clipping was in force');
+});
+
+test('without the MPI addon, a run under mpirun or with --distributed stops saying what to install', () => {
+  // A copy of the package without build/: what `npm install` leaves on a machine without MPI.
+  const pkg = mkdtempSync(join(tmpdir(), 'gptune-nompi-'));
+  cpSync(join(ROOT, 'dist'), join(pkg, 'dist'), { recursive: true });
+  cpSync(join(ROOT, 'bin'), join(pkg, 'bin'), { recursive: true });
+  cpSync(join(ROOT, 'package.json'), join(pkg, 'package.json'));
+  symlinkSync(join(ROOT, 'node_modules'), join(pkg, 'node_modules'));
+  const bin = join(pkg, 'bin', 'gptune.js');
+  const want = /the MPI addon was not built .*gptune_mpi\.node is missing.*apt-get install openmpi-bin libopenmpi-dev/;
+  const flag = run(process.execPath, [bin, ...trainArgs(pkg, 8, 'a', '--batch-size', '2', '--distributed')]);
+  assert.equal(flag.code, 1);
+  assert.match(flag.err, /--distributed was given/);
+  assert.match(flag.err, want);
+  // Under mpirun when there is one; else the environment Open MPI gives its ranks.
+  const launched = HAS_MPIRUN ? mpirun(2, trainArgs(pkg, 8, 'b', '--batch-size', '2'), bin)
+    : run(process.execPath, [bin, ...trainArgs(pkg, 8, 'b', '--batch-size', '2')], { ...ENV, OMPI_COMM_WORLD_SIZE: '2', OMPI_COMM_WORLD_RANK: '0' });
+  assert.notEqual(launched.code, 0);
+  assert.match(launched.err, /started by mpirun/);
+  assert.match(launched.err, want);
+  assert.ok(!existsSync(join(pkg, 'b', 'model.safetensors')));
+});
+
+test('shards of a batch are its rows in order, split as evenly as possible (a rank may get none)', () => {
+  const T = 3;
+  const batch = (rows: number): TrainBatch => {
+    const ids = Int32Array.from({ length: rows * T }, (_, i) => i);
+    const labels = ids.map((x) => (x % 4 === 1 ? -100 : x));
+    return { inputIds: ids, labels, batch: rows, seqLen: T, positions: ids.map((x) => x % T), segments: new Int32Array(rows * T), targetTokens: 0 };
+  };
+  for (const [rows, size] of [[4, 2], [3, 2], [1, 2], [5, 3]]) {
+    const b = batch(rows);
+    const shards = Array.from({ length: size }, (_, r) => shardBatch(b, r, size));
+    assert.deepEqual(shards.map((s) => s.batch), Array.from({ length: size }, (_, r) => Math.floor(((r + 1) * rows) / size) - Math.floor((r * rows) / size)));
+    assert.deepEqual(shards.flatMap((s) => [...s.inputIds]), [...b.inputIds]);
+    assert.deepEqual(shards.flatMap((s) => [...s.labels]), [...b.labels]);
+    assert.deepEqual(shards.flatMap((s) => [...s.positions!]), [...b.positions!]);
+    // Targets are counted per shard from its own rows (position 0 of a row is no one's target).
+    shards.forEach((s) => assert.equal(s.targetTokens, [...s.labels].filter((x, i) => i % T !== 0 && x !== -100).length));
+  }
+});
