@@ -104,6 +104,8 @@ export function allreduceNumbers(d: Distributed, xs: number[]): number[] {
   return Array.from(buf);
 }
 
+let flatBuffer: Float32Array | null = null;
+
 /**
  * Sums every parameter's gradient over the ranks, plus `extra` numbers (loss, a stop flag) in the
  * same MPI_Allreduce: one flat buffer per step. A parameter no rank has a gradient for stays without
@@ -112,10 +114,14 @@ export function allreduceNumbers(d: Distributed, xs: number[]): number[] {
 export function allreduceGradients(d: Distributed, params: Tensor[], extra: number[]): number[] {
   let n = params.length + extra.length;
   for (const p of params) n += p.size;
-  const flat = new Float32Array(n);   // (sum of parameter sizes + one has-grad flag per parameter + extras,)
+  // Reused across steps: at 124M parameters a fresh buffer would be 0.5 GB of allocation per step.
+  if (flatBuffer?.length !== n) flatBuffer = new Float32Array(n);
+  const flat = flatBuffer;   // (sum of parameter sizes + one has-grad flag per parameter + extras,)
   let o = 0;
   params.forEach((p, i) => {
-    if (p.grad) { flat.set(p.grad, o); flat[n - extra.length - params.length + i] = 1; }
+    const has = p.grad !== null;
+    if (has) flat.set(p.grad!, o); else flat.fill(0, o, o + p.size);
+    flat[n - extra.length - params.length + i] = has ? 1 : 0;
     o += p.size;
   });
   flat.set(extra, n - extra.length);

@@ -27,7 +27,8 @@ function interfaceParams(): Map<string, string[]> {
 function nativeArgs(): Map<string, string[]> {
   const dir = join(root, 'native', 'src');
   const kernels = new Map<string, string[]>();
-  for (const f of readdirSync(dir, { recursive: true }).map(String).filter((f) => /\.(cc|inl)$/.test(f))) {
+  // mpi/ is the separate MPI addon (gptune_mpi.node), not part of this one.
+  for (const f of readdirSync(dir, { recursive: true }).map(String).filter((f) => /\.(cc|inl)$/.test(f) && !f.startsWith('mpi'))) {
     const src = readFileSync(join(dir, f), 'utf8');
     // Helpers: name -> their position parameters, and the reads as (parameter, offset, arg name).
     const helpers = new Map<string, { params: string[]; reads: [string, number, string][] }>();
