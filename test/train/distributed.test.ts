@@ -3,8 +3,8 @@
 // those cases skip; the shard split and the missing-addon message are checked everywhere.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fixturePath } from '../helpers/fixtures.js';
@@ -78,6 +78,62 @@ test('with gradient accumulation, tight clipping and uneven shards (a last batch
   assert.equal(s.code, 0, s.err);
   expectSameRun(join(dir, 'dist'), join(dir, 'single'));
   assert.ok(steps(join(dir, 'single')).some((r) => r.grad_norm > 0.3), 'clipping was in force');
+});
+
+/** Starts a long mpirun job, calls act(mpirunPid) once it has logged a step, and waits for the exit (killing it after 60 s). */
+function mpirunAndAct(args: string[], out: string, act: (pid: number, mark: string) => void): Promise<{ code: number | null; err: string; ms: number }> {
+  const mark = String(process.pid) + String(Math.random()).slice(2);
+  const metrics = join(out, 'metrics.jsonl');
+  const lines = () => (existsSync(metrics) ? readFileSync(metrics, 'utf8').split('\n').length : 0);
+  const before = lines();
+  return new Promise((resolve, reject) => {
+    const child = spawn('mpirun', ['--allow-run-as-root', '--oversubscribe', '-np', '2', process.execPath, BIN, ...args],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...ENV, GPTUNE_TEST_MARK: mark } });
+    let err = '', acted = 0;
+    child.stderr.on('data', (d) => { err += d; });
+    child.stdout.on('data', (d) => { err += d; });
+    const guard = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    const poll = setInterval(() => {
+      if (acted || lines() <= before + 1) return;
+      acted = performance.now();
+      try { act(child.pid!, mark); } catch (e) { child.kill('SIGKILL'); reject(e); }
+    }, 20);
+    child.on('error', reject);
+    child.on('close', (code) => { clearInterval(poll); clearTimeout(guard); resolve({ code, err, ms: performance.now() - acted }); });
+  });
+}
+
+/** The pid of rank `rank` of the job whose environment holds GPTUNE_TEST_MARK=mark. */
+function rankPid(mark: string, rank: number): number {
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const env = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+      if (env.includes(`GPTUNE_TEST_MARK=${mark}`) && env.includes(`OMPI_COMM_WORLD_RANK=${rank}`)) return Number(pid);
+    } catch { /* a process that ended meanwhile */ }
+  }
+  throw new Error(`no rank ${rank} with mark ${mark}`);
+}
+
+test('Ctrl-C on mpirun saves a checkpoint as one process does; a killed rank ends the job naming it; the run resumes on 2 ranks', { skip: SKIP }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gptune-mpi-'));
+  const out = join(dir, 'run');
+  const args = trainArgs(dir, 16, 'run', '--batch-size', '2', '--max-steps', '100000', '--save-every', '2');
+  const stopped = await mpirunAndAct(args, out, (pid) => process.kill(pid, 'SIGINT'));
+  assert.notEqual(stopped.code, 0);
+  const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+  assert.match(summary.status, /^stopped at step \d+ of 100000/);
+  assert.ok(existsSync(join(out, `checkpoint-${summary.steps}`, 'trainer_state.json')), stopped.err);
+
+  const killed = await mpirunAndAct([...args, '--resume'], out, (_, mark) => process.kill(rankPid(mark, 1), 'SIGKILL'));
+  assert.notEqual(killed.code, 0);
+  assert.match(killed.err, /process rank 1 .*exited on signal 9/);
+  assert.ok(killed.ms < 10_000, `the job ended ${killed.ms} ms after the kill`);
+
+  const last = Math.max(...readdirSync(out).filter((n) => /^checkpoint-\d+$/.test(n)).map((n) => Number(n.split('-')[1])));
+  const resumed = mpirun(2, [...trainArgs(dir, 16, 'run', '--batch-size', '2', '--max-steps', String(last + 1)), '--resume']);
+  assert.equal(resumed.code, 0, resumed.err);
+  assert.match(resumed.err, new RegExp(`resumed from checkpoint-${last}`));
+  assert.ok(existsSync(join(out, 'model.safetensors')));
 });
 
 test('without the MPI addon, a run under mpirun or with --distributed stops saying what to install', () => {
