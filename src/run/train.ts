@@ -50,20 +50,21 @@ export function prepareTraining(o: TrainRunOptions, log: Log = () => {}): Prepar
   if ((o.model === undefined) === (o.init === undefined)) throw new UsageError('give exactly one of --model DIR and --init ARCH');
   // Refuse a --out holding someone else's files before any time goes into loading.
   prepareOutputDir(o.out, { ...TRAIN_OUTPUT, overwrite: o.overwrite, resume: o.resume, inputs: { '--model': o.model } });
+  // The method is decided before loading: a LoRA base stays frozen, so bf16/f16 weights stay 16-bit.
+  const kind = detectDataKind(o.data, o.format as DataFormat);
+  // From scratch every parameter trains; LoRA needs a pretrained base.
+  const method = o.method ?? (kind === 'task' && !o.init ? 'lora' : 'full');
+  if (method === 'lora' && o.init) throw new UsageError('--method lora needs a pretrained --model (from scratch, train every parameter)');
   let model: CausalLM, tok: LoadedTokenizer | null, generationConfig: Record<string, unknown> | null, eosIds: number[];
   if (o.model) {
-    const opened = openModel(o.model, { tokenizer: o.tokenizer });
+    const opened = openModel(o.model, { tokenizer: o.tokenizer, keepStoredDtype: method === 'lora' });
     ({ model, tok, generationConfig, eosIds } = opened);
   } else {
     tok = resolveTokenizer(o.tokenizer ?? 'gpt2');
     ({ model, generationConfig } = initModel(o, tok));
     eosIds = withTokenizerEos([generationConfig.eos_token_id as number], tok);
   }
-  const kind = detectDataKind(o.data, o.format as DataFormat);
   if (!tok && (kind === 'task' || !o.data.endsWith('.jsonl'))) throw new UsageError(`${o.model} has no tokenizer files: give --tokenizer (or pre-tokenized {"input_ids"} data)`);
-  // From scratch every parameter trains; LoRA needs a pretrained base.
-  const method = o.method ?? (kind === 'task' && !o.init ? 'lora' : 'full');
-  if (method === 'lora' && o.init) throw new UsageError('--method lora needs a pretrained --model (from scratch, train every parameter)');
   const lr = o.lr ?? lrRule(o, method);
   const seqLen = o.seqLen ?? Math.min(model.maxPositions, MAX_DEFAULT_SEQ_LEN);
   if (seqLen > model.maxPositions) throw new UsageError(`--seq-len ${seqLen} is beyond the model's context of ${model.maxPositions} positions`);
@@ -151,7 +152,7 @@ export async function runTraining(o: TrainRunOptions, log: Log = () => {}, prepa
     out: o.out, maxSteps: p.maxSteps, gradAccum: o.gradAccum, lr: p.lr, weightDecay: o.weightDecay, betas: [o.adamBeta1, o.adamBeta2], eps: o.adamEpsilon,
     warmupSteps: p.warmupSteps, schedule: o.schedule, maxGradNorm: o.maxGradNorm, evalEvery: o.evalEvery,
     saveEvery: o.saveEvery, logEvery: o.logEvery, seed: o.seed, resume: o.resume, overwrite: o.overwrite,
-    keepCheckpoints: o.keepCheckpoints, progress: o.progress, config: p.resolved,
+    keepCheckpoints: o.keepCheckpoints, progress: o.progress, config: p.resolved, gradientCheckpointing: o.gradientCheckpointing,
   }, {
     ...weightHooks,
     evalBatches: valSet && valSet.size > 0 ? () => evalBatches(valSet, { batchSize: o.batchSize, seqLen: p.seqLen, padId: p.padId, packing: o.packing }) : undefined,
