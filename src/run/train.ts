@@ -6,7 +6,7 @@ import { createModel } from '../models/registry.js';
 import type { CausalLM } from '../models/causal_lm.js';
 import { resolveTokenizer, type LoadedTokenizer } from '../tokenizers/load.js';
 import { Batches, evalBatches, loadCorpus, loadTaskData, defaultPadId, detectDataKind, type DataFormat, type SequenceDataset, type TextTokenizer, type TaskFormat, type CorpusFormat } from '../data/index.js';
-import { applyLora, saveAdapter, loadAdapterWeights, ALL_LINEAR } from '../lora/index.js';
+import { applyLora, saveAdapter, loraCheckpointHooks, ALL_LINEAR } from '../lora/index.js';
 import { train, type TrainHooks, type TrainSummary } from '../train/trainer.js';
 import { fullFineTuneHooks, saveFullWeights } from '../train/weights_io.js';
 import { backend } from '../backend/select.js';
@@ -15,7 +15,7 @@ import { TRAIN_OUTPUT } from '../formats/output_files.js';
 import { writeRunResult } from '../train/run_output.js';
 import { UsageError, GptuneError } from '../util/errors.js';
 import { openModel, taskEncoding, withTokenizerEos } from './model.js';
-import type { TrainRunOptions } from './train_options.js';
+import { DEFAULT_LR, INIT_SEQ_LEN, MAX_DEFAULT_SEQ_LEN, type TrainRunOptions } from './train_options.js';
 
 export type Log = (line: string) => void;
 
@@ -42,9 +42,7 @@ export interface PreparedTraining {
 }
 
 // The rules behind the options whose default depends on others (declared in train_options.ts).
-const lrRule = (o: TrainRunOptions, method: string) => (o.init ? 6e-4 : method === 'lora' ? 2e-4 : 5e-5);
-const INIT_SEQ_LEN = 256;
-const MAX_DEFAULT_SEQ_LEN = 1024;
+const lrRule = (o: TrainRunOptions, method: 'full' | 'lora') => DEFAULT_LR[o.init ? 'init' : method];
 
 export function prepareTraining(o: TrainRunOptions, log: Log = () => {}): PreparedTraining {
   if ((o.model === undefined) === (o.init === undefined)) throw new UsageError('give exactly one of --model DIR and --init ARCH');
@@ -146,7 +144,7 @@ export async function runTraining(o: TrainRunOptions, log: Log = () => {}, prepa
   const { model } = p;
   const weightHooks: Pick<TrainHooks, 'saveWeights' | 'loadWeights'> = p.method === 'full'
     ? fullFineTuneHooks(model, p.extraFiles)
-    : { saveWeights: (dir) => saveAdapter(model, dir), loadWeights: (dir) => loadAdapterWeights(model, dir) };
+    : loraCheckpointHooks(model);
   const valSet = p.valSet;
   const summary = await train(model, p.batches, {
     out: o.out, maxSteps: p.maxSteps, gradAccum: o.gradAccum, lr: p.lr, weightDecay: o.weightDecay, betas: [o.adamBeta1, o.adamBeta2], eps: o.adamEpsilon,
