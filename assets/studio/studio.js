@@ -22,10 +22,18 @@ const state = {
   loaded: false,
 };
 
+/** A run keeps the colour it was first given, in the list and in every chart. */
+const colors = new Map();
 function colorOf(id) {
-  let h = 0;
-  for (const c of id) h = (h * 31 + c.charCodeAt(0)) >>> 0;
-  return PALETTE[h % PALETTE.length];
+  if (!colors.has(id)) colors.set(id, PALETTE[colors.size % PALETTE.length]);
+  return colors.get(id);
+}
+
+/** Axis numbers with 3 significant digits; learning rates (1e-4) in exponent form. */
+function fmt(v) {
+  if (v === 0 || v === null) return String(v);
+  const a = Math.abs(v);
+  return a < 1e-2 || a >= 1e6 ? v.toExponential(1) : String(Number(v.toPrecision(3)));
 }
 
 function el(tag, attrs = {}, ...children) {
@@ -174,7 +182,7 @@ function draw() {
         width: Math.max(300, box.clientWidth - 16), height: 230,
         scales: { x: { time: false } },
         series: [{ label: 'step' }, ...ids.map((id) => ({ label: id, stroke: colorOf(id), width: 1.5, spanGaps: true }))],
-        axes: [{ label: 'step' }, { size: 60 }],
+        axes: [{ label: 'step' }, { size: 60, values: (u, splits) => splits.map(fmt) }],
       }, data, box);
       c = state.charts[chart.key] = { u, sig, box };
     } else {

@@ -1,0 +1,82 @@
+// The studio in a real browser (Debian's chromium driven by playwright-core): a finished run and one
+// that is training, the charts carrying exactly the rows of their metrics.jsonl, and new points
+// appearing when lines are appended, as they are while `gptune train` runs. Screenshot saved.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { startStudio } from '../../src/serve/studio/server.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (apt-get install -y chromium); the studio's browser test needs it`;
+
+const row = (step: number, scale = 1) => ({ step, loss: scale * 3 / step, lr: scale * 1e-3 * (1 - step / 40), grad_norm: scale * (1 + step / 10), tokens_per_sec: scale * 500 + step, elapsed_s: step / 2 });
+const lines = (rows: object[]) => rows.map((r) => JSON.stringify(r) + '\n').join('');
+
+test('the studio draws a finished and a training run, overlaid, and the live one gains points as lines are appended', { skip, timeout: 60_000 }, async (t) => {
+  const out = mkdtempSync(join(tmpdir(), 'gptune-studio-browser-'));
+  const root = join(out, 'runs');
+  mkdirSync(join(root, 'finished-run'), { recursive: true });
+  mkdirSync(join(root, 'live-run'), { recursive: true });
+  const done = Array.from({ length: 20 }, (_, i) => row(i + 1));
+  writeFileSync(join(root, 'finished-run', 'metrics.jsonl'), lines([...done.slice(0, 10), { step: 10, eval_loss: 0.5 }, ...done.slice(10), { step: 20, eval_loss: 0.25 }]));
+  writeFileSync(join(root, 'finished-run', 'train_config.json'), JSON.stringify({ method: 'lora', lr: 1e-3, maxSteps: 20 }));
+  writeFileSync(join(root, 'finished-run', 'summary.json'), JSON.stringify({ status: 'finished 20 steps', interrupted: false, steps: 20, maxSteps: 20 }));
+  // A run mid-training: five rows and the sixth caught halfway through its append.
+  const live = join(root, 'live-run', 'metrics.jsonl');
+  const liveRow = (step: number) => row(step, 1.3);
+  const sixth = JSON.stringify(liveRow(6));
+  writeFileSync(live, lines([1, 2, 3, 4, 5].map((s) => liveRow(s))) + sixth.slice(0, 9));
+
+  const studio = await startStudio({ runsDir: root, port: 0, pollMs: 100 });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const pageErrors: string[] = [];
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    await page.goto(studio.url);
+    const points = (chart: string, run: string) => page.evaluate(([c, r]) => (window as any).studio.points(c, r), [chart, run]);
+    const waitPoints = (chart: string, run: string, n: number) =>
+      page.waitForFunction(([c, r, k]) => (window as any).studio.points(c, r) === k, [chart, run, n] as const, { timeout: 10_000 });
+
+    // The run in training is shown first: its complete rows, not the torn one.
+    await waitPoints('loss', 'live-run', 5);
+    assert.equal(await page.textContent('li[data-run="live-run"] .status'), 'running');
+    assert.equal(await page.textContent('li[data-run="finished-run"] .status'), 'finished');
+
+    // Overlay the finished run: 20 losses, 2 eval losses, on the same step axis.
+    await page.check('input[data-run="finished-run"]');
+    await waitPoints('loss', 'finished-run', 20);
+    assert.equal(await points('eval_loss', 'finished-run'), 2);
+    assert.equal(await points('lr', 'finished-run'), 20);
+    const drawn = await page.evaluate(() => {
+      const u = (window as any).studio.state.charts.loss.u;
+      const col = u.series.findIndex((s: { label: string }) => s.label === 'finished-run');
+      return u.data[0].map((x: number, i: number) => [x, u.data[col][i]]).filter((p: unknown[]) => p[1] !== null);
+    });
+    assert.deepEqual(drawn, done.map((r) => [r.step, r.loss]));
+
+    // The trainer finishes its line and writes three more: the chart follows without a reload.
+    appendFileSync(live, sixth.slice(9) + '\n' + lines([7, 8, 9].map((s) => liveRow(s))));
+    await waitPoints('loss', 'live-run', 9);
+    assert.equal(await points('lr', 'live-run'), 9);
+    assert.equal(await points('eval_loss', 'live-run'), 0);
+    appendFileSync(live, lines([{ step: 9, eval_loss: 0.75 }]));
+    await waitPoints('eval_loss', 'live-run', 1);
+
+    // The run ends (summary.json appears): the list says so at its next poll.
+    writeFileSync(join(root, 'live-run', 'summary.json'), JSON.stringify({ status: 'stopped at step 9 of 40 (SIGINT)', interrupted: true, steps: 9, maxSteps: 40 }));
+    await page.waitForFunction(() => document.querySelector('li[data-run="live-run"] .status')?.textContent === 'stopped', undefined, { timeout: 10_000 });
+
+    const shot = join(out, 'studio-runs.png');
+    await page.screenshot({ path: shot, fullPage: true });
+    assert.ok(statSync(shot).size > 10_000, 'the screenshot has content');
+    t.diagnostic(`screenshot: ${shot}`);
+    assert.deepEqual(pageErrors, []);
+  } finally {
+    await browser.close();
+    await studio.close();
+  }
+});
