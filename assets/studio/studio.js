@@ -29,12 +29,14 @@ function colorOf(id) {
   return colors.get(id);
 }
 
-/** Axis numbers with 3 significant digits; learning rates (1e-4) in exponent form. */
+/** Axis numbers without float noise; learning rates (1e-4) in exponent form. */
 function fmt(v) {
   if (v === 0 || v === null) return String(v);
   const a = Math.abs(v);
-  return a < 1e-2 || a >= 1e6 ? v.toExponential(1) : String(Number(v.toPrecision(3)));
+  return a < 1e-2 || a >= 1e6 ? v.toExponential(1) : String(Number(v.toPrecision(6)));
 }
+/** Steps are whole numbers: grid steps of 1, 2, 5, 10, 20, 50 ... */
+const STEP_INCRS = Array.from({ length: 24 }, (_, i) => [1, 2, 5][i % 3] * 10 ** Math.floor(i / 3));
 
 function el(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);
@@ -182,7 +184,7 @@ function draw() {
         width: Math.max(300, box.clientWidth - 16), height: 230,
         scales: { x: { time: false } },
         series: [{ label: 'step' }, ...ids.map((id) => ({ label: id, stroke: colorOf(id), width: 1.5, spanGaps: true }))],
-        axes: [{ label: 'step' }, { size: 60, values: (u, splits) => splits.map(fmt) }],
+        axes: [{ label: 'step', incrs: STEP_INCRS }, { size: 60, values: (u, splits) => splits.map(fmt) }],
       }, data, box);
       c = state.charts[chart.key] = { u, sig, box };
     } else {
@@ -202,6 +204,65 @@ document.getElementById('smoothing').addEventListener('input', (ev) => {
   draw();
 });
 
+// Playground: one question to the base model and each ticked adapter, streamed side by side
+// through the studio's /v1 (gptune serve's OpenAI API, all in one batch).
+async function loadPlayground() {
+  const p = await (await fetch('/api/playground')).json();
+  document.getElementById('pg-model').textContent = p.model
+    ? `Base model: ${p.model}. Adapters: the LoRA runs trained from it.` : 'No base model: start the studio with --model DIR, or train a LoRA run.';
+  const box = document.getElementById('pg-adapters');
+  const was = new Set([...box.querySelectorAll('input:checked')].map((i) => i.value));
+  box.replaceChildren(...p.adapters.map((name, i) => {
+    const input = el('input', { type: 'checkbox', value: name, 'data-adapter': name });
+    input.checked = box.dataset.loaded ? was.has(name) : i === 0;
+    return el('label', {}, input, ' ', name);
+  }), ...p.skipped.map((s) => el('p', { class: 'muted' }, s)));
+  box.dataset.loaded = '1';
+  document.getElementById('pg-ask').disabled = !p.model;
+  state.playground = p;
+}
+
+async function streamAnswer(model, content, pre, box) {
+  const body = { model, messages: [{ role: 'user', content }], stream: true,
+    max_tokens: Number(document.getElementById('pg-max').value), temperature: Number(document.getElementById('pg-temp').value) };
+  const res = await fetch('/v1/chat/completions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  if (!res.ok) { pre.textContent = (await res.json()).error?.message ?? `HTTP ${res.status}`; box.dataset.state = 'error'; return; }
+  const reader = res.body.getReader();
+  const dec = new TextDecoder();
+  let buf = '';
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    buf += dec.decode(value, { stream: true });
+    let cut;
+    while ((cut = buf.indexOf('\n\n')) >= 0) {
+      const event = buf.slice(0, cut);
+      buf = buf.slice(cut + 2);
+      const data = event.replace(/^data: /, '');
+      if (data === '[DONE]') continue;
+      const chunk = JSON.parse(data);
+      const text = chunk.choices?.[0]?.delta?.content;
+      if (text) { pre.textContent += text; box.dataset.chunks = String(Number(box.dataset.chunks) + 1); }
+      if (chunk.choices?.[0]?.finish_reason) box.dataset.finish = chunk.choices[0].finish_reason;
+    }
+  }
+  box.dataset.state = 'done';
+}
+
+document.getElementById('pg-ask').addEventListener('click', () => {
+  const content = document.getElementById('pg-prompt').value;
+  if (!content.trim() || !state.playground?.model) return;
+  const models = [state.playground.base, ...[...document.querySelectorAll('#pg-adapters input:checked')].map((i) => i.value)];
+  const answers = document.getElementById('pg-answers');
+  answers.replaceChildren();
+  for (const m of models) {
+    const pre = el('pre');
+    const box = el('div', { class: 'answer', 'data-model': m, 'data-chunks': '0', 'data-state': 'streaming' }, el('h3', {}, m === state.playground.base ? 'base model' : m), pre);
+    answers.append(box);
+    streamAnswer(m, content, pre, box).catch((e) => { pre.textContent += `\n[${e.message}]`; box.dataset.state = 'error'; });
+  }
+});
+
 // For tests and the console: the charts and the rows each ticked run has received.
 window.studio = {
   state,
@@ -214,4 +275,7 @@ window.studio = {
 
 refreshRuns();
 setInterval(refreshRuns, 3000);
+const quietly = (f) => () => f().catch(() => undefined); // the studio restarting: try again at the next poll
+quietly(loadPlayground)();
+setInterval(quietly(loadPlayground), 10000);
 draw();

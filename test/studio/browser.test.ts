@@ -1,13 +1,19 @@
 // The studio in a real browser (Debian's chromium driven by playwright-core): a finished run and one
 // that is training, the charts carrying exactly the rows of their metrics.jsonl, and new points
-// appearing when lines are appended, as they are while `gptune train` runs. Screenshot saved.
+// appearing when lines are appended, as they are while `gptune train` runs; the playground streaming
+// the base model and a run's adapter side by side. Screenshots saved.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { startStudio } from '../../src/serve/studio/server.js';
+import { encodeChat, loadServedModel } from '../../src/serve/served_model.js';
+import { generate } from '../../src/generate/generate.js';
+import { openModel } from '../../src/run/model.js';
+import type { CausalLM } from '../../src/models/causal_lm.js';
+import { BASE_MODEL, baseAdapter } from '../serve/helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (apt-get install -y chromium); the studio's browser test needs it`;
@@ -73,6 +79,51 @@ test('the studio draws a finished and a training run, overlaid, and the live one
     const shot = join(out, 'studio-runs.png');
     await page.screenshot({ path: shot, fullPage: true });
     assert.ok(statSync(shot).size > 10_000, 'the screenshot has content');
+    t.diagnostic(`screenshot: ${shot}`);
+    assert.deepEqual(pageErrors, []);
+  } finally {
+    await browser.close();
+    await studio.close();
+  }
+});
+
+test('the playground streams the base model and a run\'s adapter side by side', { skip, timeout: 60_000 }, async (t) => {
+  const out = mkdtempSync(join(tmpdir(), 'gptune-studio-browser-'));
+  const root = join(out, 'runs');
+  const run = join(root, 'lora-run');
+  mkdirSync(run, { recursive: true });
+  for (const f of ['adapter_config.json', 'adapter_model.safetensors']) copyFileSync(join(baseAdapter(), f), join(run, f));
+  writeFileSync(join(run, 'metrics.jsonl'), lines([row(1), row(2)]));
+  writeFileSync(join(run, 'summary.json'), JSON.stringify({ status: 'finished 2 steps', interrupted: false, steps: 2, maxSteps: 2 }));
+
+  const studio = await startStudio({ runsDir: root, model: BASE_MODEL, port: 0, pollMs: 100 });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1100 } });
+    const pageErrors: string[] = [];
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    await page.goto(studio.url);
+    await page.waitForSelector('#pg-adapters input[data-adapter="lora-run"]:checked');
+    const question = 'Hello';
+    await page.fill('#pg-prompt', question);
+    await page.fill('#pg-max', '8');
+    await page.click('#pg-ask');
+    await page.waitForFunction(() => [...document.querySelectorAll('#pg-answers .answer')].map((a) => (a as HTMLElement).dataset.state).join() === 'done,done', undefined, { timeout: 30_000 });
+    const answers = await page.$$eval('#pg-answers .answer', (els) => els.map((e) => ({
+      model: (e as HTMLElement).dataset.model, text: e.querySelector('pre')!.textContent, chunks: Number((e as HTMLElement).dataset.chunks),
+    })));
+    // Each column is that model's greedy reply through the chat template, streamed piece by piece.
+    const served = loadServedModel({ modelDir: BASE_MODEL });
+    const prompt = encodeChat(served, [{ role: 'user', content: question }]);
+    const reply = (model: CausalLM) => generate(model, prompt, {
+      maxNewTokens: 8, eosIds: served.chatStopIds, stopStrings: served.chatStopStrings, decode: (ids) => served.tokenizer!.decode(ids),
+    }).text!;
+    const want = [reply(served.model), reply(openModel(BASE_MODEL, { adapter: baseAdapter() }).model)];
+    assert.notEqual(want[0], want[1], 'this prompt tells the base and the adapter apart');
+    assert.deepEqual(answers.map((a) => [a.model, a.text]), [['base', want[0]], ['lora-run', want[1]]]);
+    assert.ok(answers[0].chunks > 1 && answers[1].chunks > 1, `streamed in pieces: ${JSON.stringify(answers)}`);
+    const shot = join(out, 'studio-playground.png');
+    await page.screenshot({ path: shot, fullPage: true });
     t.diagnostic(`screenshot: ${shot}`);
     assert.deepEqual(pageErrors, []);
   } finally {

@@ -6,7 +6,7 @@ import { STUDIO_OPTIONS, runStudio } from '../../run/studio.js';
 
 export function registerStudio(program: Command): void {
   const cmd = program.command('studio')
-    .description('a local web page with every run under --runs: config, status and live curves of loss, eval loss and learning rate');
+    .description('a local web page with every run under --runs (config, status, live curves of loss, eval loss, learning rate) and a playground where the base model and the runs\' LoRA adapters answer side by side');
   addOptions(cmd, STUDIO_OPTIONS).action(async () => {
     const { values: o } = readOptions(cmd, STUDIO_OPTIONS);
     const studio = await runStudio(o);

@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { listRuns } from './runs.js';
 import { JsonlFollower } from './follow_jsonl.js';
+import { BASE_NAME, Playground, choosePlayground, runAdapters } from './playground.js';
 import { METRICS_FILE } from '../../train/trainer.js';
 import { packagePath } from '../../util/package_root.js';
 import { errorMessage } from '../../util/errors.js';
@@ -19,6 +20,8 @@ export interface StudioOptions {
   host?: string;
   /** Default 7860; 0 picks a free port. */
   port?: number;
+  /** The playground's base model (default: the base the newest LoRA run names). */
+  model?: string;
   /** How often a followed metrics.jsonl is checked for new lines (ms). */
   pollMs?: number;
 }
@@ -51,9 +54,19 @@ export async function startStudio(opts: StudioOptions): Promise<RunningStudio> {
   for (const f of files.values()) if (!existsSync(f)) throw new Error(`gptune studio: ${f} is missing from the installation`);
   const pollMs = opts.pollMs ?? 300;
   const streams = new Set<ServerResponse>();
+  const playground = new Playground();
+  const playgroundState = () => choosePlayground(opts.model, runAdapters(listRuns(root)));
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname.startsWith('/v1/')) {
+      // The playground: gptune serve's API over the base and the runs' adapters.
+      playground.ensure(playgroundState()).then((server) => playground.forward(server, req, res), (e) => {
+        req.resume();
+        sendJson(res, 503, { error: { message: errorMessage(e), type: 'server_error' } });
+      });
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendText(res, 405, `${url.pathname} takes GET, not ${req.method}`);
     const file = files.get(url.pathname);
     if (file) {
@@ -63,6 +76,10 @@ export async function startStudio(opts: StudioOptions): Promise<RunningStudio> {
       return;
     }
     if (url.pathname === '/api/runs') return sendJson(res, 200, { root, runs: listRuns(root) });
+    if (url.pathname === '/api/playground') {
+      const p = playgroundState();
+      return sendJson(res, 200, { model: p.model, base: BASE_NAME, adapters: p.adapters.map((a) => a.name), skipped: p.skipped });
+    }
     if (url.pathname === '/api/metrics') {
       // Only a run the listing knows: the id never becomes a path by itself.
       const id = url.searchParams.get('run') ?? '';
@@ -90,11 +107,13 @@ export async function startStudio(opts: StudioOptions): Promise<RunningStudio> {
   const port = (server.address() as AddressInfo).port;
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`, host, port,
-    close: () => new Promise<void>((done) => {
+    close: async () => {
       for (const s of streams) s.end();
-      server.close(() => done());
+      const closed = new Promise<void>((done) => server.close(() => done()));
       server.closeAllConnections();
-    }),
+      await playground.close();
+      await closed;
+    },
   };
 }
 
