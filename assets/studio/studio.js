@@ -67,24 +67,35 @@ async function refreshRuns() {
   renderDetails();
 }
 
+/** Updates the list in place (rows keyed by run id), so a click is never lost to a redraw. */
+const rows = new Map();
 function renderRuns() {
   const list = document.getElementById('runs');
-  list.replaceChildren();
+  list.querySelector('.empty')?.remove();
   if (!state.runs.length) list.append(el('li', { class: 'empty' }, 'No runs yet: gptune train --out runs/NAME, or npm start'));
-  for (const r of state.runs) {
-    const box = el('input', { type: 'checkbox', 'data-run': r.id, onchange: (ev) => (ev.target.checked ? select(r.id) : unselect(r.id)) });
-    box.checked = state.selected.has(r.id);
-    const steps = stepsOf(r);
-    const li = el('li', { class: state.shown === r.id ? 'shown' : '', 'data-run': r.id, onclick: (ev) => {
-      if (ev.target === box) return;
-      state.shown = r.id;
-      renderRuns();
-      renderDetails();
-    } },
-    box, el('span', { class: 'swatch', style: `background:${colorOf(r.id)}` }), el('span', { class: 'name', title: r.dir }, r.id),
-    el('span', { class: 'muted' }, steps), el('span', { class: `status ${r.status}` }, r.status));
-    list.append(li);
-  }
+  const ids = new Set(state.runs.map((r) => r.id));
+  for (const [id, row] of rows) if (!ids.has(id)) { row.li.remove(); rows.delete(id); }
+  state.runs.forEach((r, i) => {
+    let row = rows.get(r.id);
+    if (!row) {
+      const box = el('input', { type: 'checkbox', 'data-run': r.id, onchange: (ev) => (ev.target.checked ? select(r.id) : unselect(r.id)) });
+      const steps = el('span', { class: 'muted' }), status = el('span', { class: 'status' });
+      const li = el('li', { 'data-run': r.id, onclick: (ev) => {
+        if (ev.target === box) return;
+        state.shown = r.id;
+        renderRuns();
+        renderDetails();
+      } }, box, el('span', { class: 'swatch', style: `background:${colorOf(r.id)}` }), el('span', { class: 'name', title: r.dir }, r.id), steps, status);
+      row = { li, box, steps, status };
+      rows.set(r.id, row);
+    }
+    if (list.children[i] !== row.li) list.insertBefore(row.li, list.children[i] ?? null);
+    row.box.checked = state.selected.has(r.id);
+    row.li.className = state.shown === r.id ? 'shown' : '';
+    row.steps.textContent = stepsOf(r);
+    row.status.textContent = r.status;
+    row.status.className = `status ${r.status}`;
+  });
 }
 
 /** "120/400" from the newest metrics row seen and the config's max_steps. */
@@ -104,7 +115,7 @@ function renderDetails() {
   const row = (k, v) => table.append(el('tr', {}, el('td', {}, k), el('td', {}, typeof v === 'object' ? JSON.stringify(v) : String(v))));
   row('folder', r.dir);
   row('status', r.summary?.status ?? r.status);
-  if (r.summary) for (const k of ['finalLoss', 'finalEvalLoss', 'bestEvalLoss', 'bestStep', 'tokens', 'elapsedS']) if (r.summary[k] !== undefined && r.summary[k] !== null) row(k, r.summary[k]);
+  if (r.summary) for (const k of ['finalLoss', 'finalEvalLoss', 'bestEvalLoss', 'bestStep', 'tokens', 'elapsedS']) if (typeof r.summary[k] === 'number') row(k, Number.isInteger(r.summary[k]) ? r.summary[k] : Number(r.summary[k].toPrecision(5)));
   row('checkpoints', r.checkpoints.length ? r.checkpoints.map((c) => c.name).join(', ') : 'none');
   box.append(el('h2', {}, r.id), table);
   if (r.config) {
