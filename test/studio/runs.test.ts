@@ -3,12 +3,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { appendFileSync, mkdirSync, mkdtempSync, renameSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JsonlFollower } from '../../src/serve/studio/follow_jsonl.js';
 import { listRuns, STALE_MS } from '../../src/serve/studio/runs.js';
 import { BIN } from '../serve/helpers.js';
+import { fixturePath } from '../helpers/fixtures.js';
+import { readMetrics } from '../../src/train/trainer.js';
 
 function follow(path: string) {
   const got = { rows: [] as unknown[], resets: 0, problems: [] as string[] };
@@ -91,4 +94,26 @@ test('gptune studio binds loopback, serves the page, uPlot and the runs, and exi
   assert.equal(missing.status, 404);
   child.kill('SIGTERM');
   assert.equal(await exited, 0, err);
+});
+
+test('a real gptune train run: running while it trains, stopped after Ctrl-C, its rows as the trainer reads them', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'gptune-studio-'));
+  const data = join(root, 'ids.jsonl');
+  writeFileSync(data, Array.from({ length: 8 }, (_, i) => JSON.stringify({ input_ids: Array.from({ length: 12 }, (_, t) => (i * 31 + t * 7) % 512) })).join('\n') + '\n');
+  const out = join(root, 'runs', 'tiny');
+  const child = spawn(process.execPath, [BIN, 'train', '--model', fixturePath('gpt2-tiny'), '--data', data, '--out', out, '--max-steps', '100000', '--batch-size', '2', '--no-progress'], { stdio: 'ignore' });
+  const exited = once(child, 'exit');
+  const metrics = join(out, 'metrics.jsonl');
+  while (!existsSync(metrics) || readMetrics(metrics).length < 2) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(listRuns(join(root, 'runs'))[0].status, 'running');
+  child.kill('SIGINT');
+  await exited;
+  const [run] = listRuns(join(root, 'runs'));
+  assert.equal(run.id, 'tiny');
+  assert.equal(run.status, 'stopped');
+  assert.equal(run.config?.maxSteps, 100000);
+  assert.ok(run.checkpoints.length >= 1, 'Ctrl-C saved a checkpoint');
+  const { f, got } = follow(metrics);
+  f.poll();
+  assert.deepEqual(got.rows, readMetrics(metrics));
 });
