@@ -64,6 +64,21 @@ test('the studio draws a finished and a training run, overlaid, and the live one
     });
     assert.deepEqual(drawn, done.map((r) => [r.step, r.loss]));
 
+    // Smoothing: TensorBoard's debiased moving average on the loss chart; the lr chart stays raw.
+    await page.fill('#smoothing', '0.9');
+    await page.dispatchEvent('#smoothing', 'input');
+    const smoothed = await page.evaluate(() => {
+      const u = (window as any).studio.state.charts.loss.u;
+      const col = u.series.findIndex((s: { label: string }) => s.label === 'finished-run');
+      return u.data[col].filter((v: number | null) => v !== null);
+    });
+    let ema = 0;
+    const want = done.map((r, i) => (ema = 0.9 * ema + 0.1 * r.loss) / (1 - 0.9 ** (i + 1)));
+    smoothed.forEach((v: number, i: number) => assert.ok(Math.abs(v - want[i]) < 1e-12, `smoothed[${i}] ${v} vs ${want[i]}`));
+    assert.equal(await points('lr', 'finished-run'), 20);
+    await page.fill('#smoothing', '0');
+    await page.dispatchEvent('#smoothing', 'input');
+
     // The trainer finishes its line and writes three more: the chart follows without a reload.
     appendFileSync(live, sixth.slice(9) + '\n' + lines([7, 8, 9].map((s) => liveRow(s))));
     await waitPoints('loss', 'live-run', 9);
