@@ -16,6 +16,7 @@ import { registerCache } from './commands/cache.js';
 import { registerServe } from './commands/serve.js';
 import { registerChat } from './commands/chat.js';
 import { registerExport } from './commands/export.js';
+import { registerStudio } from './commands/studio.js';
 
 export function buildProgram(): Command {
   const program = new Command('gptune')
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerServe(program);
   registerChat(program);
   registerExport(program);
+  registerStudio(program);
   return program;
 }
 
