@@ -14,6 +14,7 @@ import { registerCache } from './commands/cache.js';
 import { registerServe } from './commands/serve.js';
 import { registerChat } from './commands/chat.js';
 import { registerExport } from './commands/export.js';
+import { registerData } from './commands/data.js';
 
 export function buildProgram(): Command {
   const program = new Command('gptune')
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerServe(program);
   registerChat(program);
   registerExport(program);
+  registerData(program);
   return program;
 }
 

@@ -127,8 +127,8 @@ export function loadTaskData(path: string | readonly string[], tok: TextTokenize
   };
 }
 
-// A file, a list of files, or a folder's .jsonl/.json files (recursive, sorted).
-function taskSources(path: string | readonly string[]): string[] {
+/** A file, a list of files, or a folder's .jsonl/.json files (recursive, sorted). */
+export function taskSources(path: string | readonly string[]): string[] {
   const paths = typeof path === 'string' ? [path] : [...path];
   const out: string[] = [];
   for (const p of paths) {
