@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { opt, type OptionValues } from './option.js';
-import { TRAIN_OPTIONS } from './train_options.js';
+import { MAX_DEFAULT_SEQ_LEN, TRAIN_OPTIONS } from './train_options.js';
 import { taskEncoding } from './model.js';
 import { IGNORE_INDEX, collate, explainExample, defaultPadId, firstFitPack, taskRows, taskSources, type DropReason, type Example, type TaskFormat, type TaskRow, type Truncation } from '../data/index.js';
 import { loadTokenizerDir, resolveTokenizer, type LoadedTokenizer } from '../tokenizers/load.js';
@@ -14,8 +14,8 @@ import { readJsonObject } from '../util/json_file.js';
 import { UsageError } from '../util/errors.js';
 
 const TASK_FORMATS = ['auto', 'prompt-completion', 'alpaca', 'messages', 'sharegpt'] as const;
-/** train's --seq-len default cap; --max-length defaults to it as train's does. */
-const MAX_DEFAULT_LENGTH = 1024;
+// --max-length defaults as train's: the model's context up to train's --seq-len cap.
+const MAX_DEFAULT_LENGTH = MAX_DEFAULT_SEQ_LEN;
 
 export const DATA_INSPECT_OPTIONS = {
   model: opt.string({ arg: 'dir', help: 'a model directory: its tokenizer, chat template and context length' }),

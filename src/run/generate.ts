@@ -27,7 +27,7 @@ export type GenerateRunOptions = OptionValues<typeof GENERATE_OPTIONS>;
 /** Generates; streams each piece of text to onText when given. */
 export function runGenerate(o: GenerateRunOptions, onText?: (delta: string) => void): GenerateResult & { hasTokenizer: boolean; sampling: ResolvedSampling; maxPositions: number } {
   if ((o.prompt === undefined) === (o.promptIds === undefined)) throw new UsageError('give exactly one of --prompt and --prompt-ids');
-  const m = openModel(o.model, { adapter: o.adapter, tokenizer: o.tokenizer });
+  const m = openModel(o.model, { adapter: o.adapter, tokenizer: o.tokenizer, keepStoredDtype: true });
   let prompt: number[];
   if (o.promptIds !== undefined) prompt = parseIds('--prompt-ids', o.promptIds);
   else {

@@ -33,7 +33,7 @@ export interface LoadServedOptions {
 }
 
 export function loadServedModel(opts: LoadServedOptions): ServedModel {
-  const setup = openModel(opts.modelDir);
+  const setup = openModel(opts.modelDir, { keepStoredDtype: true });
   const tok = setup.tok;
   const template = setup.chatTemplate ?? ChatTemplate.chatml();
   const adapters = AdapterSet.load(setup.model, opts.adapters ?? []);

@@ -53,6 +53,8 @@ export interface TrainOptions {
   saveEvery: number;
   logEvery: number;
   seed: number;
+  /** Recompute each block during backward instead of keeping its activations (less memory, ~1/3 more compute). */
+  gradientCheckpointing?: boolean;
   resume: boolean;
   /** Replace an existing run in `out`. */
   overwrite: boolean;
@@ -217,7 +219,7 @@ export async function train(model: CausalLM, data: BatchSource, opts: TrainOptio
       const total = micro.reduce((s, b) => s + b.targetTokens, 0);
       let loss = 0;
       micro.forEach((b, i) => {
-        const forward = { positions: b.positions ?? undefined, segments: b.segments, dropoutSeed: dropoutSeed(opts.seed, state.step, i) };
+        const forward = { positions: b.positions ?? undefined, segments: b.segments, dropoutSeed: dropoutSeed(opts.seed, state.step, i), gradientCheckpointing: opts.gradientCheckpointing };
         const l = causalLMModelLoss(model, b.inputIds, b.labels, b.batch, b.seqLen, forward, total);
         loss += l.item();
         l.backward();
