@@ -17,6 +17,7 @@ import { registerServe } from './commands/serve.js';
 import { registerChat } from './commands/chat.js';
 import { registerExport } from './commands/export.js';
 import { registerStudio } from './commands/studio.js';
+import { registerData } from './commands/data.js';
 
 export function buildProgram(): Command {
   const program = new Command('gptune')
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerChat(program);
   registerExport(program);
   registerStudio(program);
+  registerData(program);
   return program;
 }
 

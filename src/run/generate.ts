@@ -4,6 +4,7 @@ import { opt, type OptionValues } from './option.js';
 import { openModel, parseIds, requireTokenizer } from './model.js';
 import { generate, DEFAULT_MAX_NEW_TOKENS, type GenerateResult } from '../generate/generate.js';
 import { UsageError } from '../util/errors.js';
+import { encodePrompt } from '../tokenizers/bos.js';
 import type { ResolvedSampling } from '../models/generation_defaults.js';
 
 export const GENERATE_OPTIONS = {
@@ -31,7 +32,7 @@ export function runGenerate(o: GenerateRunOptions, onText?: (delta: string) => v
   if (o.promptIds !== undefined) prompt = parseIds('--prompt-ids', o.promptIds);
   else {
     if (o.prompt === '') throw new UsageError('the prompt is empty');
-    prompt = requireTokenizer(m, '--prompt').tokenizer.encode(o.prompt!);
+    prompt = encodePrompt(requireTokenizer(m, '--prompt').tokenizer, o.prompt!);
   }
   if (prompt.length === 0) throw new UsageError('the prompt is empty');
   const sampling = m.sampling({ maxNewTokens: o.maxNewTokens, temperature: o.temperature, topK: o.topK, topP: o.topP, repetitionPenalty: o.repetitionPenalty });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createModel } from '../models/registry.js';
 import type { CausalLM } from '../models/causal_lm.js';
 import { resolveTokenizer, type LoadedTokenizer } from '../tokenizers/load.js';
-import { Batches, evalBatches, loadCorpus, loadTaskData, defaultPadId, detectDataKind, type DataFormat, type SequenceDataset, type TextTokenizer, type TaskFormat, type CorpusFormat } from '../data/index.js';
+import { Batches, evalBatches, loadCorpus, loadTaskData, describeDrops, defaultPadId, detectDataKind, type DataFormat, type SequenceDataset, type TextTokenizer, type TaskFormat, type CorpusFormat } from '../data/index.js';
 import { applyLora, saveAdapter, loraCheckpointHooks, ALL_LINEAR } from '../lora/index.js';
 import { train, type TrainHooks, type TrainSummary } from '../train/trainer.js';
 import { fullFineTuneHooks, saveFullWeights } from '../train/weights_io.js';
@@ -78,7 +78,9 @@ export function prepareTraining(o: TrainRunOptions, log: Log = () => {}): Prepar
     ({ train: trainSet, val: valSet } = data);
     dataSummary = { kind, ...data.summary };
     const s = data.summary;
-    log(`data: ${s.kept} examples (${s.truncated} truncated, ${s.dropped} dropped${s.skippedRows ? `, ${s.skippedRows} bad rows skipped` : ''}), ${s.train} train / ${s.val} val, ${s.labelTokens} completion tokens`);
+    const cut = `${s.truncated} truncated${s.answersCut ? ` (${s.answersCut} answers cut, trained without EOS)` : ''}`;
+    const dropped = `${s.dropped} dropped${s.dropped ? ` (${describeDrops(s.droppedBy)})` : ''}`;
+    log(`data: ${s.kept} examples (${cut}, ${dropped}${s.skippedRows ? `, ${s.skippedRows} bad rows skipped` : ''}), ${s.train} train / ${s.val} val, ${s.labelTokens} completion tokens`);
   } else {
     const corpus = loadCorpus(o.data, textTok, { seqLen, format: o.format as CorpusFormat | 'auto', valFraction: o.valFraction, valData: o.valData, skipBadRows: o.skipBadRows, cacheDir: o.cacheDir });
     ({ train: trainSet, val: valSet } = corpus);

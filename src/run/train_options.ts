@@ -3,6 +3,7 @@
 import { opt, type OptionValues } from './option.js';
 import { SCHEDULES } from '../train/schedule.js';
 import { DATA_FORMATS } from '../data/detect.js';
+import { TRUNCATIONS } from '../data/task.js';
 
 export const SAVE_DTYPES = ['F32', 'F16', 'BF16'] as const;
 
@@ -30,7 +31,7 @@ export const TRAIN_OPTIONS = {
   format: opt.choice(DATA_FORMATS, { default: 'auto', help: 'data format' }),
   seqLen: opt.int({ min: 2, defaultRule: `the model's context, at most ${MAX_DEFAULT_SEQ_LEN}; ${INIT_SEQ_LEN} with --init`, help: 'tokens per sequence' }),
   maxLength: opt.int({ min: 2, defaultRule: '--seq-len', help: 'task data: longest example in tokens' }),
-  truncation: opt.choice(['left', 'drop'], { default: 'left', help: 'task data longer than --max-length: left (cut the prompt) or drop' }),
+  truncation: opt.choice(TRUNCATIONS, { default: 'left', help: 'task data longer than --max-length: left (cut the prompt, keep the answer whole; drop the row if its prompt would vanish), right (keep the prompt, cut the answer\'s end, no EOS) or drop' }),
   packing: opt.bool({ default: false, help: 'task data: pack several examples per row (block-diagonal attention)' }),
   cacheDir: opt.string({ arg: 'dir', defaultRule: '$GPTUNE_CACHE_DIR, else ~/.cache/gptune', help: 'where token caches go (the data is only read)' }),
   skipBadRows: opt.bool({ default: false, help: 'skip malformed JSONL rows (and count them) instead of failing' }),

@@ -13,6 +13,7 @@ import {
   type ChatParams, type CompletionParams, type GenerationParams,
 } from './openai_api.js';
 import { errorMessage } from '../util/errors.js';
+import { encodePrompt } from '../tokenizers/bos.js';
 
 
 /** Loopback only, the port (llama.cpp's server's) and the largest request body when the caller gives none. */
@@ -167,7 +168,7 @@ function promptIds(served: ServedModel, params: ChatParams | CompletionParams, c
   const p = (params as CompletionParams).prompt;
   if (typeof p === 'string') {
     if (!tok) throw badRequest(`the model '${served.name}' has no tokenizer: give the prompt as token ids`, 'prompt');
-    return tok.encode(p);
+    return encodePrompt(tok, p);
   }
   const V = served.model.vocabSize;
   const bad = p.find((id) => id >= V);
