@@ -15,6 +15,7 @@ const BENCHES: Record<string, () => Promise<BenchModule>> = {
   tokenizer: () => import('./tokenizer.bench.js'),
   'bpe-train': () => import('./tokenizer_train.bench.js'),
   serve: () => import('./serve.bench.js'),
+  decode: () => import('./decode.bench.js'),
 };
 
 async function main() {

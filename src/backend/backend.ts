@@ -13,6 +13,9 @@ export type BackendName = 'reference' | 'native';
 /** A weight kept as 16-bit patterns (bf16 or IEEE f16); kernels widen it to f32 as they read it. */
 export interface HalfWeight { readonly dtype: 'BF16' | 'F16'; readonly bits: Uint16Array }
 
+/** A target id that counts for no loss and no gradient (PyTorch's and Hugging Face's -100). */
+export const IGNORE_INDEX = -100;
+
 export interface Backend {
   readonly name: BackendName;
   /** Threads the backend uses (1 for reference). */

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// The `gptune` command: a table of subcommands, each in commands/<name>.ts and loaded on use.
+// The `gptune` command: a table of subcommands, each in commands/<name>.ts (parse -> src/run -> print).
 // Failures print one line and exit non-zero; --verbose adds the stack.
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { packagePath } from '../util/package_root.js';
 import { reportError } from './errors.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerTokenize } from './commands/tokenize.js';
@@ -14,10 +16,13 @@ import { registerCache } from './commands/cache.js';
 import { registerServe } from './commands/serve.js';
 import { registerChat } from './commands/chat.js';
 import { registerExport } from './commands/export.js';
+import { registerStudio } from './commands/studio.js';
+import { registerData } from './commands/data.js';
 
 export function buildProgram(): Command {
   const program = new Command('gptune')
     .description('Fine-tune GPT-style language models on a CPU: Hugging Face formats, LoRA in PEFT\'s format, native kernels.')
+    .version((JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { version: string }).version, '--version', 'print gptune\'s version')
     .option('--verbose', 'print stack traces and the resolved configuration')
     .showHelpAfterError('(add --help for usage)')
     .configureOutput({ outputError: (str, write) => write(`gptune: ${str.replace(/^error: /, 'error: ')}`) });
@@ -32,6 +37,8 @@ export function buildProgram(): Command {
   registerServe(program);
   registerChat(program);
   registerExport(program);
+  registerStudio(program);
+  registerData(program);
   return program;
 }
 

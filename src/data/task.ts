@@ -4,6 +4,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { ChatTemplate, type ChatMessage } from '../tokenizers/chat_template.js';
+import { leadingSpecialIds, withLeadingSpecial } from '../tokenizers/bos.js';
 import { GptuneError, describe, errorMessage } from '../util/errors.js';
 import { ArrayDataset, isHiddenOrCache, valCount } from './corpus.js';
 import { readRows, type BadRow } from './jsonl.js';
@@ -11,17 +12,29 @@ import { IGNORE_INDEX, type Example, type TextTokenizer } from './types.js';
 
 export type TaskFormat = 'prompt-completion' | 'alpaca' | 'messages' | 'sharegpt';
 
+/**
+ * What happens to an example longer than maxLength. 'left' (the default) cuts the prompt from the left
+ * and keeps every answer whole with its EOS, so the model never learns to stop mid-answer; a row whose
+ * answer alone fills maxLength would lose its whole prompt (training to answer nothing), so it is
+ * dropped and counted instead. 'right' is TRL's keep_start: the question stays, the answer's end is cut
+ * (and so carries no EOS label); a row whose prompt leaves no answer token is dropped. 'drop' skips
+ * every long row. gptune keeps 'left' as the default so that no trained answer is ever partial.
+ */
+export const TRUNCATIONS = ['left', 'right', 'drop'] as const;
+export type Truncation = (typeof TRUNCATIONS)[number];
+
+/** Why a row was left out: too long under 'drop'; its prompt would vanish ('left'); no answer token would fit ('right'). */
+export type DropReason = 'too-long' | 'prompt-would-vanish' | 'no-room-for-answer';
+
 export interface TaskOptions {
   /** Longest example in tokens (usually the training seqLen). */
   maxLength: number;
-  /** 'left': cut the prompt from the left (then the completion from the right); 'drop': skip the example. */
-  truncation?: 'left' | 'drop';
+  /** See TRUNCATIONS; default 'left'. */
+  truncation?: Truncation;
   /** Detected per file from the first row's keys unless given. */
   format?: TaskFormat | 'auto';
   /** For messages/ShareGPT; default: ChatML (ChatTemplate.chatml()). */
   chatTemplate?: ChatTemplate;
-  /** Prepend BOS when the tokenizer has one and the text does not already start with it. */
-  addBos?: boolean;
   /** Template variables; default: the tokenizer's text for bosId / eosId. */
   bosToken?: string;
   eosToken?: string;
@@ -37,13 +50,18 @@ export interface TaskOptions {
   valData?: string | string[];
 }
 
-/** kept: examples in the dataset (truncated ones included); truncated: of those, cut to maxLength; dropped: left out. */
+/**
+ * kept: examples in the dataset (truncated ones included); truncated: of those, cut to maxLength;
+ * answersCut: of those, the ones whose last answer lost its end (and so its EOS label); dropped: left out, by reason.
+ */
 export interface TaskSummary {
   files: Record<string, TaskFormat>;
   rows: number;
   kept: number;
   truncated: number;
+  answersCut: number;
   dropped: number;
+  droppedBy: Partial<Record<DropReason, number>>;
   skippedRows: number;
   badRows: BadRow[];
   tokens: number;
@@ -109,8 +127,8 @@ export function loadTaskData(path: string | readonly string[], tok: TextTokenize
   };
 }
 
-// A file, a list of files, or a folder's .jsonl/.json files (recursive, sorted).
-function taskSources(path: string | readonly string[]): string[] {
+/** A file, a list of files, or a folder's .jsonl/.json files (recursive, sorted). */
+export function taskSources(path: string | readonly string[]): string[] {
   const paths = typeof path === 'string' ? [path] : [...path];
   const out: string[] = [];
   for (const p of paths) {
@@ -125,53 +143,93 @@ function taskSources(path: string | readonly string[]): string[] {
   return out;
 }
 
-function loadTaskFiles(files: string[], tok: TextTokenizer, opts: TaskOptions) {
+/** One row of a task file after encoding and the length policy: the example kept (maybe cut) or why it was dropped. */
+export interface TaskRow {
+  /** 0-based over all rows read (as a Hugging Face dataset's index), and where the row is. */
+  row: number;
+  file: string;
+  line: number;
+  format: TaskFormat;
+  /** The encoded row before the length policy. */
+  full: EncodedExample;
+  fit: Fit;
+  /** Chat turns whose assistant tokens came from tokenizing rendered pieces (see encodeChat). */
+  templateFallbacks: number;
+}
+
+/**
+ * Every row of the files through the one encoding training, evaluation and `data inspect` share:
+ * format detection, TaskEncoder.encodeRow, then fitToLength. A bad row throws (file:line), or with
+ * skipBadRows goes to bad and is skipped.
+ */
+export function* taskRows(files: readonly string[], tok: TextTokenizer, opts: TaskOptions, bad: BadRow[] = []): Generator<TaskRow> {
   checkOptions(opts);
-  const summary: TaskSummary = {
-    files: {}, rows: 0, kept: 0, truncated: 0, dropped: 0, skippedRows: 0, badRows: [], tokens: 0, labelTokens: 0,
-    templateFallbacks: 0, train: 0, val: 0,
-  };
   const enc = new TaskEncoder(tok, opts);
-  const examples: Example[] = [];
+  let index = 0;
   for (const file of files) {
-    const bad: BadRow[] = [];
     const rows = readRows(file, { skipBadRows: opts.skipBadRows, bad });
-    if (rows.length === 0 && bad.length === 0) throw new GptuneError('no rows: the file is empty or blank', { file });
+    if (rows.length === 0 && !bad.some((b) => b.file === file)) throw new GptuneError('no rows: the file is empty or blank', { file });
     let format: TaskFormat | null = opts.format && opts.format !== 'auto' ? opts.format : null;
     for (const { value, line } of rows) {
-      summary.rows++;
+      const row = index++;
+      let out: TaskRow;
       try {
         format ??= detectTaskFormat(value, file, line);
-        summary.files[file] = format;
-        const encoded = enc.encodeRow(format, value, file, line);
-        summary.templateFallbacks += enc.lastFallbacks;
-        const fitted = fitToLength(encoded, opts.maxLength, opts.truncation ?? 'left', tok.bosId);
-        if (fitted === null) { summary.dropped++; continue; }
-        if (fitted !== encoded) summary.truncated++;
-        summary.kept++;
-        const ex: Example = { inputIds: Int32Array.from(fitted.ids), labels: Int32Array.from(fitted.labels) };
-        summary.tokens += ex.inputIds.length;
-        for (const l of ex.labels) if (l !== IGNORE_INDEX) summary.labelTokens++;
-        examples.push(ex);
+        const full = enc.encodeRow(format, value, file, line);
+        out = { row, file, line, format, full, fit: fitToLength(full, opts.maxLength, opts.truncation ?? 'left', enc.leadingIds.length), templateFallbacks: enc.lastFallbacks };
       } catch (e) {
         if (!(e instanceof GptuneError) || !opts.skipBadRows) throw e;
         bad.push({ file, line, message: e.message });
+        continue;
       }
+      yield out;
     }
-    summary.badRows.push(...bad);
-    summary.skippedRows += bad.length;
   }
+}
+
+function loadTaskFiles(files: string[], tok: TextTokenizer, opts: TaskOptions) {
+  const summary: TaskSummary = {
+    files: {}, rows: 0, kept: 0, truncated: 0, answersCut: 0, dropped: 0, droppedBy: {}, skippedRows: 0, badRows: [], tokens: 0, labelTokens: 0,
+    templateFallbacks: 0, train: 0, val: 0,
+  };
+  const examples: Example[] = [];
+  const bad: BadRow[] = [];
+  for (const r of taskRows(files, tok, opts, bad)) {
+    summary.files[r.file] = r.format;
+    summary.templateFallbacks += r.templateFallbacks;
+    const fit = r.fit;
+    if (fit.dropped) {
+      summary.dropped++;
+      summary.droppedBy[fit.dropped] = (summary.droppedBy[fit.dropped] ?? 0) + 1;
+      continue;
+    }
+    if (fit.cut) summary.truncated++;
+    if (fit.cut?.answerCut) summary.answersCut++;
+    summary.kept++;
+    const ex: Example = { inputIds: Int32Array.from(fit.example.ids), labels: Int32Array.from(fit.example.labels) };
+    summary.tokens += ex.inputIds.length;
+    for (const l of ex.labels) if (l !== IGNORE_INDEX) summary.labelTokens++;
+    examples.push(ex);
+  }
+  summary.rows = summary.kept + summary.dropped + bad.length;
+  summary.badRows = bad;
+  summary.skippedRows = bad.length;
   if (examples.length === 0) {
-    const why = summary.dropped > 0 ? `all ${summary.dropped} were longer than maxLength ${opts.maxLength} (truncation 'drop')` : 'every row was skipped';
+    const why = summary.dropped > 0 ? `all ${summary.dropped} were longer than maxLength ${opts.maxLength} (truncation '${opts.truncation ?? 'left'}': ${describeDrops(summary.droppedBy)})` : 'every row was skipped';
     throw new GptuneError(`no examples: ${why}`, { file: files[0] });
   }
   return { examples, summary };
 }
 
+/** "3 prompt would vanish, 1 too long" (for logs and errors). */
+export function describeDrops(by: Partial<Record<DropReason, number>>): string {
+  return Object.entries(by).map(([k, n]) => `${n} ${k.replace(/-/g, ' ')}`).join(', ');
+}
+
 function checkOptions(opts: TaskOptions): void {
   if (!Number.isInteger(opts.maxLength) || opts.maxLength < 2) throw new GptuneError(`maxLength must be an integer >= 2, got ${opts.maxLength}`);
   const t = opts.truncation ?? 'left';
-  if (t !== 'left' && t !== 'drop') throw new GptuneError(`truncation must be 'left' or 'drop', got ${describe(t)}`);
+  if (!(TRUNCATIONS as readonly string[]).includes(t)) throw new GptuneError(`truncation must be ${TRUNCATIONS.map((x) => `'${x}'`).join(', ')}, got ${describe(t)}`);
 }
 
 /** The format a row's keys say: messages, conversations (ShareGPT), instruction+output (Alpaca), prompt+completion. */
@@ -231,6 +289,8 @@ function parseMessages(messages: unknown, file: string, line: number): ChatMessa
 export class TaskEncoder {
   readonly template: ChatTemplate;
   readonly stopIds: Set<number>;
+  /** What the tokenizer puts first (BOS or nothing): every row starts with it, once. */
+  readonly leadingIds: readonly number[];
   private readonly bosToken: string;
   private readonly eosToken: string;
   /** Fallbacks taken by the last encodeChat call. */
@@ -241,6 +301,7 @@ export class TaskEncoder {
     this.bosToken = opts.bosToken ?? tokenText(tok, tok.bosId);
     this.eosToken = opts.eosToken ?? tokenText(tok, tok.eosId);
     this.stopIds = endOfTurnIds(tok, opts.endOfTurn ?? DEFAULT_END_OF_TURN);
+    this.leadingIds = leadingSpecialIds(tok);
   }
 
   encodeRow(format: TaskFormat, row: unknown, file: string, line: number): EncodedExample {
@@ -363,36 +424,50 @@ export class TaskEncoder {
     return text === '' ? [] : this.tok.encode(text, { addSpecialTokens: false });
   }
 
-  // BOS only when asked, the tokenizer has one, and the text (e.g. a template's {{ bos_token }}) does not already start with it.
+  // The tokenizer's BOS rule (tokenizers/bos.ts), the same generate and serve apply to a prompt.
   private withBos(ex: EncodedExample): EncodedExample {
-    const bos = this.tok.bosId;
-    if (!this.opts.addBos || bos === null || ex.ids[0] === bos) return ex;
-    return { ids: [bos, ...ex.ids], labels: [IGNORE_INDEX, ...ex.labels], completionStart: ex.completionStart + 1 };
+    const ids = withLeadingSpecial(this.tok, ex.ids);
+    const added = ids.length - ex.ids.length;
+    if (added === 0) return ex;
+    return { ids, labels: [...ids.slice(0, added).map(() => IGNORE_INDEX), ...ex.labels], completionStart: ex.completionStart + added };
   }
 }
 
+/** An example within maxLength, with what was cut (null when nothing), or the reason it was dropped. */
+export type Fit =
+  | { example: EncodedExample; cut: Cut | null; dropped?: undefined }
+  | { example?: undefined; cut?: undefined; dropped: DropReason };
+
+/** Tokens removed: from the prompt (left) or the end (right); answerCut: a trained token went, and with it the final EOS. */
+export interface Cut {
+  side: 'left' | 'right';
+  tokens: number;
+  answerCut: boolean;
+}
+
 /**
- * Applies the length policy: null when dropped. 'left' removes prompt tokens from the left (after
- * a leading BOS); if the completion alone is too long, the prompt goes entirely and the completion
- * is cut from the right, keeping its last trained token (the EOS / end of turn).
+ * Applies the length policy (see TRUNCATIONS). head: the leading special ids (BOS) that stay first.
+ * 'left' cuts prompt tokens after the head and keeps at least one; when the answer alone leaves no
+ * room for any, the row is dropped rather than trained to answer nothing (TRL's keep_end would keep
+ * it; LLaMA-Factory's cutoff_len shares the budget instead). 'right' keeps the start and cuts the end,
+ * so a cut answer ends without its EOS; a row left with no trained token is dropped.
  */
-export function fitToLength(ex: EncodedExample, maxLength: number, policy: 'left' | 'drop', bosId: number | null): EncodedExample | null {
+export function fitToLength(ex: EncodedExample, maxLength: number, policy: Truncation, head = 0): Fit {
   const n = ex.ids.length;
-  if (n <= maxLength) return ex;
-  if (policy === 'drop') return null;
-  const head = bosId !== null && ex.ids[0] === bosId && ex.completionStart > 0 ? 1 : 0;
+  if (n <= maxLength) return { example: ex, cut: null };
   const excess = n - maxLength;
-  if (excess <= ex.completionStart - head) {
-    const cut = (a: number[]) => [...a.slice(0, head), ...a.slice(head + excess)];
-    return { ids: cut(ex.ids), labels: cut(ex.labels), completionStart: ex.completionStart - excess };
+  if (policy === 'drop') return { dropped: 'too-long' };
+  if (policy === 'left') {
+    const h = Math.min(head, ex.completionStart);
+    if (excess > ex.completionStart - h - 1) return { dropped: 'prompt-would-vanish' };
+    const cut = (a: number[]) => [...a.slice(0, h), ...a.slice(h + excess)];
+    return { example: { ids: cut(ex.ids), labels: cut(ex.labels), completionStart: ex.completionStart - excess }, cut: { side: 'left', tokens: excess, answerCut: false } };
   }
-  const c = ex.completionStart;
-  let last = n - 1;
-  while (last > c && ex.labels[last] === IGNORE_INDEX) last--;
-  const room = maxLength - head - 1; // completion tokens kept before the final trained one
-  // The last trained token is kept even when untrained text (a template's newline) follows it.
-  const keep = (a: number[]) => [...a.slice(0, head), ...(last - c > room ? [...a.slice(c, c + room), a[last]] : a.slice(c, c + room + 1))];
-  return { ids: keep(ex.ids), labels: keep(ex.labels), completionStart: head };
+  const labels = ex.labels.slice(0, maxLength);
+  if (labels.every((l) => l === IGNORE_INDEX)) return { dropped: 'no-room-for-answer' };
+  const answerCut = ex.labels.slice(maxLength).some((l) => l !== IGNORE_INDEX);
+  const example = { ids: ex.ids.slice(0, maxLength), labels, completionStart: Math.min(ex.completionStart, maxLength) };
+  return { example, cut: { side: 'right', tokens: excess, answerCut } };
 }
 
 /** The ids that end an assistant turn: EOS plus each of the given strings that is one token here. */

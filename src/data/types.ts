@@ -2,7 +2,8 @@
 // data side needs (structural, so any tokenizer with these members fits).
 
 /** Labels that the loss ignores (Hugging Face's convention, the same value src/train/losses.ts uses). */
-export const IGNORE_INDEX = -100;
+export { IGNORE_INDEX } from '../backend/backend.js';
+import { IGNORE_INDEX } from '../backend/backend.js';
 
 /** The tokenizer members data loading uses; src/tokenizers' tokenizer satisfies it structurally. */
 export interface TextTokenizer {

@@ -5,6 +5,7 @@ import type { LoadedTokenizer } from '../tokenizers/load.js';
 import { ChatTemplate, type ChatMessage } from '../tokenizers/chat_template.js';
 import { alpacaPrompt, detectTaskFormat, readRows, shareGptToMessages } from '../data/index.js';
 import { generate } from '../generate/generate.js';
+import { encodePrompt } from '../tokenizers/bos.js';
 import { containsAnswer, exactMatch, rougeL } from './metrics.js';
 
 export interface TaskCase {
@@ -60,7 +61,7 @@ export function scoreTask(model: CausalLM, tok: LoadedTokenizer, cases: readonly
   const room = Math.max(1, Math.min(maxNewTokens, Math.floor(model.maxPositions / 4)));
   let truncated = 0;
   for (const [i, c] of cases.entries()) {
-    let ids = tok.tokenizer.encode(c.prompt);
+    let ids = encodePrompt(tok.tokenizer, c.prompt);
     if (ids.length > model.maxPositions - room) {
       ids = ids.slice(ids.length - (model.maxPositions - room));
       truncated++;

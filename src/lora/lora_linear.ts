@@ -133,30 +133,6 @@ export class LoraLinear extends Module {
     this.merged = false;
   }
 
-  /** A plain Linear with the merged weight (mlx-lm's fuse), in the base's dtype; this wrapper is left as it was. */
-  fuse(): Linear {
-    const fused = new Linear(this.inFeatures, this.outFeatures, { bias: this.bias !== null, layout: this.layout });
-    const W = fused.weight.data;
-    W.set(this.weight.toFloat32());
-    if (!this.merged) {
-      const delta = this.deltaWeight();
-      for (let i = 0; i < W.length; i++) W[i] += delta[i];
-      for (let i = 0; i < W.length; i++) {
-        if (!Number.isFinite(W[i])) throw new Error(`LoraLinear.fuse: NaNs or Infs in the merged weight (element ${i}); the adapter seems to be broken`);
-      }
-    }
-    storeBack(fused.weight, W, this.weight.storedDtype);
-    fused.weight.requiresGrad = this.weight.requiresGrad;
-    fused.weight.name = this.weight.name;
-    if (this.bias && fused.bias) {
-      fused.bias.data.set(this.bias.data);
-      fused.bias.requiresGrad = this.bias.requiresGrad;
-      fused.bias.name = this.bias.name;
-    }
-    fused.training = this.training;
-    return fused;
-  }
-
   /** The LoRA parameters (what an optimizer should see). */
   loraParameters(): Tensor[] {
     return [this.lora_A.weight, this.lora_B.weight];

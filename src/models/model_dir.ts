@@ -12,6 +12,8 @@ export interface OpenModelOptions {
   adapter?: string;
   /** --tokenizer NAME|DIR instead of the model directory's own tokenizer files. */
   tokenizer?: string;
+  /** Keep bf16/f16 linear weights in their stored dtype (frozen: inference and LoRA; see loadModel). */
+  keepStoredDtype?: boolean;
 }
 
 export interface ModelDir extends LoadedModel {
@@ -28,7 +30,7 @@ export interface ModelDir extends LoadedModel {
 }
 
 export function openModelDir(dir: string, opts: OpenModelOptions = {}): ModelDir {
-  const loaded = loadModel(dir);
+  const loaded = loadModel(dir, { keepStoredDtype: opts.keepStoredDtype });
   if (opts.adapter) loadAdapter(loaded.model, opts.adapter);
   const tok = opts.tokenizer ? resolveTokenizer(opts.tokenizer) : loadTokenizerDir(dir);
   const cfg = new ModelConfig(loaded.config, `${dir}/config.json`);

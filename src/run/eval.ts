@@ -26,7 +26,7 @@ export type EvalRunOptions = OptionValues<typeof EVAL_OPTIONS>;
 export interface EvalResult { loss: number; perplexity: number; tokens: number; task?: TaskScores }
 
 export function runEval(o: EvalRunOptions): EvalResult {
-  const m = openModel(o.model, { adapter: o.adapter, tokenizer: o.tokenizer });
+  const m = openModel(o.model, { adapter: o.adapter, tokenizer: o.tokenizer, keepStoredDtype: true });
   const { model, tok } = m;
   const seqLen = Math.min(o.maxLength ?? model.maxPositions, model.maxPositions, MAX_DEFAULT_LENGTH);
   const isTask = detectDataKind(o.data) === 'task';

@@ -4,6 +4,7 @@ import { opt, type OptionValues } from './option.js';
 import { openModel, parseIds, requireTokenizer } from './model.js';
 import { generate, DEFAULT_MAX_NEW_TOKENS, type GenerateResult } from '../generate/generate.js';
 import { UsageError } from '../util/errors.js';
+import { encodePrompt } from '../tokenizers/bos.js';
 import type { ResolvedSampling } from '../models/generation_defaults.js';
 
 export const GENERATE_OPTIONS = {
@@ -26,12 +27,12 @@ export type GenerateRunOptions = OptionValues<typeof GENERATE_OPTIONS>;
 /** Generates; streams each piece of text to onText when given. */
 export function runGenerate(o: GenerateRunOptions, onText?: (delta: string) => void): GenerateResult & { hasTokenizer: boolean; sampling: ResolvedSampling; maxPositions: number } {
   if ((o.prompt === undefined) === (o.promptIds === undefined)) throw new UsageError('give exactly one of --prompt and --prompt-ids');
-  const m = openModel(o.model, { adapter: o.adapter, tokenizer: o.tokenizer });
+  const m = openModel(o.model, { adapter: o.adapter, tokenizer: o.tokenizer, keepStoredDtype: true });
   let prompt: number[];
   if (o.promptIds !== undefined) prompt = parseIds('--prompt-ids', o.promptIds);
   else {
     if (o.prompt === '') throw new UsageError('the prompt is empty');
-    prompt = requireTokenizer(m, '--prompt').tokenizer.encode(o.prompt!);
+    prompt = encodePrompt(requireTokenizer(m, '--prompt').tokenizer, o.prompt!);
   }
   if (prompt.length === 0) throw new UsageError('the prompt is empty');
   const sampling = m.sampling({ maxNewTokens: o.maxNewTokens, temperature: o.temperature, topK: o.topK, topP: o.topP, repetitionPenalty: o.repetitionPenalty });

@@ -13,3 +13,4 @@ export { TOKENIZE_OPTIONS, TOKENIZER_TRAIN_OPTIONS, runTokenize, runTokenizerTra
 export * from './cache.js';
 export * from './serve.js';
 export * from './export.js';
+export * from './studio.js';

@@ -32,9 +32,12 @@ export function requireTokenizer(m: { tok: LoadedTokenizer | null; dir: string }
   return m.tok;
 }
 
-/** How task rows are encoded for this tokenizer: its chat template and BOS rule (the same for train, eval and start). */
-export function taskEncoding(tok: LoadedTokenizer): Pick<TaskOptions, 'chatTemplate' | 'addBos'> {
-  return { chatTemplate: tok.chatTemplate ? new ChatTemplate(tok.chatTemplate) : undefined, addBos: tok.config.add_bos_token === true };
+/**
+ * How task rows are encoded for this tokenizer: its chat template (the same for train, eval, start and
+ * data inspect). BOS needs no option: TaskEncoder applies the tokenizer's own rule (tokenizers/bos.ts).
+ */
+export function taskEncoding(tok: LoadedTokenizer): Pick<TaskOptions, 'chatTemplate'> {
+  return { chatTemplate: tok.chatTemplate ? new ChatTemplate(tok.chatTemplate) : undefined };
 }
 
 /** Parses "1,2,3" (a prompt given as token ids). */

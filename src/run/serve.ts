@@ -2,7 +2,8 @@
 // (a conversation in the terminal): their options, declared once, and the run each prepares.
 import { basename, resolve } from 'node:path';
 import { opt, type OptionValues } from './option.js';
-import { startServer, type RunningServer } from '../serve/server.js';
+import { startServer, SERVER_DEFAULTS, type RunningServer } from '../serve/server.js';
+import { SCHEDULER_DEFAULTS } from '../serve/scheduler.js';
 import { runChat, type ChatSummary } from '../serve/chat.js';
 import { nucleus } from '../serve/openai_api.js';
 import type { AdapterSource } from '../lora/multi_lora.js';
@@ -13,12 +14,12 @@ export const SERVE_OPTIONS = {
   model: opt.string({ arg: 'dir', required: true, help: 'Hugging Face model directory' }),
   adapter: opt.list({ arg: 'name=dir', variadic: true, default: [], help: 'LoRA adapters served under NAME (a bare DIR is named after its folder)' }),
   name: opt.string({ arg: 'name', defaultRule: 'the directory\'s name', help: 'the base model\'s name in the API' }),
-  host: opt.string({ arg: 'host', default: '127.0.0.1', help: 'address to bind (0.0.0.0 exposes the server to the network)' }),
-  port: opt.int({ min: 0, max: 65535, default: 8080, help: 'port (0: any free port)' }),
+  host: opt.string({ arg: 'host', default: SERVER_DEFAULTS.host, help: 'address to bind (0.0.0.0 exposes the server to the network)' }),
+  port: opt.int({ min: 0, max: 65535, default: SERVER_DEFAULTS.port, help: 'port (0: any free port)' }),
   apiKey: opt.string({ arg: 'key', defaultRule: '$GPTUNE_API_KEY, else none', help: 'require "Authorization: Bearer KEY"' }),
-  maxBatch: opt.int({ min: 1, default: 16, help: 'sequences decoded together at most' }),
-  maxQueue: opt.int({ min: 0, default: 64, help: 'requests waiting at most before 429' }),
-  maxBodyMb: opt.number({ min: 0.001, default: 1, help: 'largest request body in MiB' }),
+  maxBatch: opt.int({ min: 1, default: SCHEDULER_DEFAULTS.maxBatch, help: 'sequences decoded together at most' }),
+  maxQueue: opt.int({ min: 0, default: SCHEDULER_DEFAULTS.maxQueue, help: 'requests waiting at most before 429' }),
+  maxBodyMb: opt.number({ min: 0.001, default: SERVER_DEFAULTS.maxBodyBytes / 2 ** 20, help: 'largest request body in MiB' }),
 };
 export type ServeRunOptions = OptionValues<typeof SERVE_OPTIONS>;
 

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { createModel } from '../models/registry.js';
 import type { CausalLM } from '../models/causal_lm.js';
 import { resolveTokenizer, type LoadedTokenizer } from '../tokenizers/load.js';
-import { Batches, evalBatches, loadCorpus, loadTaskData, defaultPadId, detectDataKind, type DataFormat, type SequenceDataset, type TextTokenizer, type TaskFormat, type CorpusFormat } from '../data/index.js';
-import { applyLora, saveAdapter, loadAdapterWeights, ALL_LINEAR } from '../lora/index.js';
+import { Batches, evalBatches, loadCorpus, loadTaskData, describeDrops, defaultPadId, detectDataKind, type DataFormat, type SequenceDataset, type TextTokenizer, type TaskFormat, type CorpusFormat } from '../data/index.js';
+import { applyLora, saveAdapter, loraCheckpointHooks, ALL_LINEAR } from '../lora/index.js';
 import { train, type TrainHooks, type TrainSummary } from '../train/trainer.js';
 import { fullFineTuneHooks, saveFullWeights } from '../train/weights_io.js';
 import { backend } from '../backend/select.js';
@@ -15,7 +15,7 @@ import { TRAIN_OUTPUT } from '../formats/output_files.js';
 import { writeRunResult } from '../train/run_output.js';
 import { UsageError, GptuneError } from '../util/errors.js';
 import { openModel, taskEncoding, withTokenizerEos } from './model.js';
-import type { TrainRunOptions } from './train_options.js';
+import { DEFAULT_LR, INIT_SEQ_LEN, MAX_DEFAULT_SEQ_LEN, type TrainRunOptions } from './train_options.js';
 import { distributed, shardBatches, type Distributed } from '../train/distributed.js';
 
 export type Log = (line: string) => void;
@@ -45,9 +45,7 @@ export interface PreparedTraining {
 }
 
 // The rules behind the options whose default depends on others (declared in train_options.ts).
-const lrRule = (o: TrainRunOptions, method: string) => (o.init ? 6e-4 : method === 'lora' ? 2e-4 : 5e-5);
-const INIT_SEQ_LEN = 256;
-const MAX_DEFAULT_SEQ_LEN = 1024;
+const lrRule = (o: TrainRunOptions, method: 'full' | 'lora') => DEFAULT_LR[o.init ? 'init' : method];
 
 export function prepareTraining(o: TrainRunOptions, log: Log = () => {}): PreparedTraining {
   const dist = distributed(o.distributed);
@@ -56,20 +54,21 @@ export function prepareTraining(o: TrainRunOptions, log: Log = () => {}): Prepar
   if ((o.model === undefined) === (o.init === undefined)) throw new UsageError('give exactly one of --model DIR and --init ARCH');
   // Refuse a --out holding someone else's files before any time goes into loading.
   prepareOutputDir(o.out, { ...TRAIN_OUTPUT, overwrite: o.overwrite, resume: o.resume, inputs: { '--model': o.model } });
+  // The method is decided before loading: a LoRA base stays frozen, so bf16/f16 weights stay 16-bit.
+  const kind = detectDataKind(o.data, o.format as DataFormat);
+  // From scratch every parameter trains; LoRA needs a pretrained base.
+  const method = o.method ?? (kind === 'task' && !o.init ? 'lora' : 'full');
+  if (method === 'lora' && o.init) throw new UsageError('--method lora needs a pretrained --model (from scratch, train every parameter)');
   let model: CausalLM, tok: LoadedTokenizer | null, generationConfig: Record<string, unknown> | null, eosIds: number[];
   if (o.model) {
-    const opened = openModel(o.model, { tokenizer: o.tokenizer });
+    const opened = openModel(o.model, { tokenizer: o.tokenizer, keepStoredDtype: method === 'lora' });
     ({ model, tok, generationConfig, eosIds } = opened);
   } else {
     tok = resolveTokenizer(o.tokenizer ?? 'gpt2');
     ({ model, generationConfig } = initModel(o, tok));
     eosIds = withTokenizerEos([generationConfig.eos_token_id as number], tok);
   }
-  const kind = detectDataKind(o.data, o.format as DataFormat);
   if (!tok && (kind === 'task' || !o.data.endsWith('.jsonl'))) throw new UsageError(`${o.model} has no tokenizer files: give --tokenizer (or pre-tokenized {"input_ids"} data)`);
-  // From scratch every parameter trains; LoRA needs a pretrained base.
-  const method = o.method ?? (kind === 'task' && !o.init ? 'lora' : 'full');
-  if (method === 'lora' && o.init) throw new UsageError('--method lora needs a pretrained --model (from scratch, train every parameter)');
   const lr = o.lr ?? lrRule(o, method);
   const seqLen = o.seqLen ?? Math.min(model.maxPositions, MAX_DEFAULT_SEQ_LEN);
   if (seqLen > model.maxPositions) throw new UsageError(`--seq-len ${seqLen} is beyond the model's context of ${model.maxPositions} positions`);
@@ -85,7 +84,9 @@ export function prepareTraining(o: TrainRunOptions, log: Log = () => {}): Prepar
     ({ train: trainSet, val: valSet } = data);
     dataSummary = { kind, ...data.summary };
     const s = data.summary;
-    log(`data: ${s.kept} examples (${s.truncated} truncated, ${s.dropped} dropped${s.skippedRows ? `, ${s.skippedRows} bad rows skipped` : ''}), ${s.train} train / ${s.val} val, ${s.labelTokens} completion tokens`);
+    const cut = `${s.truncated} truncated${s.answersCut ? ` (${s.answersCut} answers cut, trained without EOS)` : ''}`;
+    const dropped = `${s.dropped} dropped${s.dropped ? ` (${describeDrops(s.droppedBy)})` : ''}`;
+    log(`data: ${s.kept} examples (${cut}, ${dropped}${s.skippedRows ? `, ${s.skippedRows} bad rows skipped` : ''}), ${s.train} train / ${s.val} val, ${s.labelTokens} completion tokens`);
   } else {
     const corpus = loadCorpus(o.data, textTok, { seqLen, format: o.format as CorpusFormat | 'auto', valFraction: o.valFraction, valData: o.valData, skipBadRows: o.skipBadRows, cacheDir: o.cacheDir });
     ({ train: trainSet, val: valSet } = corpus);
@@ -152,14 +153,14 @@ export async function runTraining(o: TrainRunOptions, log: Log = () => {}, prepa
   const { model } = p;
   const weightHooks: Pick<TrainHooks, 'saveWeights' | 'loadWeights'> = p.method === 'full'
     ? fullFineTuneHooks(model, p.extraFiles)
-    : { saveWeights: (dir) => saveAdapter(model, dir), loadWeights: (dir) => loadAdapterWeights(model, dir) };
+    : loraCheckpointHooks(model);
   const valSet = p.valSet;
   const dist = p.dist;
   const summary = await train(model, dist ? shardBatches(p.batches, dist.rank, dist.size) : p.batches, {
     out: o.out, maxSteps: p.maxSteps, gradAccum: o.gradAccum, lr: p.lr, weightDecay: o.weightDecay, betas: [o.adamBeta1, o.adamBeta2], eps: o.adamEpsilon,
     warmupSteps: p.warmupSteps, schedule: o.schedule, maxGradNorm: o.maxGradNorm, evalEvery: o.evalEvery,
     saveEvery: o.saveEvery, logEvery: o.logEvery, seed: o.seed, resume: o.resume, overwrite: o.overwrite,
-    keepCheckpoints: o.keepCheckpoints, progress: o.progress, config: p.resolved, distributed: dist,
+    keepCheckpoints: o.keepCheckpoints, progress: o.progress, config: p.resolved, gradientCheckpointing: o.gradientCheckpointing, distributed: dist,
   }, {
     ...weightHooks,
     evalBatches: valSet && valSet.size > 0 ? () => evalBatches(valSet, { batchSize: o.batchSize, seqLen: p.seqLen, padId: p.padId, packing: o.packing }) : undefined,

@@ -3,8 +3,16 @@
 import { opt, type OptionValues } from './option.js';
 import { SCHEDULES } from '../train/schedule.js';
 import { DATA_FORMATS } from '../data/detect.js';
+import { TRUNCATIONS } from '../data/task.js';
 
 export const SAVE_DTYPES = ['F32', 'F16', 'BF16'] as const;
+
+/** --seq-len when not given: the model's context up to MAX_DEFAULT_SEQ_LEN; INIT_SEQ_LEN from scratch. */
+export const MAX_DEFAULT_SEQ_LEN = 1024;
+export const INIT_SEQ_LEN = 256;
+
+/** Peak learning rate by method when --lr is not given (nanoGPT's from scratch; PEFT's and HF's examples). */
+export const DEFAULT_LR = { init: 6e-4, lora: 2e-4, full: 5e-5 } as const;
 
 export const TRAIN_OPTIONS = {
   // What to start from.
@@ -21,9 +29,9 @@ export const TRAIN_OPTIONS = {
   valData: opt.string({ arg: 'path', help: 'validation data (same formats)' }),
   valFraction: opt.number({ min: 0, max: 0.9, default: 0, help: 'hold out this last fraction of the data for validation' }),
   format: opt.choice(DATA_FORMATS, { default: 'auto', help: 'data format' }),
-  seqLen: opt.int({ min: 2, defaultRule: 'the model\'s context, at most 1024; 256 with --init', help: 'tokens per sequence' }),
+  seqLen: opt.int({ min: 2, defaultRule: `the model's context, at most ${MAX_DEFAULT_SEQ_LEN}; ${INIT_SEQ_LEN} with --init`, help: 'tokens per sequence' }),
   maxLength: opt.int({ min: 2, defaultRule: '--seq-len', help: 'task data: longest example in tokens' }),
-  truncation: opt.choice(['left', 'drop'], { default: 'left', help: 'task data longer than --max-length: left (cut the prompt) or drop' }),
+  truncation: opt.choice(TRUNCATIONS, { default: 'left', help: 'task data longer than --max-length: left (cut the prompt, keep the answer whole; drop the row if its prompt would vanish), right (keep the prompt, cut the answer\'s end, no EOS) or drop' }),
   packing: opt.bool({ default: false, help: 'task data: pack several examples per row (block-diagonal attention)' }),
   cacheDir: opt.string({ arg: 'dir', defaultRule: '$GPTUNE_CACHE_DIR, else ~/.cache/gptune', help: 'where token caches go (the data is only read)' }),
   skipBadRows: opt.bool({ default: false, help: 'skip malformed JSONL rows (and count them) instead of failing' }),
@@ -48,7 +56,7 @@ export const TRAIN_OPTIONS = {
   maxSteps: opt.int({ min: 1, defaultRule: '--epochs passes', help: 'optimizer steps (overrides --epochs)' }),
   batchSize: opt.int({ min: 1, default: 8, help: 'sequences per micro-batch (per rank under MPI)' }),
   gradAccum: opt.int({ min: 1, default: 1, help: 'micro-batches per optimizer step' }),
-  lr: opt.number({ min: 0, defaultRule: '6e-4 from scratch, 2e-4 LoRA, 5e-5 full fine-tuning', help: 'peak learning rate' }),
+  lr: opt.number({ min: 0, defaultRule: `${DEFAULT_LR.init} from scratch, ${DEFAULT_LR.lora} LoRA, ${DEFAULT_LR.full} full fine-tuning`, help: 'peak learning rate' }),
   weightDecay: opt.number({ min: 0, default: 0, help: 'AdamW weight decay, not on biases and norms' }),
   adamBeta1: opt.number({ min: 0, max: 0.9999, default: 0.9, help: 'AdamW beta1' }),
   adamBeta2: opt.number({ min: 0, max: 0.99999, default: 0.999, help: 'AdamW beta2' }),
@@ -57,6 +65,7 @@ export const TRAIN_OPTIONS = {
   warmupRatio: opt.number({ min: 0, max: 1, default: 0, help: 'warmup as a fraction of the steps (when --warmup-steps is not given)' }),
   schedule: opt.choice(SCHEDULES, { default: 'linear', help: 'learning-rate schedule after warmup' }),
   maxGradNorm: opt.number({ min: 0, default: 1, help: 'clip the global gradient norm; 0 disables' }),
+  gradientCheckpointing: opt.bool({ default: false, help: 'recompute each block during backward instead of keeping its activations (less memory, about a third more compute)' }),
   seed: opt.int({ min: 0, default: 42, help: 'seed for initialisation, shuffling and dropout' }),
   distributed: opt.bool({ default: false, help: 'data-parallel over MPI (implied when started by mpirun): --batch-size is per rank' }),
   // Reporting.

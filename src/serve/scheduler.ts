@@ -11,6 +11,9 @@ import { linear } from '../tensor/ops/linear.js';
 import { makeSampler, type Sampler, type SamplingOptions } from '../generate/sampler.js';
 import { StopStream, type FinishReason } from '../generate/stop_strings.js';
 
+
+/** Sequences decoded together at most, and requests waiting at most before new ones are refused. */
+export const SCHEDULER_DEFAULTS = { maxBatch: 16, maxQueue: 64 } as const;
 export interface TokenLogprob {
   id: number;
   logprob: number;
@@ -93,8 +96,8 @@ export class Scheduler {
   onTokens?: (n: number) => void;
 
   constructor(readonly model: CausalLM, readonly adapters: AdapterSet, readonly decode: ((ids: readonly number[]) => string) | null, opts: SchedulerOptions = {}) {
-    this.maxBatch = opts.maxBatch ?? 16;
-    this.maxQueue = opts.maxQueue ?? 64;
+    this.maxBatch = opts.maxBatch ?? SCHEDULER_DEFAULTS.maxBatch;
+    this.maxQueue = opts.maxQueue ?? SCHEDULER_DEFAULTS.maxQueue;
     model.eval();
   }
 

@@ -8,6 +8,7 @@ import { ChatTemplate, type ChatMessage } from '../tokenizers/chat_template.js';
 import { DEFAULT_END_OF_TURN, endOfTurnIds } from '../data/task.js';
 import { AdapterSet, type AdapterSource } from '../lora/multi_lora.js';
 import { GptuneError } from '../util/errors.js';
+import { encodePrompt } from '../tokenizers/bos.js';
 
 export interface ServedModel {
   /** The base model's name in the API (the directory's name unless given). */
@@ -32,7 +33,7 @@ export interface LoadServedOptions {
 }
 
 export function loadServedModel(opts: LoadServedOptions): ServedModel {
-  const setup = openModel(opts.modelDir);
+  const setup = openModel(opts.modelDir, { keepStoredDtype: true });
   const tok = setup.tok;
   const template = setup.chatTemplate ?? ChatTemplate.chatml();
   const adapters = AdapterSet.load(setup.model, opts.adapters ?? []);
@@ -54,5 +55,5 @@ export function loadServedModel(opts: LoadServedOptions): ServedModel {
 export function encodeChat(m: ServedModel, messages: readonly ChatMessage[]): number[] {
   if (!m.tokenizer) throw new GptuneError(`the model '${m.name}' has no tokenizer files; chat needs one`);
   const text = m.template.render(messages, { addGenerationPrompt: true, bosToken: m.bosToken, eosToken: m.eosToken });
-  return m.tokenizer.encode(text, { addSpecialTokens: false });
+  return encodePrompt(m.tokenizer, text);
 }

@@ -13,7 +13,11 @@ import {
   type ChatParams, type CompletionParams, type GenerationParams,
 } from './openai_api.js';
 import { errorMessage } from '../util/errors.js';
+import { encodePrompt } from '../tokenizers/bos.js';
 
+
+/** Loopback only, the port (llama.cpp's server's) and the largest request body when the caller gives none. */
+export const SERVER_DEFAULTS = { host: '127.0.0.1', port: 8080, maxBodyBytes: 1 << 20 } as const;
 export interface ServeOptions {
   modelDir: string;
   adapters?: readonly AdapterSource[];
@@ -52,7 +56,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const scheduler = new Scheduler(served.model, served.adapters, decode, { maxBatch: opts.maxBatch, maxQueue: opts.maxQueue });
   const metrics = new Metrics();
   scheduler.onTokens = (n) => metrics.countTokens(n);
-  const maxBody = opts.maxBodyBytes ?? 1 << 20;
+  const maxBody = opts.maxBodyBytes ?? SERVER_DEFAULTS.maxBodyBytes;
   const created = Math.floor(Date.now() / 1000);
   let closing = false;
 
@@ -90,10 +94,10 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     });
   });
   server.requestTimeout = 0; // long generations stream for as long as they take
-  const host = opts.host ?? '127.0.0.1';
+  const host = opts.host ?? SERVER_DEFAULTS.host;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(opts.port ?? 8080, host, () => { server.off('error', reject); resolve(); });
+    server.listen(opts.port ?? SERVER_DEFAULTS.port, host, () => { server.off('error', reject); resolve(); });
   });
   const port = (server.address() as AddressInfo).port;
   const shownHost = host.includes(':') ? `[${host}]` : host;
@@ -164,7 +168,7 @@ function promptIds(served: ServedModel, params: ChatParams | CompletionParams, c
   const p = (params as CompletionParams).prompt;
   if (typeof p === 'string') {
     if (!tok) throw badRequest(`the model '${served.name}' has no tokenizer: give the prompt as token ids`, 'prompt');
-    return tok.encode(p);
+    return encodePrompt(tok, p);
   }
   const V = served.model.vocabSize;
   const bad = p.find((id) => id >= V);

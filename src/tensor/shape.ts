@@ -8,9 +8,9 @@ export function sizeOf(shape: Shape): number {
   return n;
 }
 
-export function shapeStr(shape: Shape): string {
-  return `[${shape.join(', ')}]`;
-}
+import { shapeStr } from '../util/errors.js';
+
+export { shapeStr };
 
 export function sameShape(a: Shape, b: Shape): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);

@@ -54,6 +54,8 @@ export interface TrainOptions {
   saveEvery: number;
   logEvery: number;
   seed: number;
+  /** Recompute each block during backward instead of keeping its activations (less memory, ~1/3 more compute). */
+  gradientCheckpointing?: boolean;
   resume: boolean;
   /** Replace an existing run in `out`. */
   overwrite: boolean;
@@ -230,7 +232,7 @@ export async function train(model: CausalLM, data: BatchSource, opts: TrainOptio
       micro.forEach((b, i) => {
         stepTokens += b.batch * b.seqLen;
         if (b.batch === 0) return; // this rank's share of a short last batch
-        const forward = { positions: b.positions ?? undefined, segments: b.segments, dropoutSeed: dropoutSeed(opts.seed, state.step, i) };
+        const forward = { positions: b.positions ?? undefined, segments: b.segments, dropoutSeed: dropoutSeed(opts.seed, state.step, i), gradientCheckpointing: opts.gradientCheckpointing };
         const l = causalLMModelLoss(model, b.inputIds, b.labels, b.batch, b.seqLen, forward, total);
         loss += l.item();
         l.backward();

@@ -53,19 +53,19 @@ test('prompt/completion: prompt ignored, completion and exactly one EOS trained'
   assert.deepEqual(ended.labels, ex.labels);
 });
 
-test('BOS is added only when asked and the tokenizer has one, and never doubled', () => {
-  const tok = new ByteTokenizer({ bos: '<s>', eos: '</s>', specials: ['<s>', '</s>'] });
+test("BOS is added exactly when the tokenizer's own encode() adds it, and never doubled", () => {
+  const tok = new ByteTokenizer({ bos: '<s>', eos: '</s>', specials: ['<s>', '</s>'], addBosByDefault: true });
   const [bos, eos] = [tok.bosId!, tok.eosId!];
-  const withBos = new TaskEncoder(tok, { addBos: true });
+  const withBos = new TaskEncoder(tok);
   const ex = withBos.encodePromptCompletion('Q', 'A');
   assert.deepEqual(ex.ids, [bos, ...bytesOf('Q'), ...bytesOf('A'), eos]);
   assert.deepEqual(ex.labels, [I, I, ...bytesOf('A'), eos]);
   assert.equal(ex.completionStart, 2);
   const already = withBos.encodePromptCompletion('<s>Q', 'A');
   assert.deepEqual(already.ids, ex.ids, 'a prompt that begins with BOS keeps exactly one');
-  assert.deepEqual(new TaskEncoder(tok, { addBos: false }).encodePromptCompletion('Q', 'A').ids, [...bytesOf('QA'), eos]);
-  const noBosTok = new ByteTokenizer();
-  assert.deepEqual(new TaskEncoder(noBosTok, { addBos: true }).encodePromptCompletion('Q', 'A').ids, [...bytesOf('QA'), noBosTok.eosId!]);
+  // A tokenizer that has a BOS token but does not add it (Qwen3-like) gets none.
+  const hasBos = new ByteTokenizer({ bos: '<s>', eos: '</s>', specials: ['<s>', '</s>'] });
+  assert.deepEqual(new TaskEncoder(hasBos).encodePromptCompletion('Q', 'A').ids, [...bytesOf('QA'), eos]);
 });
 
 test("Alpaca: Stanford Alpaca's two prompts, exactly", () => {
@@ -116,8 +116,8 @@ test('chat with ChatML: only assistant turns trained, through <|im_end|>; the ne
 });
 
 test('chat with a Llama 3 template: its bos_token is not doubled; trained through <|eot_id|>', () => {
-  const tok = new ByteTokenizer({ bos: '<|begin_of_text|>', eos: '<|eot_id|>' });
-  const ex = new TaskEncoder(tok, { chatTemplate: new ChatTemplate(LLAMA3), addBos: true }).encodeChat(CHAT);
+  const tok = new ByteTokenizer({ bos: '<|begin_of_text|>', eos: '<|eot_id|>', addBosByDefault: true });
+  const ex = new TaskEncoder(tok, { chatTemplate: new ChatTemplate(LLAMA3) }).encodeChat(CHAT);
   assert.equal(ex.ids[0], tok.bosId);
   assert.notEqual(ex.ids[1], tok.bosId);
   assert.equal(ex.ids.filter((id) => id === tok.bosId).length, 1);
@@ -126,8 +126,8 @@ test('chat with a Llama 3 template: its bos_token is not doubled; trained throug
     '<|start_header_id|>assistant<|end_header_id|>\n\n[[Hello!<|eot_id|>]]<|start_header_id|>user<|end_header_id|>\n\n2+2?<|eot_id|>' +
     '<|start_header_id|>assistant<|end_header_id|>\n\n[[4<|eot_id|>]]');
   // Base Llama 3 (EOS <|end_of_text|>, not in this vocabulary): <|eot_id|> still ends the turn.
-  const base = new ByteTokenizer({ bos: '<|begin_of_text|>', eos: '<|endoftext|>' });
-  const exb = new TaskEncoder(base, { chatTemplate: new ChatTemplate(LLAMA3), addBos: true }).encodeChat(CHAT);
+  const base = new ByteTokenizer({ bos: '<|begin_of_text|>', eos: '<|endoftext|>', addBosByDefault: true });
+  const exb = new TaskEncoder(base, { chatTemplate: new ChatTemplate(LLAMA3) }).encodeChat(CHAT);
   assert.equal(show(exb, base), show(ex, tok));
 });
 
@@ -195,40 +195,51 @@ test('several files, each with its own format; a folder; valFraction takes the l
   assert.equal(f.train.size, 5);
 });
 
-test('truncation: the prompt is cut from the left, the completion kept whole', () => {
+test('truncation left: the prompt is cut from the left after BOS, the answer kept whole; a vanishing prompt drops the row', () => {
   const tok = new ByteTokenizer({ bos: '<s>' });
   const [bos, eos] = [tok.bosId!, tok.eosId!];
   const prompt = 'abcdefghijklmnopqrst', completion = 'WXYZ!';
   const plain = new TaskEncoder(tok).encodePromptCompletion(prompt, completion);
-  const left = fitToLength(plain, 10, 'left', tok.bosId)!;
-  assert.deepEqual(left.ids, [...bytesOf('qrst'), ...bytesOf(completion), eos]);
-  assert.deepEqual(left.labels, [I, I, I, I, ...bytesOf(completion), eos]);
-  assert.equal(left.completionStart, 4);
-  const withBos = new TaskEncoder(tok, { addBos: true }).encodePromptCompletion(prompt, completion);
-  const lb = fitToLength(withBos, 10, 'left', tok.bosId)!;
-  assert.deepEqual(lb.ids, [bos, ...bytesOf('rst'), ...bytesOf(completion), eos], 'BOS stays first');
-  assert.equal(fitToLength(withBos, 10, 'drop', tok.bosId), null);
-  assert.equal(fitToLength(withBos, 100, 'drop', tok.bosId), withBos);
+  const left = fitToLength(plain, 10, 'left');
+  assert.deepEqual(left.example!.ids, [...bytesOf('qrst'), ...bytesOf(completion), eos]);
+  assert.deepEqual(left.example!.labels, [I, I, I, I, ...bytesOf(completion), eos]);
+  assert.equal(left.example!.completionStart, 4);
+  assert.deepEqual(left.cut, { side: 'left', tokens: 16, answerCut: false });
+  const bosTok = new ByteTokenizer({ bos: '<s>', addBosByDefault: true });
+  const withBos = new TaskEncoder(bosTok).encodePromptCompletion(prompt, completion);
+  assert.equal(withBos.ids[0], bos);
+  const lb = fitToLength(withBos, 10, 'left', 1);
+  assert.deepEqual(lb.example!.ids, [bos, ...bytesOf('rst'), ...bytesOf(completion), eos], 'BOS stays first');
+  assert.deepEqual(fitToLength(withBos, 10, 'drop', 1), { dropped: 'too-long' });
+  assert.deepEqual(fitToLength(withBos, 100, 'drop', 1), { example: withBos, cut: null });
+  // One prompt token must stay: at 7 = BOS + 1 + 'WXYZ!' + EOS it fits, at 6 the prompt would vanish.
+  assert.deepEqual(fitToLength(withBos, 8, 'left', 1).example!.ids, [bos, ...bytesOf('t'), ...bytesOf(completion), eos]);
+  assert.deepEqual(fitToLength(withBos, 7, 'left', 1), { dropped: 'prompt-would-vanish' });
 });
 
-test('truncation: a completion too long alone is cut from the right and keeps its EOS', () => {
-  const tok = new ByteTokenizer({ bos: '<s>' });
+test('truncation right: the prompt is kept, a cut answer has no EOS label; no room for the answer drops the row', () => {
+  const tok = new ByteTokenizer({ bos: '<s>', addBosByDefault: true });
   const [bos, eos] = [tok.bosId!, tok.eosId!];
-  const ex = new TaskEncoder(tok, { addBos: true }).encodePromptCompletion('prompt', 'a long completion');
-  const cut = fitToLength(ex, 8, 'left', tok.bosId)!;
-  assert.deepEqual(cut.ids, [bos, ...bytesOf('a long'), eos]);
-  assert.deepEqual(cut.labels, [I, ...bytesOf('a long'), eos]);
-  // Chat: the final trained token is the end of turn even when the template's newline follows it.
+  const ex = new TaskEncoder(tok).encodePromptCompletion('prompt', 'a long completion');
+  const cut = fitToLength(ex, 10, 'right', 1);
+  assert.deepEqual(cut.example!.ids, [bos, ...bytesOf('prompt'), ...bytesOf('a l')]);
+  assert.deepEqual(cut.example!.labels, [I, I, I, I, I, I, I, ...bytesOf('a l')]);
+  assert.deepEqual(cut.cut, { side: 'right', tokens: ex.ids.length - 10, answerCut: true });
+  assert.deepEqual(fitToLength(ex, 7, 'right', 1), { dropped: 'no-room-for-answer' });
+  // Left on the same row: the answer alone (17 + EOS) does not fit beside one prompt token.
+  assert.deepEqual(fitToLength(ex, 10, 'left', 1), { dropped: 'prompt-would-vanish' });
+  // Chat: cutting only the untrained newline after <|im_end|> keeps the answer whole.
   const chatTok = new ByteTokenizer({ eos: '<|im_end|>' });
   const chat = new TaskEncoder(chatTok).encodeChat([{ role: 'user', content: 'q' }, { role: 'assistant', content: 'a long answer here' }]);
-  const c = fitToLength(chat, 6, 'left', null)!;
-  assert.equal(show(c, chatTok), '[[a lon<|im_end|>]]');
-  const c2 = fitToLength(chat, 20, 'left', null)!;
-  assert.equal(c2.ids.length, 20);
-  assert.equal(show(c2, chatTok), '[[a long answer here<|im_end|>]]\n', 'room for the newline too');
+  const c = fitToLength(chat, chat.ids.length - 1, 'right');
+  assert.equal(c.cut!.answerCut, false);
+  assert.match(show(c.example!, chatTok), /\[\[a long answer here<\|im_end\|>\]\]$/);
+  const c2 = fitToLength(chat, chat.ids.length - 3, 'right');
+  assert.equal(c2.cut!.answerCut, true);
+  assert.match(show(c2.example!, chatTok), /\[\[a long answer her\]\]$/, 'no end of turn trained after a cut answer');
 });
 
-test('the length policy reports kept, truncated and dropped counts', () => {
+test('the length policy reports kept, truncated and dropped counts with reasons', () => {
   const tok = new ByteTokenizer();
   const f = jsonl([
     { prompt: 'short', completion: 'ok' },
@@ -236,14 +247,20 @@ test('the length policy reports kept, truncated and dropped counts', () => {
     { prompt: 'p', completion: 'a completion that alone is too long' },
   ]);
   const left = loadTaskData(f, tok, { maxLength: 12 });
-  assert.deepEqual([left.summary.rows, left.summary.kept, left.summary.truncated, left.summary.dropped], [3, 3, 2, 0]);
-  for (let i = 0; i < 3; i++) {
+  assert.deepEqual([left.summary.rows, left.summary.kept, left.summary.truncated, left.summary.dropped], [3, 2, 1, 1]);
+  assert.deepEqual(left.summary.droppedBy, { 'prompt-would-vanish': 1 });
+  for (let i = 0; i < 2; i++) {
     const ex = left.train.get(i);
     assert.ok(ex.inputIds.length <= 12);
     assert.equal(ex.labels[ex.labels.length - 1], tok.eosId, 'every example still ends with its trained EOS');
   }
+  const right = loadTaskData(f, tok, { maxLength: 12, truncation: 'right' });
+  assert.deepEqual([right.summary.kept, right.summary.truncated, right.summary.answersCut, right.summary.dropped], [2, 1, 1, 1]);
+  assert.deepEqual(right.summary.droppedBy, { 'no-room-for-answer': 1 });
+  assert.notEqual(right.train.get(1).labels[11], tok.eosId);
   const drop = loadTaskData(f, tok, { maxLength: 12, truncation: 'drop' });
   assert.deepEqual([drop.summary.kept, drop.summary.truncated, drop.summary.dropped], [1, 0, 2]);
+  assert.deepEqual(drop.summary.droppedBy, { 'too-long': 2 });
   assert.throws(() => loadTaskData(f, tok, { maxLength: 3, truncation: 'drop' }), /no examples: all 3 were longer than maxLength 3/);
 });
 

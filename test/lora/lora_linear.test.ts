@@ -92,21 +92,6 @@ for (const layout of ['out_in', 'in_out'] as const) {
     expectClose('unmerged W', lora.weight.data, W0, { atol: 1e-6, rtol: 0 });
     expectClose('unmerged forward', run(lora, x), y0, { atol: 1e-5, rtol: 1e-5 });
   });
-
-  test(`LoraLinear (${layout}): fuse returns a plain Linear with the merged weight, the wrapper untouched`, () => {
-    const { lora, x } = makeLayer(layout);
-    lora.eval();
-    const W0 = Float32Array.from(lora.weight.data);
-    const fused = lora.fuse();
-    assert.ok(fused instanceof Linear && !(fused instanceof LoraLinear));
-    assert.equal(fused.layout, layout);
-    assert.deepEqual(fused.weight.shape, lora.weight.shape);
-    assert.notEqual(fused.weight, lora.weight);
-    assert.deepEqual(fused.namedParameters().map(([n]) => n), ['weight', 'bias']);
-    expectClose('fused forward', run(fused, x), run(lora, x), { atol: 1e-5, rtol: 1e-5 });
-    assert.deepEqual(lora.weight.data, W0);
-    assert.equal(lora.merged, false);
-  });
 }
 
 test('LoraLinear: merging a broken adapter (Inf / overflow) is refused and W is left as it was', () => {
@@ -123,7 +108,6 @@ test('LoraLinear: merging a broken adapter (Inf / overflow) is refused and W is 
     assert.throws(() => lora.merge(), /NaNs or Infs in the merged weight/);
     assert.equal(lora.merged, false);
     assert.deepEqual(lora.weight.data, W0);
-    assert.throws(() => lora.fuse(), /NaNs or Infs/);
   }
 });
 

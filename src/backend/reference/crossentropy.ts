@@ -2,7 +2,7 @@
 // No [rows, vocab] temporary: the forward saves only lse, and the backward recomputes softmax from it.
 import type { F32, I32 } from '../backend.js';
 
-export const IGNORE_INDEX = -100;
+import { IGNORE_INDEX } from '../backend.js';
 
 function checkTarget(kernel: string, targets: I32, r: number, vocab: number): number {
   const t = targets[r];

@@ -4,7 +4,9 @@ import { Tensor } from '../tensor.js';
 import { record } from '../tape.js';
 import { ShapeError, shapeStr } from '../shape.js';
 
-export const IGNORE_INDEX = -100;
+import { IGNORE_INDEX } from '../../backend/backend.js';
+
+export { IGNORE_INDEX };
 
 export interface CrossEntropyOptions {
   /**

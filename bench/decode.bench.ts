@@ -1,0 +1,82 @@
+// Decode speed against llama.cpp, the peer users run for local inference: the same model (the shipped
+// base model, and a GPT-2 124M shape with random weights) exported to GGUF f32 by gptune, greedy
+// decoding of N tokens after a 16-token prompt, one sequence, the same thread count on both sides.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import type { BenchContext, BenchRow } from './harness.js';
+import { exportGguf } from '../src/export/gguf.js';
+import { loadModel, saveModel } from '../src/models/load.js';
+import { createModel } from '../src/models/registry.js';
+import { generate } from '../src/generate/generate.js';
+import { backend } from '../src/backend/select.js';
+import { packagePath } from '../src/util/package_root.js';
+import { cpSync } from 'node:fs';
+
+async function llamaTokensPerSecond(gguf: string, prompt: number[], n: number, threads: number): Promise<number> {
+  const { getLlama, LlamaLogLevel } = await import('node-llama-cpp');
+  const llama = await getLlama({ gpu: false, build: 'never', usePrebuiltBinaries: true, skipDownload: true, progressLogs: false, logLevel: LlamaLogLevel.error });
+  const model = await llama.loadModel({ modelPath: gguf, gpuLayers: 0 });
+  const ctx = await model.createContext({ contextSize: prompt.length + n + 8, batchSize: 64, threads });
+  try {
+    const seq = ctx.getSequence();
+    let t0 = 0, count = 0;
+    // Timed from the first generated token on: decode only, as gptune's row is.
+    for await (const _t of seq.evaluate(prompt as never[], { temperature: 0 })) {
+      if (count === 0) t0 = performance.now();
+      if (++count >= n) break;
+    }
+    return (count - 1) / ((performance.now() - t0) / 1000);
+  } finally {
+    await ctx.dispose();
+    await model.dispose();
+  }
+}
+
+function gptuneTokensPerSecond(dir: string, prompt: number[], n: number): number {
+  const { model } = loadModel(dir);
+  let t0 = 0;
+  generate(model, prompt, { maxNewTokens: n, temperature: 0, onToken: (_id, _d) => { if (t0 === 0) t0 = performance.now(); } });
+  return (n - 1) / ((performance.now() - t0) / 1000);
+}
+
+export async function run(ctx: BenchContext): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  const n = ctx.quick ? 16 : 64;
+  const threads = backend().threads;
+  const work = mkdtempSync(join(tmpdir(), 'gptune-decode-bench-'));
+  try {
+    const shapes: Array<{ name: string; dir: string }> = [{ name: 'base model', dir: packagePath('assets', 'base-model') }];
+    if (!ctx.quick) {
+      // GPT-2 124M (random weights: speed does not depend on them); the base model's tokenizer for the GGUF vocabulary is not needed at this vocab, so GPT-2's ranks are copied in.
+      const dir = join(work, 'gpt2-124m');
+      const config = { model_type: 'gpt2', vocab_size: 50257, n_positions: 1024, n_embd: 768, n_layer: 12, n_head: 12, bos_token_id: 50256, eos_token_id: 50256 };
+      const m = createModel(config);
+      m.initWeights(0);
+      saveModel(dir, m, config);
+      shapes.push({ name: 'GPT-2 124M', dir });
+    }
+    for (const s of shapes) {
+      const gguf = join(work, `${s.name.replace(/\W+/g, '-')}.gguf`);
+      try {
+        if (s.name !== 'base model') cpSync(packagePath('assets', 'base-model', 'tokenizer.json'), join(s.dir, 'tokenizer.json'));
+        exportGguf({ model: s.dir, dtype: 'f32', out: gguf });
+      } catch (e) {
+        ctx.notice(`decode ${s.name}: GGUF export failed (${(e as Error).message}); peer skipped`);
+      }
+      const prompt = Array.from({ length: 16 }, (_, i) => (i * 37 + 11) % 200);
+      const ours = gptuneTokensPerSecond(s.dir, prompt, n);
+      let peer: number | null = null;
+      try {
+        peer = await llamaTokensPerSecond(gguf, prompt, n, threads);
+      } catch (e) {
+        ctx.notice(`decode ${s.name}: llama.cpp did not run (${(e as Error).message})`);
+      }
+      rows.push({ bench: 'decode', case: `${s.name}, ${n} tokens, f32`, unit: 'tokens/s', gptune: ours, peer, peerName: 'llama.cpp',
+        peerConfig: `llama.cpp via node-llama-cpp 3.21.1 prebuilt CPU binary, f32 GGUF exported by gptune, ${threads} threads` });
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  return rows;
+}

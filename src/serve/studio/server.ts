@@ -1,0 +1,149 @@
+// `gptune studio`: a local web app on node:http. Serves the page (assets/studio), uPlot from
+// node_modules, the runs under --runs as JSON, and each run's metrics.jsonl as server-sent events
+// that follow the file while the run trains.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { listRuns } from './runs.js';
+import { JsonlFollower } from './follow_jsonl.js';
+import { BASE_NAME, Playground, choosePlayground, runAdapters } from './playground.js';
+import { METRICS_FILE } from '../../train/trainer.js';
+import { packagePath } from '../../util/package_root.js';
+import { errorMessage } from '../../util/errors.js';
+
+export interface StudioOptions {
+  /** The folder whose runs are shown (need not exist yet). */
+  runsDir: string;
+  /** Default 127.0.0.1 (loopback only). */
+  host?: string;
+  /** Default 7860; 0 picks a free port. */
+  port?: number;
+  /** The playground's base model (default: the base the newest LoRA run names). */
+  model?: string;
+  /** How often a followed metrics.jsonl is checked for new lines (ms). */
+  pollMs?: number;
+}
+
+export interface RunningStudio {
+  url: string;
+  host: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
+
+/** The files served, by URL path: the page's own and uPlot's (the package's build, no CDN). */
+function staticFiles(): Map<string, string> {
+  const page = packagePath('assets', 'studio');
+  const uplot = join(dirname(createRequire(import.meta.url).resolve('uplot/package.json')), 'dist');
+  return new Map([
+    ['/', join(page, 'index.html')],
+    ['/studio.js', join(page, 'studio.js')],
+    ['/studio.css', join(page, 'studio.css')],
+    ['/vendor/uPlot.iife.min.js', join(uplot, 'uPlot.iife.min.js')],
+    ['/vendor/uPlot.min.css', join(uplot, 'uPlot.min.css')],
+  ]);
+}
+
+export async function startStudio(opts: StudioOptions): Promise<RunningStudio> {
+  const root = resolve(opts.runsDir);
+  const files = staticFiles();
+  for (const f of files.values()) if (!existsSync(f)) throw new Error(`gptune studio: ${f} is missing from the installation`);
+  const pollMs = opts.pollMs ?? 300;
+  const streams = new Set<ServerResponse>();
+  const playground = new Playground();
+  const playgroundState = () => choosePlayground(opts.model, runAdapters(listRuns(root)));
+
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname.startsWith('/v1/')) {
+      // The playground: gptune serve's API over the base and the runs' adapters.
+      playground.ensure(playgroundState()).then((server) => playground.forward(server, req, res), (e) => {
+        req.resume();
+        sendJson(res, 503, { error: { message: errorMessage(e), type: 'server_error' } });
+      });
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') return sendText(res, 405, `${url.pathname} takes GET, not ${req.method}`);
+    const file = files.get(url.pathname);
+    if (file) {
+      const ext = file.slice(file.lastIndexOf('.'));
+      res.writeHead(200, { 'content-type': TYPES[ext] ?? 'application/octet-stream', 'cache-control': 'no-cache' });
+      res.end(readFileSync(file));
+      return;
+    }
+    if (url.pathname === '/api/runs') return sendJson(res, 200, { root, runs: listRuns(root) });
+    if (url.pathname === '/api/playground') {
+      const p = playgroundState();
+      return sendJson(res, 200, { model: p.model, base: BASE_NAME, adapters: p.adapters.map((a) => a.name), skipped: p.skipped });
+    }
+    if (url.pathname === '/api/metrics') {
+      // Only a run the listing knows: the id never becomes a path by itself.
+      const id = url.searchParams.get('run') ?? '';
+      const run = listRuns(root).find((r) => r.id === id);
+      if (!run) return sendJson(res, 404, { error: `no run '${id}' under ${root}` });
+      return followMetrics(join(run.dir, METRICS_FILE), req, res, pollMs, streams);
+    }
+    sendJson(res, 404, { error: `no route GET ${url.pathname}` });
+  };
+
+  const server = createServer((req, res) => {
+    try {
+      handle(req, res);
+    } catch (e) {
+      if (res.headersSent) res.end();
+      else sendJson(res, 500, { error: errorMessage(e) });
+    }
+  });
+  server.requestTimeout = 0; // event streams stay open as long as the page does
+  const host = opts.host ?? '127.0.0.1';
+  await new Promise<void>((ok, fail) => {
+    server.once('error', fail);
+    server.listen(opts.port ?? 7860, host, () => { server.off('error', fail); ok(); });
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`, host, port,
+    close: async () => {
+      for (const s of streams) s.end();
+      const closed = new Promise<void>((done) => server.close(() => done()));
+      server.closeAllConnections();
+      await playground.close();
+      await closed;
+    },
+  };
+}
+
+/** Streams metrics.jsonl as events: `rows` (a JSON array of new lines), `reset` (start over), `problem`. */
+function followMetrics(path: string, req: IncomingMessage, res: ServerResponse, pollMs: number, streams: Set<ServerResponse>): void {
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+  res.write('retry: 2000\n\n');
+  const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  const follower = new JsonlFollower(path, {
+    rows: (rows) => send('rows', rows),
+    reset: () => send('reset', {}),
+    problem: (message) => send('problem', { message }),
+  });
+  const tick = () => { try { follower.poll(); } catch (e) { send('problem', { message: errorMessage(e) }); } };
+  tick();
+  const timer = setInterval(tick, pollMs);
+  const ping = setInterval(() => res.write(': ping\n\n'), 15_000); // keeps proxies from closing an idle stream
+  streams.add(res);
+  const stop = () => { clearInterval(timer); clearInterval(ping); streams.delete(res); };
+  req.on('close', stop);
+  res.on('close', stop);
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-cache' });
+  res.end(text);
+}
+
+function sendText(res: ServerResponse, status: number, text: string): void {
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' });
+  res.end(text + '\n');
+}
