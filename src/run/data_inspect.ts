@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { opt, type OptionValues } from './option.js';
 import { MAX_DEFAULT_SEQ_LEN, TRAIN_OPTIONS } from './train_options.js';
 import { taskEncoding } from './model.js';
-import { IGNORE_INDEX, collate, explainExample, defaultPadId, firstFitPack, taskRows, taskSources, type DropReason, type Example, type TaskFormat, type TaskRow, type Truncation } from '../data/index.js';
+import { IGNORE_INDEX, collate, explainExample, defaultPadId, firstFitPack, taskRows, taskSources, type DropReason, type Example, type TaskFormat, type TaskSummary, type TaskRow, type Truncation } from '../data/index.js';
 import { loadTokenizerDir, resolveTokenizer, type LoadedTokenizer } from '../tokenizers/load.js';
 import { ModelConfig } from '../formats/hf_config.js';
 import { readJsonObject } from '../util/json_file.js';
@@ -47,13 +47,8 @@ export interface InspectedRow {
   tokens?: number;
 }
 
-export interface InspectSummary {
-  rows: number;
-  kept: number;
-  truncated: number;
-  answersCut: number;
-  dropped: number;
-  droppedBy: Partial<Record<DropReason, number>>;
+/** The training loader's counts over the rows read, plus what inspect adds. */
+export interface InspectSummary extends Pick<TaskSummary, 'rows' | 'kept' | 'truncated' | 'answersCut' | 'dropped' | 'droppedBy'> {
   packedRows?: number;
   maxLength: number;
 }
