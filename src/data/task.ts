@@ -364,16 +364,10 @@ export class TaskEncoder {
       }
     };
     const full = render(messages.length, false);
-    // Text spans [start, end) of each assistant turn; every prefix must render as a prefix of the whole.
-    const spans: [number, number][] = [];
-    for (const i of turns) {
-      const before = render(i, true), through = render(i + 1, false);
-      if (!through.startsWith(before) || !full.startsWith(through)) {
-        throw new GptuneError(`the chat template does not render the conversation up to message ${i} as a prefix of the whole ` +
-          'conversation, so the assistant tokens cannot be found', where);
-      }
-      spans.push([before.length, through.length]);
-    }
+    // Text spans [start, end) of each assistant turn: from rendering prefixes where the template renders
+    // them as prefixes of the whole, else found in the whole render (Qwen3 drops earlier reasoning,
+    // Llama 3 templates add a header after every conversation: neither is prefix-stable).
+    const spans = this.prefixSpans(render, full, turns) ?? this.locatedSpans(full, messages, turns, where);
     const pieces = this.tokenSpans(full, spans);
     const chosen = this.opts.assistantTurns === 'last' ? new Set([spans.length - 1]) : null;
     const ids: number[] = [], labels: number[] = [];
@@ -390,6 +384,40 @@ export class TaskEncoder {
       if (stop < 0 && this.tok.eosId !== null) { ids.push(this.tok.eosId); labels.push(this.tok.eosId); }
     }
     return this.withBos({ ids, labels, completionStart });
+  }
+
+  private prefixSpans(render: (upTo: number, gen: boolean) => string, full: string, turns: number[]): [number, number][] | null {
+    const spans: [number, number][] = [];
+    for (const i of turns) {
+      const before = render(i, true), through = render(i + 1, false);
+      if (!through.startsWith(before) || !full.startsWith(through)) return null;
+      spans.push([before.length, through.length]);
+    }
+    return spans;
+  }
+
+  // Each assistant message's text found in order in the whole render (as written, else trimmed, as
+  // templates such as Qwen3's strip it), extended through an end-of-turn marker that follows it after
+  // whitespace only; what the template adds around the text (an empty think block) stays context.
+  private locatedSpans(full: string, messages: ChatMessage[], turns: number[], where: { file?: string; line?: number }): [number, number][] {
+    const markers = [...(this.opts.endOfTurn ?? DEFAULT_END_OF_TURN), this.eosToken].filter((m) => m !== '');
+    const spans: [number, number][] = [];
+    let cursor = 0;
+    for (const i of turns) {
+      const text = messages[i].content;
+      const found = [text, text.trim()].map((t) => ({ t, at: full.indexOf(t, cursor) })).find((c) => c.at >= 0);
+      if (!found) {
+        throw new GptuneError(`the chat template renders the conversation's prefixes differently from the whole and does not render ` +
+          `assistant message ${i}'s text as written, so its tokens cannot be found`, where);
+      }
+      let end = found.at + found.t.length;
+      const next = markers.map((m) => ({ m, at: full.indexOf(m, end) })).filter((c) => c.at >= 0 && full.slice(end, c.at).trim() === '')
+        .sort((a, b) => a.at - b.at)[0];
+      if (next) end = next.at + next.m.length;
+      spans.push([found.at, end]);
+      cursor = end;
+    }
+    return spans;
   }
 
   // The ids of the rendered conversation split into pieces at the assistant spans (turn -1: context).

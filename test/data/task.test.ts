@@ -294,9 +294,14 @@ test("a template error carries the template's own message and the row's file:lin
     'my_template.jinja');
   const f = jsonl([{ messages: [{ role: 'user', content: 'a' }, { role: 'assistant', content: 'b' }] }, { messages: CHAT }]);
   throwsAt(() => loadTaskData(f, tok, { maxLength: 64, chatTemplate: strict }), f, 2, /my_template\.jinja: chat template error: System role not supported/);
-  // A template that does not render prefixes as prefixes cannot be masked: said plainly.
+  // A template that renders prefixes differently from the whole: the assistant text is found in the whole.
   const counting = new ChatTemplate('{{ messages|length }}{% for m in messages %}{{ m.content }}{% endfor %}');
-  throwsAt(() => loadTaskData(f, tok, { maxLength: 64, chatTemplate: counting }), f, 1, /does not render the conversation up to message 1 as a prefix/);
+  const ok = loadTaskData(jsonl([{ messages: [{ role: 'user', content: 'a' }, { role: 'assistant', content: 'b' }] }]), tok, { maxLength: 64, chatTemplate: counting });
+  const ex = ok.train.get(0);
+  assert.equal(tok.decode(Array.from(ex.inputIds).filter((_, k) => ex.labels[k] !== IGNORE_INDEX && ex.inputIds[k] !== tok.eosId)), 'b', 'only the assistant text is trained');
+  // Neither prefix-stable nor rendering the text as written: said plainly.
+  const shouting = new ChatTemplate('{{ messages|length }}{% for m in messages %}{{ m.content|upper }}{% endfor %}');
+  throwsAt(() => loadTaskData(f, tok, { maxLength: 64, chatTemplate: shouting }), f, 1, /does not render assistant message 1's text as written/);
 });
 
 test('skipBadRows skips bad task rows and reports them', () => {
