@@ -1,5 +1,6 @@
 // Multi-turn chat rows with real templates that do not render prefixes as prefixes of the whole
-// (Qwen3 drops earlier turns' reasoning and adds an empty think block to the last turn): the trained
+// (Qwen3 drops earlier turns' reasoning and adds an empty think block to the last turn), and the
+// prefix-stable ones of Llama 3, Llama 3.1, Gemma 3 and DeepSeek-V3: the trained
 // tokens are exactly each assistant message's text and its end-of-turn marker, in every turn.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -28,7 +29,7 @@ function trainedRuns(enc: TaskEncoder, ids: number[], labels: number[]): string[
   return runs;
 }
 
-for (const [name, eot] of [['qwen3', '<|im_end|>'], ['llama3_1', '<|eot_id|>']] as const) {
+for (const [name, eot] of [['qwen3', '<|im_end|>'], ['llama3_1', '<|eot_id|>'], ['llama3', '<|eot_id|>'], ['gemma3', '<end_of_turn>'], ['deepseek_v3', '<｜end▁of▁sentence｜>']] as const) {
   test(`${name}: every assistant turn of a multi-turn chat is trained, text and ${eot}, nothing else`, () => {
     const tok = loadTokenizerDir(lenmlDir(name))!;
     const enc = new TaskEncoder(tok.tokenizer, taskEncoding(tok));
