@@ -5,11 +5,6 @@
 
 namespace gptune {
 
-std::vector<KernelEntry>& kernel_table() {
-  static std::vector<KernelEntry> table;
-  return table;
-}
-
 GPTUNE_KERNEL(isa) { result = args.make_string(isa_name(cpu_isa())); }
 GPTUNE_KERNEL(threads) { result = args.make_number(num_threads()); }
 GPTUNE_KERNEL(setThreads) {
@@ -25,14 +20,7 @@ GPTUNE_KERNEL(setIsa) {
   result = args.make_string(isa_name(cpu_isa()));
 }
 
-static napi_value Init(napi_env env, napi_value exports) {
-  for (const KernelEntry& k : kernel_table()) {
-    napi_value fn;
-    napi_create_function(env, k.name, NAPI_AUTO_LENGTH, k.fn, nullptr, &fn);
-    napi_set_named_property(env, exports, k.name, fn);
-  }
-  return exports;
-}
+static napi_value Init(napi_env env, napi_value exports) { return export_kernels(env, exports); }
 
 }  // namespace gptune
 

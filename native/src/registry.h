@@ -8,10 +8,24 @@ namespace gptune {
 
 using KernelFn = napi_value (*)(napi_env, napi_callback_info);
 struct KernelEntry { const char* name; KernelFn fn; };
-std::vector<KernelEntry>& kernel_table();
+// One table per addon (each .node is its own shared object, so each gets its own copy).
+inline std::vector<KernelEntry>& kernel_table() {
+  static std::vector<KernelEntry> table;
+  return table;
+}
 struct KernelRegistrar {
   KernelRegistrar(const char* name, KernelFn fn) { kernel_table().push_back({name, fn}); }
 };
+
+// An addon's Init: every registered kernel becomes a function on exports.
+inline napi_value export_kernels(napi_env env, napi_value exports) {
+  for (const KernelEntry& k : kernel_table()) {
+    napi_value fn;
+    napi_create_function(env, k.name, NAPI_AUTO_LENGTH, k.fn, nullptr, &fn);
+    napi_set_named_property(env, exports, k.name, fn);
+  }
+  return exports;
+}
 
 }  // namespace gptune
 

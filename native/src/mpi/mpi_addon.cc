@@ -5,11 +5,6 @@
 
 namespace gptune {
 
-std::vector<KernelEntry>& kernel_table() {
-  static std::vector<KernelEntry> table;
-  return table;
-}
-
 static void check(Args& args, int rc, const char* what) {
   if (rc == MPI_SUCCESS) return;
   char msg[MPI_MAX_ERROR_STRING];
@@ -54,14 +49,7 @@ GPTUNE_KERNEL(abort) {
   MPI_Abort(MPI_COMM_WORLD, code);
 }
 
-static napi_value Init(napi_env env, napi_value exports) {
-  for (const KernelEntry& k : kernel_table()) {
-    napi_value fn;
-    napi_create_function(env, k.name, NAPI_AUTO_LENGTH, k.fn, nullptr, &fn);
-    napi_set_named_property(env, exports, k.name, fn);
-  }
-  return exports;
-}
+static napi_value Init(napi_env env, napi_value exports) { return export_kernels(env, exports); }
 
 }  // namespace gptune
 

@@ -13,6 +13,9 @@ import { METRICS_FILE } from '../../train/trainer.js';
 import { packagePath } from '../../util/package_root.js';
 import { errorMessage } from '../../util/errors.js';
 
+
+/** Loopback only, on the port Gradio-style local apps use, when the caller gives none. */
+export const STUDIO_DEFAULTS = { host: '127.0.0.1', port: 7860 } as const;
 export interface StudioOptions {
   /** The folder whose runs are shown (need not exist yet). */
   runsDir: string;
@@ -99,10 +102,10 @@ export async function startStudio(opts: StudioOptions): Promise<RunningStudio> {
     }
   });
   server.requestTimeout = 0; // event streams stay open as long as the page does
-  const host = opts.host ?? '127.0.0.1';
+  const host = opts.host ?? STUDIO_DEFAULTS.host;
   await new Promise<void>((ok, fail) => {
     server.once('error', fail);
-    server.listen(opts.port ?? 7860, host, () => { server.off('error', fail); ok(); });
+    server.listen(opts.port ?? STUDIO_DEFAULTS.port, host, () => { server.off('error', fail); ok(); });
   });
   const port = (server.address() as AddressInfo).port;
   return {
