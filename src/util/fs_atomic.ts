@@ -18,7 +18,7 @@ export function writeFileAtomic(path: string, write: (fd: number) => void): void
     rmSync(tmp, { force: true });
     throw e;
   }
-  syncDir(dirname(path));
+  syncPath(dirname(path));
 }
 
 /** writeFileAtomic for data already in memory. */
@@ -31,11 +31,11 @@ export function writeAll(fd: number, data: Uint8Array): void {
   for (let off = 0; off < data.byteLength;) off += writeSync(fd, data, off, data.byteLength - off);
 }
 
-// Makes the rename itself durable; some filesystems refuse fsync on a directory, which is harmless.
-function syncDir(dir: string): void {
+/** fsyncs a file or folder (a folder: makes renames in it durable); some file systems refuse it on folders, which is harmless. */
+export function syncPath(path: string): void {
   let fd = -1;
   try {
-    fd = openSync(dir, 'r');
+    fd = openSync(path, 'r');
     fsyncSync(fd);
   } catch { /* best effort */ } finally {
     if (fd >= 0) closeSync(fd);

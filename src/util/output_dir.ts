@@ -2,10 +2,11 @@
 // checked before any work (not a file, not an input, writable, no foreign files unless --overwrite),
 // then filled through a staging folder whose files are fsynced and renamed over the targets one by
 // one. Only files the command owns are ever replaced or removed; anything else is kept.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { GptuneError } from './errors.js';
 import { processAlive } from './process.js';
+import { syncPath } from './fs_atomic.js';
 
 export type NamePattern = string | RegExp;
 
@@ -122,16 +123,5 @@ function checkWritable(abs: string, flag: string, shown: string): void {
         : code === 'ENOTDIR' ? `a part of the path ${dirname(shown)} is a file (ENOTDIR)`
           : code === 'ENOSPC' ? 'the disk is full (ENOSPC)' : `${code ?? (e as Error).message}`;
     throw new GptuneError(`${flag} ${shown}: cannot write there: ${why}`);
-  }
-}
-
-// fsync a file or folder; some file systems refuse it on folders, which is harmless.
-function syncPath(path: string): void {
-  let fd = -1;
-  try {
-    fd = openSync(path, 'r');
-    fsyncSync(fd);
-  } catch { /* best effort */ } finally {
-    if (fd >= 0) closeSync(fd);
   }
 }
