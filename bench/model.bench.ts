@@ -15,6 +15,26 @@ const SHAPES = {
   '124M': { ...GPT2_124M, batch: 4, seq_len: 256 },
 };
 
+/**
+ * Qwen3-0.6B's and Gemma-3-270M's published config.json shapes (random weights). Full fine-tuning only
+ * at 270M: the 0.6B model's f32 weights, gradients and AdamW state alone take ~10 GB on each side.
+ */
+const ARCH_SHAPES = {
+  'Qwen3-0.6B': {
+    model_type: 'qwen3', vocab_size: 151936, hidden_size: 1024, intermediate_size: 3072, num_hidden_layers: 28,
+    num_attention_heads: 16, num_key_value_heads: 8, head_dim: 128, hidden_act: 'silu', max_position_embeddings: 40960,
+    rms_norm_eps: 1e-6, rope_theta: 1000000, tie_word_embeddings: true, attention_bias: false, use_sliding_window: false,
+  },
+  'Gemma-3-270M': {
+    model_type: 'gemma3_text', vocab_size: 262144, hidden_size: 640, intermediate_size: 2048, num_hidden_layers: 18,
+    num_attention_heads: 4, num_key_value_heads: 1, head_dim: 256, hidden_activation: 'gelu_pytorch_tanh',
+    max_position_embeddings: 32768, rms_norm_eps: 1e-6, rope_theta: 1000000, rope_local_base_freq: 10000,
+    query_pre_attn_scalar: 256, sliding_window: 512, tie_word_embeddings: true, attention_bias: false,
+    layer_types: Array.from({ length: 18 }, (_, i) => (i + 1) % 6 === 0 ? 'full_attention' : 'sliding_attention'),
+    attn_logit_softcapping: null, final_logit_softcapping: null,
+  },
+};
+
 function runOurs(ctx: BenchContext, cfg: object): Record<string, number> | null {
   const r = spawnSync(process.execPath, [join(here, 'workers', 'model_worker.js'), JSON.stringify(cfg)], { encoding: 'utf8', env: process.env });
   if (r.status !== 0) {
@@ -72,6 +92,20 @@ export function run(ctx: BenchContext): BenchRow[] {
     }
     const g = pair({ mode: 'generate', ...smol, batch: 1, seq_len: 128, prompt_len: 128, new_tokens: ctx.quick ? 16 : 64 });
     push(g, 'smollm', 'decode SmolLM-135M (KV cache)', 'decode_tokens_per_sec', 'tokens/s', (o) => `${(100 * o.decode_tokens_per_sec / bound(SMOL_PARAMS)).toFixed(0)}% of the f32 bandwidth bound`);
+  }
+  // The small models people fine-tune today (issue: architectures), built on both sides from the same
+  // config.json object: gptune through its registry, the peer through the real HF class.
+  for (const [name, hf] of Object.entries(ARCH_SHAPES)) {
+    const shape = { n_layer: hf.num_hidden_layers, n_embd: hf.hidden_size, n_head: hf.num_attention_heads, vocab_size: hf.vocab_size, hf_config: hf };
+    const modes = name.startsWith('Gemma') ? ['train', 'lora'] as const : ['lora'] as const;
+    for (const mode of modes) {
+      const p = pair({ mode, ...shape, batch: 4, seq_len: 256, steps: 1, warmup: 1, lora_r: 8, lora_alpha: 16 });
+      const label = `${mode === 'train' ? 'full' : 'lora r8'} ${name} B4xT256`;
+      push(p, 'arch', label, 'tokens_per_sec', 'tokens/s');
+      push(p, 'arch', label + ' peak RSS', 'max_rss_mb', 'MB');
+    }
+    const g = pair({ mode: 'generate', ...shape, batch: 1, seq_len: 128, prompt_len: 128, new_tokens: ctx.quick ? 8 : 32 });
+    push(g, 'arch', `decode ${name} (KV cache)`, 'decode_tokens_per_sec', 'tokens/s');
   }
   for (const mode of ['train', 'lora'] as const) {
     for (const [name, shape] of Object.entries(SHAPES)) {

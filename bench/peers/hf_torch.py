@@ -4,17 +4,21 @@
 import json, sys, time
 import torch
 import transformers
-from transformers import AutoModelForCausalLM, GPT2Config, LlamaConfig
+from transformers import AutoConfig, AutoModelForCausalLM, GPT2Config, LlamaConfig
 
 torch.set_num_threads(2)
 torch.manual_seed(0)
 cfg = json.load(sys.stdin)
 L, C, H, V, T, B = cfg["n_layer"], cfg["n_embd"], cfg["n_head"], cfg["vocab_size"], cfg["seq_len"], cfg["batch"]
 NPOS = max(cfg.get("n_positions", 1024), T)
-llama = cfg.get("arch") == "llama"
+hf_config = cfg.get("hf_config")
+llama = cfg.get("arch") == "llama" or hf_config is not None
 bf16 = cfg.get("dtype", "fp32") == "bf16-autocast"
 
-if llama:
+if hf_config is not None:
+    # The same config.json object gptune's worker builds its model from, through the real HF class.
+    config = AutoConfig.for_model(**hf_config)
+elif llama:
     config = LlamaConfig(vocab_size=V, hidden_size=C, intermediate_size=cfg["intermediate"], num_hidden_layers=L,
                          num_attention_heads=H, num_key_value_heads=cfg["n_kv_head"], max_position_embeddings=NPOS,
                          tie_word_embeddings=True, rms_norm_eps=1e-5)

@@ -8,9 +8,12 @@ import { AdamW } from '../../src/train/optim/adamw.js';
 import { generate } from '../../src/generate/generate.js';
 import type { CausalLM } from '../../src/models/causal_lm.js';
 import { applyLora } from '../../src/lora/index.js';
+import { createModel } from '../../src/models/registry.js';
 
 interface Config {
   mode: 'train' | 'lora' | 'fwdbwd' | 'generate';
+  /** A Hugging Face config.json object: the model is built from it by the registry, as the peer builds its class. */
+  hf_config?: Record<string, unknown>;
   arch?: 'gpt2' | 'llama';
   n_kv_head?: number;
   intermediate?: number;
@@ -21,7 +24,8 @@ interface Config {
 async function main() {
   const cfg = JSON.parse(process.argv[2]) as Config;
   const positions = Math.max(cfg.n_positions ?? 1024, cfg.seq_len);
-  const model: CausalLM = cfg.arch === 'llama'
+  const model: CausalLM = cfg.hf_config ? createModel(cfg.hf_config, 'bench config')
+    : cfg.arch === 'llama'
     ? new LlamaForCausalLM(llamaConfigFrom({
       model_type: 'llama', vocab_size: cfg.vocab_size, hidden_size: cfg.n_embd, intermediate_size: cfg.intermediate, num_hidden_layers: cfg.n_layer,
       num_attention_heads: cfg.n_head, num_key_value_heads: cfg.n_kv_head, max_position_embeddings: positions, tie_word_embeddings: true, rms_norm_eps: 1e-5,
@@ -65,7 +69,7 @@ async function main() {
 
 /** LoRA r on c_attn, c_proj, c_fc (PEFT's suffix match also takes mlp.c_proj); every projection for Llama. */
 async function applyBenchLora(model: CausalLM, cfg: Config): Promise<void> {
-  const targets = cfg.arch === 'llama' ? ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] : ['c_attn', 'c_proj', 'c_fc'];
+  const targets = cfg.arch === 'llama' || cfg.hf_config ? ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] : ['c_attn', 'c_proj', 'c_fc'];
   applyLora(model, { r: cfg.lora_r ?? 8, lora_alpha: cfg.lora_alpha ?? 16, lora_dropout: 0, target_modules: targets });
 }
 
