@@ -4,6 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { tmpdir } from 'node:os';
 import { type BenchContext, type BenchRow, runPeer, timeit } from './harness.js';
 import { backend } from '../src/backend/select.js';
 
@@ -35,6 +36,26 @@ const ARCH_SHAPES = {
   },
 };
 
+/** SmolLM2-360M's, Qwen2.5-0.5B's and Llama-3.2-1B's published shapes, written once as bf16 checkpoints. */
+const BF16_SHAPES = {
+  'SmolLM2-360M': {
+    model_type: 'llama', vocab_size: 49152, hidden_size: 960, intermediate_size: 2560, num_hidden_layers: 32,
+    num_attention_heads: 15, num_key_value_heads: 5, max_position_embeddings: 8192, rms_norm_eps: 1e-5,
+    rope_theta: 100000, tie_word_embeddings: true,
+  },
+  'Qwen2.5-0.5B': {
+    model_type: 'qwen2', vocab_size: 151936, hidden_size: 896, intermediate_size: 4864, num_hidden_layers: 24,
+    num_attention_heads: 14, num_key_value_heads: 2, max_position_embeddings: 32768, rms_norm_eps: 1e-6,
+    rope_theta: 1000000, tie_word_embeddings: true, use_sliding_window: false,
+  },
+  'Llama-3.2-1B': {
+    model_type: 'llama', vocab_size: 128256, hidden_size: 2048, intermediate_size: 8192, num_hidden_layers: 16,
+    num_attention_heads: 32, num_key_value_heads: 8, head_dim: 64, max_position_embeddings: 131072, rms_norm_eps: 1e-5,
+    rope_theta: 500000, tie_word_embeddings: true,
+    rope_scaling: { rope_type: 'llama3', factor: 32, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 },
+  },
+};
+
 function runOurs(ctx: BenchContext, cfg: object): Record<string, number> | null {
   const r = spawnSync(process.execPath, [join(here, 'workers', 'model_worker.js'), JSON.stringify(cfg)], { encoding: 'utf8', env: process.env });
   if (r.status !== 0) {
@@ -62,9 +83,9 @@ export function run(ctx: BenchContext): BenchRow[] {
   // Each case: gptune once, then the peer (HF transformers + PEFT) in fp32 and under bf16 autocast,
   // every ratio against our number from the same run. Rows say which peer configuration they used.
   const PEER_DTYPES = [{ dtype: 'fp32', name: 'torch-fp32' }, { dtype: 'bf16-autocast', name: 'torch-bf16ac' }] as const;
-  const pair = (cfg: object, peerEnv: Record<string, string> = {}) => ({
+  const pair = (cfg: object, dtypes: readonly { dtype: string; name: string }[] = PEER_DTYPES) => ({
     ours: runOurs(ctx, cfg),
-    peers: PEER_DTYPES.map((d) => ({ ...d, out: runPeer(ctx, 'hf_torch.py', { ...cfg, dtype: d.dtype }, peerEnv) })),
+    peers: dtypes.map((d) => ({ ...d, out: runPeer(ctx, 'hf_torch.py', { ...cfg, dtype: d.dtype }) })),
   });
   const push = (p: ReturnType<typeof pair>, bench: string, label: string, key: string, unit: string, note?: (ours: Record<string, number>) => string) => {
     if (!p.ours) return;
@@ -106,6 +127,16 @@ export function run(ctx: BenchContext): BenchRow[] {
     }
     const g = pair({ mode: 'generate', ...shape, batch: 1, seq_len: 128, prompt_len: 128, new_tokens: ctx.quick ? 8 : 32 });
     push(g, 'arch', `decode ${name} (KV cache)`, 'decode_tokens_per_sec', 'tokens/s');
+  }
+  // Bigger models from bf16 checkpoints (issue: speed and memory): LoRA with the base kept in bf16 on
+  // both sides (the peer under bf16 autocast, its fastest path for bf16 weights), and decode.
+  for (const [name, hf] of Object.entries(BF16_SHAPES)) {
+    const made = runPeer(ctx, 'make_checkpoint.py', { hf_config: hf, dir: join(tmpdir(), 'gptune-bench', name) });
+    if (!made) continue;
+    const shape = { arch: 'llama', n_layer: hf.num_hidden_layers, n_embd: hf.hidden_size, n_head: hf.num_attention_heads, vocab_size: hf.vocab_size, checkpoint: made.dir };
+    const p = pair({ mode: 'lora', ...shape, batch: 4, seq_len: 256, steps: 1, warmup: 1, lora_r: 8, lora_alpha: 16 }, PEER_DTYPES.slice(1));
+    push(p, 'bf16 base', `lora r8 ${name} B4xT256`, 'tokens_per_sec', 'tokens/s');
+    push(p, 'bf16 base', `lora r8 ${name} peak RSS`, 'max_rss_mb', 'MB');
   }
   for (const mode of ['train', 'lora'] as const) {
     for (const [name, shape] of Object.entries(SHAPES)) {

@@ -15,7 +15,9 @@ hf_config = cfg.get("hf_config")
 llama = cfg.get("arch") == "llama" or hf_config is not None
 bf16 = cfg.get("dtype", "fp32") == "bf16-autocast"
 
-if hf_config is not None:
+if cfg.get("checkpoint"):
+    config = None
+elif hf_config is not None:
     # The same config.json object gptune's worker builds its model from, through the real HF class.
     config = AutoConfig.for_model(**hf_config)
 elif llama:
@@ -25,7 +27,11 @@ elif llama:
 else:
     config = GPT2Config(vocab_size=V, n_positions=NPOS, n_embd=C, n_layer=L, n_head=H,
                         resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0)
-model = AutoModelForCausalLM.from_config(config, attn_implementation="sdpa", dtype=torch.float32)
+if cfg.get("checkpoint"):
+    # A bf16 checkpoint loaded as users load it: weights stay bf16, compute under autocast.
+    model = AutoModelForCausalLM.from_pretrained(cfg["checkpoint"], attn_implementation="sdpa", dtype=torch.bfloat16)
+else:
+    model = AutoModelForCausalLM.from_config(config, attn_implementation="sdpa", dtype=torch.float32)
 
 
 def autocast():
@@ -35,7 +41,7 @@ def autocast():
 mode = cfg["mode"]
 ids = torch.randint(0, V, (B, T))
 out = {"config": f"torch {torch.__version__}, transformers {transformers.__version__}, "
-                 f"{'bf16 autocast' if bf16 else 'fp32'}, {model.config._attn_implementation} attention, "
+                 f"{'bf16 weights, ' if cfg.get('checkpoint') else ''}{'bf16 autocast' if bf16 else 'fp32'}, {model.config._attn_implementation} attention, "
                  f"{torch.get_num_threads()} threads"}
 if mode in ("train", "lora", "fwdbwd"):
     if mode == "lora":

@@ -9,11 +9,14 @@ import { generate } from '../../src/generate/generate.js';
 import type { CausalLM } from '../../src/models/causal_lm.js';
 import { applyLora } from '../../src/lora/index.js';
 import { createModel } from '../../src/models/registry.js';
+import { loadModel } from '../../src/models/load.js';
 
 interface Config {
   mode: 'train' | 'lora' | 'fwdbwd' | 'generate';
   /** A Hugging Face config.json object: the model is built from it by the registry, as the peer builds its class. */
   hf_config?: Record<string, unknown>;
+  /** A bf16 checkpoint folder, loaded as `gptune train --method lora` loads it (linear weights kept bf16). */
+  checkpoint?: string;
   arch?: 'gpt2' | 'llama';
   n_kv_head?: number;
   intermediate?: number;
@@ -24,7 +27,8 @@ interface Config {
 async function main() {
   const cfg = JSON.parse(process.argv[2]) as Config;
   const positions = Math.max(cfg.n_positions ?? 1024, cfg.seq_len);
-  const model: CausalLM = cfg.hf_config ? createModel(cfg.hf_config, 'bench config')
+  const model: CausalLM = cfg.checkpoint ? loadModel(cfg.checkpoint, { keepStoredDtype: true }).model
+    : cfg.hf_config ? createModel(cfg.hf_config, 'bench config')
     : cfg.arch === 'llama'
     ? new LlamaForCausalLM(llamaConfigFrom({
       model_type: 'llama', vocab_size: cfg.vocab_size, hidden_size: cfg.n_embd, intermediate_size: cfg.intermediate, num_hidden_layers: cfg.n_layer,
@@ -34,7 +38,7 @@ async function main() {
       vocab_size: cfg.vocab_size, n_positions: positions, n_embd: cfg.n_embd, n_layer: cfg.n_layer,
       n_head: cfg.n_head, resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0,
     }));
-  model.initWeights(0);
+  if (!cfg.checkpoint) model.initWeights(0);
   const out: Record<string, number> = {};
   const B = cfg.batch, T = cfg.seq_len;
   const ids = new Int32Array(B * T);
