@@ -83,15 +83,21 @@ export function run(ctx: BenchContext): BenchRow[] {
   // Each case: gptune once, then the peer (HF transformers + PEFT) in fp32 and under bf16 autocast,
   // every ratio against our number from the same run. Rows say which peer configuration they used.
   const PEER_DTYPES = [{ dtype: 'fp32', name: 'torch-fp32' }, { dtype: 'bf16-autocast', name: 'torch-bf16ac' }] as const;
-  const pair = (cfg: object, dtypes: readonly { dtype: string; name: string }[] = PEER_DTYPES) => ({
-    ours: runOurs(ctx, cfg),
-    peers: dtypes.map((d) => ({ ...d, out: runPeer(ctx, 'hf_torch.py', { ...cfg, dtype: d.dtype }) })),
-  });
+  // Each peer dtype is compared with gptune in the matching mode: f32 with f32, bf16 autocast with
+  // --compute-dtype bf16 (where this CPU has AVX-512 BF16; else gptune's f32 again).
+  const bf16 = backend().bf16Hardware;
+  const bf16Mode = (cfg: object, dtype: string) => bf16 && dtype === 'bf16-autocast' && (cfg as { mode: string }).mode !== 'generate';
+  const pair = (cfg: object, dtypes: readonly { dtype: string; name: string }[] = PEER_DTYPES) => dtypes.map((d) => ({
+    ...d,
+    ours: runOurs(ctx, { ...cfg, compute_dtype: bf16Mode(cfg, d.dtype) ? 'bf16' : 'f32' }),
+    out: runPeer(ctx, 'hf_torch.py', { ...cfg, dtype: d.dtype }),
+  }));
   const push = (p: ReturnType<typeof pair>, bench: string, label: string, key: string, unit: string, note?: (ours: Record<string, number>) => string) => {
-    if (!p.ours) return;
-    for (const peer of p.peers) {
-      rows.push({ bench, case: label, unit, gptune: p.ours[key], peer: peer.out?.[key] ?? null, peerName: peer.name, peerConfig: peer.out?.config,
-        note: unit === 'MB' ? 'lower is better' : note?.(p.ours) });
+    for (const peer of p) {
+      if (!peer.ours) continue;
+      const mode = peer.ours.bf16_compute ? ' [gptune bf16]' : '';
+      rows.push({ bench, case: label + mode, unit, gptune: peer.ours[key], peer: peer.out?.[key] ?? null, peerName: peer.name, peerConfig: peer.out?.config,
+        note: unit === 'MB' ? 'lower is better' : note?.(peer.ours) });
     }
   };
   // GPT-2 124M forward+backward (no optimizer) and generation.

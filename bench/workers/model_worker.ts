@@ -10,6 +10,7 @@ import type { CausalLM } from '../../src/models/causal_lm.js';
 import { applyLora } from '../../src/lora/index.js';
 import { createModel } from '../../src/models/registry.js';
 import { loadModel } from '../../src/models/load.js';
+import { computeDtype, setComputeDtype } from '../../src/tensor/compute_dtype.js';
 
 interface Config {
   mode: 'train' | 'lora' | 'fwdbwd' | 'generate';
@@ -17,6 +18,8 @@ interface Config {
   hf_config?: Record<string, unknown>;
   /** A bf16 checkpoint folder, loaded as `gptune train --method lora` loads it (linear weights kept bf16). */
   checkpoint?: string;
+  /** 'bf16': products with weights in bf16 (as --compute-dtype bf16), against the peer under autocast. */
+  compute_dtype?: 'f32' | 'bf16';
   arch?: 'gpt2' | 'llama';
   n_kv_head?: number;
   intermediate?: number;
@@ -26,6 +29,8 @@ interface Config {
 
 async function main() {
   const cfg = JSON.parse(process.argv[2]) as Config;
+  // Training modes only: decode compares f32 weights read at f32 (the peer's autocast decode rows say so).
+  if (cfg.compute_dtype && cfg.mode !== 'generate') setComputeDtype(cfg.compute_dtype);
   const positions = Math.max(cfg.n_positions ?? 1024, cfg.seq_len);
   const model: CausalLM = cfg.checkpoint ? loadModel(cfg.checkpoint, { keepStoredDtype: true }).model
     : cfg.hf_config ? createModel(cfg.hf_config, 'bench config')
@@ -68,6 +73,7 @@ async function main() {
   // VmHWM, not getrusage's maxRSS: that one survives exec, so a child would report its parent's size.
   const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
   out.max_rss_mb = hwm ? Number(hwm[1]) / 1024 : process.resourceUsage().maxRSS / 1024;
+  if (computeDtype() === 'bf16') out.bf16_compute = 1;
   console.log(JSON.stringify(out));
 }
 
