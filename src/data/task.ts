@@ -345,9 +345,10 @@ export class TaskEncoder {
   /**
    * A conversation rendered with the chat template; labels only on assistant turns. Each turn's
    * tokens are the difference between the tokenized prefix ending in the generation prompt and the
-   * tokenized prefix including the turn. A turn is trained through its end-of-turn token (EOS or a
-   * stop token such as <|im_end|>); text the template puts after it (a newline) is not trained, and
-   * when the turn holds no such token one EOS is appended.
+   * tokenized prefix including the turn. A turn is trained through its end-of-turn marker (EOS or a
+   * stop marker such as <|im_end|>, a special token or, where the tokenizer lacks it, its text in
+   * several tokens); text the template puts after it (a newline) is not trained. Only when the
+   * rendered turn holds no such marker is one EOS appended (the text then has no end to learn).
    */
   encodeChat(messages: ChatMessage[], file?: string, line?: number): EncodedExample {
     const where = { file, line };
@@ -367,8 +368,9 @@ export class TaskEncoder {
     // Text spans [start, end) of each assistant turn: from rendering prefixes where the template renders
     // them as prefixes of the whole, else found in the whole render (Qwen3 drops earlier reasoning,
     // Llama 3 templates add a header after every conversation: neither is prefix-stable).
-    const spans = this.prefixSpans(render, full, turns) ?? this.locatedSpans(full, messages, turns, where);
-    const pieces = this.tokenSpans(full, spans);
+    const spans = (this.prefixSpans(render, full, turns) ?? this.locatedSpans(full, messages, turns, where))
+      .map(([a, b]) => this.throughMarker(full, a, b));
+    const pieces = this.tokenSpans(full, spans.map(([a, b]) => [a, b] as [number, number]));
     const chosen = this.opts.assistantTurns === 'last' ? new Set([spans.length - 1]) : null;
     const ids: number[] = [], labels: number[] = [];
     let completionStart = 0;
@@ -381,9 +383,24 @@ export class TaskEncoder {
       let stop = -1; // the turn is trained through its last end-of-turn token
       for (let k = piece.ids.length - 1; k >= 0; k--) if (this.stopIds.has(piece.ids[k])) { stop = k; break; }
       piece.ids.forEach((id, k) => { ids.push(id); labels.push(stop < 0 || k <= stop ? id : IGNORE_INDEX); });
-      if (stop < 0 && this.tok.eosId !== null) { ids.push(this.tok.eosId); labels.push(this.tok.eosId); }
+      if (stop < 0 && !spans[piece.turn][2] && this.tok.eosId !== null) { ids.push(this.tok.eosId); labels.push(this.tok.eosId); }
     }
     return this.withBos({ ids, labels, completionStart });
+  }
+
+  /**
+   * The span [a, b) of a turn cut just after the last end-of-turn marker text inside it (what follows,
+   * such as ChatML's newline, is context), with whether one was found.
+   */
+  private throughMarker(full: string, a: number, b: number): [number, number, boolean] {
+    const text = full.slice(a, b);
+    let end = -1;
+    for (const m of [...(this.opts.endOfTurn ?? DEFAULT_END_OF_TURN), this.eosToken]) {
+      if (m === '') continue;
+      const at = text.lastIndexOf(m);
+      if (at >= 0) end = Math.max(end, at + m.length);
+    }
+    return end < 0 ? [a, b, false] : [a, a + end, true];
   }
 
   private prefixSpans(render: (upTo: number, gen: boolean) => string, full: string, turns: number[]): [number, number][] | null {

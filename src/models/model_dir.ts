@@ -1,6 +1,8 @@
 // One reader of a Hugging Face model directory for every command: the model (plus an optional LoRA
 // adapter), its stored dtype, tokenizer, chat template, EOS ids, BOS/EOS text and generation settings,
 // all read through the typed readers of formats/hf_config.ts.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { loadModel, type LoadedModel } from './load.js';
 import { loadTokenizerDir, resolveTokenizer, specialTokenOptions, type LoadedTokenizer } from '../tokenizers/load.js';
 import { loadAdapter } from '../lora/adapter.js';
@@ -42,10 +44,17 @@ export function openModelDir(dir: string, opts: OpenModelOptions = {}): ModelDir
   return {
     ...loaded,
     tok,
-    chatTemplate: tok?.chatTemplate ?? null,
+    // An adapter trained on chat data saves the template it rendered (see run/train.ts): it wins.
+    chatTemplate: (opts.adapter ? adapterChatTemplate(opts.adapter) : null) ?? tok?.chatTemplate ?? null,
     eosIds,
     bosText: tokenText(special.bosToken, bosId),
     eosText: tokenText(special.eosToken, eosIds[0]),
     sampling: (user = {}) => generationDefaults(loaded.generation, user),
   };
+}
+
+/** chat_template.jinja in an adapter's folder, or null. */
+function adapterChatTemplate(dir: string): string | null {
+  const file = join(dir, 'chat_template.jinja');
+  return existsSync(file) ? readFileSync(file, 'utf8') : null;
 }

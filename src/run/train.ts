@@ -18,6 +18,7 @@ import { openModel, taskEncoding, withTokenizerEos } from './model.js';
 import { DEFAULT_LR, INIT_SEQ_LEN, MAX_DEFAULT_SEQ_LEN, type TrainRunOptions } from './train_options.js';
 import { distributed, shardBatches, type Distributed } from '../train/distributed.js';
 import { setComputeDtype, type ComputeDtype } from '../tensor/compute_dtype.js';
+import { CHATML_TEMPLATE } from '../tokenizers/chat_template.js';
 
 export type Log = (line: string) => void;
 
@@ -37,6 +38,8 @@ export interface PreparedTraining {
   /** Ids that end a generated answer (eval during and after training). */
   eosIds: number[];
   /** Files saved beside the trained model (tokenizer, generation_config.json). */
+  /** Tokenizer files written with the result (the model's, plus chat_template.jinja when ChatML was the fallback). */
+  tokenizerFiles: Record<string, string>;
   extraFiles: Record<string, string>;
   dataSummary: Record<string, unknown>;
   /** The options with every rule applied: saved as train_config.json. */
@@ -111,10 +114,17 @@ export function prepareTraining(o: TrainRunOptions, log: Log = () => {}): Prepar
   const maxSteps = o.maxSteps ?? Math.max(1, Math.round(o.epochs * stepsPerEpoch));
   const warmupSteps = o.warmupSteps ?? Math.round(o.warmupRatio * maxSteps);
   const resolved = { ...o, ranks, method, lr, seqLen, maxSteps, warmupSteps, loraAlpha: method === 'lora' ? o.loraAlpha ?? 2 * o.loraR : o.loraAlpha, backend: backend().name };
-  const extraFiles: Record<string, string> = { ...(tok?.files ?? {}) };
+  // Chat rows rendered with the ChatML fallback: the template goes with the result, so generate, chat,
+  // serve (and transformers) render as training did.
+  const tokenizerFiles: Record<string, string> = { ...(tok?.files ?? {}) };
+  if (usedChatmlFallback(dataSummary, tok)) {
+    tokenizerFiles['chat_template.jinja'] = CHATML_TEMPLATE;
+    log('chat data and no chat template in the model: rendered as ChatML; chat_template.jinja is saved with the result');
+  }
+  const extraFiles: Record<string, string> = { ...tokenizerFiles };
   if (generationConfig) extraFiles['generation_config.json'] = JSON.stringify(generationConfig, null, 2) + '\n';
   log(`train: ${maxSteps} steps (${stepsPerEpoch} per epoch) of ${o.batchSize}x${o.gradAccum} sequences${dist ? ` on each of ${ranks} MPI ranks` : ''}, lr ${lr}, ${method} fine-tuning on the ${backend().name} backend`);
-  return { model, tok, generationConfig, eosIds, method, lr, seqLen, maxSteps, warmupSteps, batches, valSet, padId, extraFiles, dataSummary, resolved, dist };
+  return { model, tok, generationConfig, eosIds, method, lr, seqLen, maxSteps, warmupSteps, batches, valSet, padId, tokenizerFiles, extraFiles, dataSummary, resolved, dist };
 }
 
 /** --lora-targets: 'all-linear' or a regex as PEFT takes a string, else a comma-separated list of names. */
@@ -146,6 +156,13 @@ function llamaIntermediate(width: number): number {
 export interface TrainingResult {
   summary: TrainSummary;
   prepared: PreparedTraining;
+}
+
+/** Task data in a chat format (messages, ShareGPT) on a model whose tokenizer has no chat template. */
+function usedChatmlFallback(dataSummary: Record<string, unknown>, tok: LoadedTokenizer | null): boolean {
+  if (!tok || tok.chatTemplate || dataSummary.kind !== 'task') return false;
+  const formats = Object.values((dataSummary.files ?? {}) as Record<string, string>);
+  return formats.some((f) => f === 'messages' || f === 'sharegpt');
 }
 
 /** bf16 compute where the CPU has AVX-512 BF16; elsewhere f32, said once (rounding alone would only be slower). */
@@ -185,7 +202,7 @@ export async function runTraining(o: TrainRunOptions, log: Log = () => {}, prepa
     if (p.method === 'full') saveFullWeights(dir, model, p.extraFiles, o.saveDtype);
     else {
       saveAdapter(model, dir);
-      for (const [name, content] of Object.entries(p.tok?.files ?? {})) writeFileSync(join(dir, name), content);
+      for (const [name, content] of Object.entries(p.tokenizerFiles)) writeFileSync(join(dir, name), content);
     }
   });
   // The other ranks wait until rank 0 has written the result, then the job ends together.

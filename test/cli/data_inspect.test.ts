@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IGNORE_INDEX, loadTaskData } from '../../src/data/index.js';
-import { loadTokenizerDir } from '../../src/tokenizers/load.js';
+import { builtinTokenizer, loadTokenizerDir } from '../../src/tokenizers/load.js';
 import { taskEncoding } from '../../src/run/model.js';
 import { fixturePath } from '../helpers/fixtures.js';
 import { lenmlDir } from '../tokenizers/hf_reference.js';
@@ -42,6 +42,8 @@ test('data inspect --json: Llama 3.1 rows as training encodes them, BOS first, -
   });
 });
 
+const gpt2 = builtinTokenizer('gpt2').tokenizer;
+
 test('data inspect reports truncation and drops per row and in the counts (support data, GPT-2, --max-length 24)', () => {
   // The support rows as chat: with ChatML's markup some answers alone fill 24 tokens.
   const chat = join(tmp, 'chat.jsonl');
@@ -60,7 +62,9 @@ test('data inspect reports truncation and drops per row and in the counts (suppo
   for (const r of kept) {
     assert.ok(r.input_ids.length <= 24);
     assert.equal(r.truncated.policy, 'left');
-    assert.equal(r.labels.filter((l: number) => l === GPT2_EOS).length, 1, 'left keeps every answer whole, with its EOS');
+    // GPT-2 has no ChatML tokens: the whole answer ends in <|im_end|>'s own text tokens, and no EOS is added.
+    const trainedIds = r.labels.filter((l: number) => l !== IGNORE_INDEX);
+    assert.ok(!trainedIds.includes(GPT2_EOS) && gpt2.decode(trainedIds).endsWith('<|im_end|>'), 'left keeps every answer whole, through its end of turn');
     assert.equal(r.labels[0], IGNORE_INDEX, 'some prompt is left');
   }
   assert.match(left.err, new RegExp(`^40 rows at --max-length 24: ${kept.length} kept, ${kept.length} truncated, ${dropped.length} dropped \\(${dropped.length} prompt would vanish\\)`));
