@@ -66,6 +66,9 @@ async function refreshRuns() {
   }
   renderRuns();
   renderDetails();
+  // New checkpoints or runs that finished: the playground's choices change with them.
+  const models = JSON.stringify(state.runs.map((r) => [r.id, r.status, r.checkpoints.map((c) => c.step)]));
+  if (models !== state.modelsSeen) { state.modelsSeen = models; loadPlayground().catch(() => undefined); }
 }
 
 /** Updates the list in place (rows keyed by run id), so a click is never lost to a redraw. */

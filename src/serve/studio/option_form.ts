@@ -45,12 +45,12 @@ export function readForm(table: OptionTable, fields: Record<string, unknown>, om
   return { values, errors };
 }
 
-/** The command-line words for values: only those that differ from their default, switches as --x / --no-x. */
+/** The command-line words for values, in declaration order: only those that differ from their default, switches as --x / --no-x. */
 export function toArgs(table: OptionTable, values: Record<string, unknown>): string[] {
   const args: string[] = [];
-  for (const [name, v] of Object.entries(values)) {
-    const decl = table[name];
-    if (!decl || v === undefined || v === null) continue;
+  for (const [name, decl] of Object.entries(table)) {
+    const v = values[name];
+    if (v === undefined || v === null) continue;
     if (decl.kind === 'bool') {
       if (v !== (decl.default ?? false)) args.push(v ? `--${kebab(name)}` : `--no-${kebab(name)}`);
       continue;
