@@ -30,6 +30,8 @@ export interface Launched {
   startedMs: number;
   /** Set when the process has ended: its exit code, or the signal that killed it. */
   exit: { code: number | null; signal: string | null } | null;
+  /** Stop was asked for (a run stopped while its model loads ends by the signal itself, before training sets its handler). */
+  stopRequested: boolean;
 }
 
 export type StartResult = { ok: true; run: Launched } | { ok: false; errors: Record<string, string> };
@@ -71,6 +73,7 @@ export class Launcher {
   stop(name: string): boolean {
     const r = this.runs.get(name);
     if (!r || r.info.exit) return false;
+    r.info.stopRequested = true;
     return r.child.kill('SIGINT');
   }
 
@@ -109,7 +112,7 @@ export class Launcher {
     } finally {
       closeSync(fd);
     }
-    const info: Launched = { name, pid: child.pid ?? -1, command: command.slice(1), log, startedMs: Date.now(), exit: null };
+    const info: Launched = { name, pid: child.pid ?? -1, command: command.slice(1), log, startedMs: Date.now(), exit: null, stopRequested: false };
     child.on('exit', (code, signal) => { info.exit = { code, signal }; });
     child.on('error', (e) => { info.exit = { code: null, signal: e.message }; });
     this.runs.set(name, { info, child });

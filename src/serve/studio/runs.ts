@@ -32,7 +32,7 @@ export interface RunInfo {
 }
 
 /** What the studio knows of a run it started (launcher.ts), to merge into the listing. */
-export interface LaunchedRun { name: string; dir: string; pid: number; command: string[]; exit: { code: number | null; signal: string | null } | null; logTail: string; startedMs: number }
+export interface LaunchedRun { name: string; dir: string; pid: number; command: string[]; exit: { code: number | null; signal: string | null } | null; logTail: string; startedMs: number; stopRequested: boolean }
 
 /** Exit codes of a run that ended as it should: finished, or stopped by SIGINT/SIGTERM/SIGHUP after saving. */
 const CLEAN_EXITS = [0, 130, 143, 129];
@@ -53,6 +53,7 @@ export function mergeLaunched(root: string, runs: RunInfo[], launched: readonly 
     run.launched = { pid: l.pid, command: l.command, alive, exit: l.exit, logTail: l.logTail };
     // A run restarted with --resume still has its old summary until it ends again: the process decides.
     if (alive) run.status = 'running';
+    else if (l.stopRequested && l.exit!.signal === 'SIGINT' && !run.summary) run.status = 'stopped'; // before training began: nothing to save
     else if (!run.summary || !CLEAN_EXITS.includes(l.exit!.code ?? -1)) run.status = 'failed';
   }
   return out;
