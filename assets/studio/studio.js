@@ -53,6 +53,12 @@ async function refreshRuns() {
     const body = await res.json();
     state.runs = body.runs;
     state.canLaunch = body.canLaunch;
+    // Bound beyond loopback: the server refuses the data view and new runs, so the page does not offer them.
+    for (const id of ['nr-start', 'dv-open']) {
+      const b = document.getElementById(id);
+      b.disabled = !body.canLaunch;
+      b.title = body.canLaunch ? '' : 'offered only when the studio is bound to loopback (--host 127.0.0.1)';
+    }
     document.getElementById('root').textContent = body.root;
   } catch (e) {
     return; // the studio was stopped or restarted: the next poll tries again

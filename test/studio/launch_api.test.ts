@@ -75,6 +75,18 @@ test('a started run whose options clash shows as failed with train\'s own error;
   } finally {
     await studio.close();
   }
+  // Bound to an address other than loopback's names: no reading files, no starting processes.
+  const exposed = await startStudio({ runsDir: root, port: 0, host: '127.0.0.2' });
+  try {
+    for (const path of ['/api/data', '/api/runs/start']) {
+      const r = await post(`${exposed.url}${path}`, { data: SUPPORT, options: {} });
+      assert.equal(r.status, 403, path);
+      assert.match(r.body.errors[''], /offered on loopback only \(the studio is bound to 127\.0\.0\.2\)/);
+    }
+    assert.equal((await (await fetch(`${exposed.url}/api/runs`)).json() as any).canLaunch, false);
+  } finally {
+    await exposed.close();
+  }
 });
 
 test('a full fine-tune\'s checkpoint and final model answer through the studio\'s /v1, each its own model', { timeout: 60_000 }, async () => {

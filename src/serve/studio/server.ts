@@ -70,19 +70,19 @@ export async function startStudio(opts: StudioOptions): Promise<RunningStudio> {
   const runs = () => mergeLaunched(root, listRuns(root), launcher.list().map((l) => ({ ...l, dir: join(root, l.name), logTail: launcher.get(l.name)!.logTail })));
   const playgroundState = (list = runs()) => choosePlayground(opts.model, runAdapters(list), runModels(list));
   const host = opts.host ?? STUDIO_DEFAULTS.host;
-  // Starting processes from the page is for the user at this machine only.
   const canLaunch = LOOPBACK.includes(host);
 
   const post = async (path: string, body: Record<string, unknown>, res: ServerResponse) => {
-    if (path === '/api/data') {
-      try { return sendJson(res, 200, inspectData(body)); } catch (e) { return sendJson(res, 200, { ok: false, errors: { '': errorMessage(e) } }); }
-    }
     if (path === '/api/playground/choose') {
       const names = Array.isArray(body.models) ? body.models.filter((m): m is string => typeof m === 'string') : [];
       await playground.choose(names, playgroundState());
       return sendJson(res, 200, { ok: true });
     }
-    if (!canLaunch) return sendJson(res, 403, { ok: false, errors: { '': `starting and stopping runs from the page is offered on loopback only (the studio is bound to ${host})` } });
+    // Reading any file the page names and starting processes: for the user at this machine only.
+    if (!canLaunch) return sendJson(res, 403, { ok: false, errors: { '': `the data view and starting runs are offered on loopback only (the studio is bound to ${host})` } });
+    if (path === '/api/data') {
+      try { return sendJson(res, 200, inspectData(body)); } catch (e) { return sendJson(res, 200, { ok: false, errors: { '': errorMessage(e) } }); }
+    }
     if (path === '/api/runs/start') {
       const r = launcher.start((body.options ?? {}) as Record<string, unknown>);
       return sendJson(res, r.ok ? 200 : 400, r);
