@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { request } from 'node:http';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
@@ -114,4 +114,17 @@ test('a full fine-tune\'s checkpoint and final model answer through the studio\'
   } finally {
     await studio.close();
   }
+});
+
+test('closing the studio stops the runs it started the way Ctrl-C does: each saves a checkpoint', { timeout: 60_000 }, async () => {
+  const root = join(mkdtempSync(join(tmpdir(), 'gptune-studio-api-')), 'runs');
+  const studio = await startStudio({ runsDir: root, port: 0 });
+  const r = await post(`${studio.url}/api/runs/start`, { options: { name: 'long', model: BASE_MODEL, data: SUPPORT, maxSteps: '100000', batchSize: '1' } });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const metrics = join(root, 'long', 'metrics.jsonl');
+  for (let i = 0; i < 300 && !(existsSync(metrics) && readFileSync(metrics, 'utf8').includes('\n')); i++) await new Promise((done) => setTimeout(done, 100));
+  await studio.close();
+  const summary = JSON.parse(readFileSync(join(root, 'long', 'summary.json'), 'utf8'));
+  assert.match(summary.status, /^stopped at step \d+ of 100000 \(SIGINT\)$/);
+  assert.ok(existsSync(join(root, 'long', `checkpoint-${summary.steps}`)));
 });

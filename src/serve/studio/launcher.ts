@@ -95,7 +95,7 @@ export class Launcher {
   async close(): Promise<void> {
     const waits = [...this.runs.values()].filter((r) => !r.info.exit).map((r) => new Promise<void>((done) => {
       r.child.once('exit', () => done());
-      r.child.kill('SIGINT');
+      if (!r.info.stopRequested) this.stop(r.info.name);
     }));
     await Promise.all(waits);
   }
@@ -108,7 +108,9 @@ export class Launcher {
     const command = [process.execPath, packagePath('dist', 'src', 'cli', 'main.js'), 'train', ...args, '--no-progress'];
     let child: ChildProcess;
     try {
-      child = spawn(command[0], command.slice(1), { cwd: this.cwd, stdio: ['ignore', fd, fd] });
+      // A process group of its own: Ctrl-C in the studio's terminal reaches the studio alone, which then
+      // sends one SIGINT (a second would make the trainer quit without saving).
+      child = spawn(command[0], command.slice(1), { cwd: this.cwd, stdio: ['ignore', fd, fd], detached: true });
     } finally {
       closeSync(fd);
     }
