@@ -52,6 +52,13 @@ async function refreshRuns() {
     const res = await fetch('/api/runs');
     const body = await res.json();
     state.runs = body.runs;
+    state.canLaunch = body.canLaunch;
+    // Bound beyond loopback: the server refuses the data view and new runs, so the page does not offer them.
+    for (const id of ['nr-start', 'dv-open']) {
+      const b = document.getElementById(id);
+      b.disabled = !body.canLaunch;
+      b.title = body.canLaunch ? '' : 'offered only when the studio is bound to loopback (--host 127.0.0.1)';
+    }
     document.getElementById('root').textContent = body.root;
   } catch (e) {
     return; // the studio was stopped or restarted: the next poll tries again
@@ -65,6 +72,9 @@ async function refreshRuns() {
   }
   renderRuns();
   renderDetails();
+  // New checkpoints or runs that finished: the playground's choices change with them.
+  const models = JSON.stringify(state.runs.map((r) => [r.id, r.status, r.checkpoints.map((c) => c.step)]));
+  if (models !== state.modelsSeen) { state.modelsSeen = models; loadPlayground().catch(() => undefined); }
 }
 
 /** Updates the list in place (rows keyed by run id), so a click is never lost to a redraw. */
@@ -118,6 +128,11 @@ function renderDetails() {
   if (r.summary) for (const k of ['finalLoss', 'finalEvalLoss', 'bestEvalLoss', 'bestStep', 'tokens', 'elapsedS']) if (typeof r.summary[k] === 'number') row(k, Number.isInteger(r.summary[k]) ? r.summary[k] : Number(r.summary[k].toPrecision(5)));
   row('checkpoints', r.checkpoints.length ? r.checkpoints.map((c) => c.name).join(', ') : 'none');
   box.append(el('h2', {}, r.id), table);
+  box.append(runActions(r));
+  if (r.launched) {
+    box.append(el('p', { class: 'muted' }, `started from this page, pid ${r.launched.pid}${r.launched.exit ? `, exited ${r.launched.exit.code ?? r.launched.exit.signal}` : ''}`));
+    if (r.launched.logTail) box.append(el('pre', { class: 'log' }, r.launched.logTail));
+  }
   if (r.config) {
     const cfg = el('table');
     for (const [k, v] of Object.entries(r.config)) cfg.append(el('tr', {}, el('td', {}, k), el('td', {}, typeof v === 'object' ? JSON.stringify(v) : String(v))));
@@ -126,6 +141,26 @@ function renderDetails() {
     box.append(el('p', { class: 'muted' }, 'No config yet (written with the first checkpoint and at the end).'));
   }
   for (const p of [...r.problems, ...(state.selected.get(r.id)?.problems ?? [])]) box.append(el('p', { class: 'problem' }, p));
+}
+
+/** Stop (a run started here and training), Resume (a run with a checkpoint and no process), Inspect its data. */
+function runActions(r) {
+  const actions = el('div', { class: 'actions' });
+  const act = (path, label) => el('button', { 'data-action': label.toLowerCase(), onclick: async (ev) => {
+    ev.target.disabled = true;
+    const res = await postJson(path, { run: r.id });
+    if (!res.ok) actions.append(el('span', { class: 'error' }, Object.values(res.errors ?? { '': res.error }).join('; ')));
+    await refreshRuns();
+  } }, label);
+  if (state.canLaunch && r.launched?.alive) actions.append(act('/api/runs/stop', 'Stop'));
+  if (state.canLaunch && !r.launched?.alive && r.status !== 'running' && r.status !== 'finished' && r.checkpoints.length) actions.append(act('/api/runs/resume', 'Resume'));
+  if (typeof r.config?.data === 'string') actions.append(el('button', { 'data-action': 'data', onclick: () => openRunData(r) }, 'Inspect its data'));
+  return actions;
+}
+
+async function postJson(path, body) {
+  const res = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return res.json();
 }
 
 function select(id) {
@@ -215,6 +250,129 @@ document.getElementById('smoothing').addEventListener('input', (ev) => {
   draw();
 });
 
+// Forms drawn from the option declarations the CLI uses (/api/options): one field per option, with its
+// flag, help and default; the server checks what is sent and answers with the problems by option name.
+function buildForm(host, schema) {
+  const fields = new Map();
+  for (const f of schema) {
+    let input;
+    const hint = f.default !== undefined ? String(f.default) : f.defaultRule ?? '';
+    if (f.choices) {
+      input = el('select');
+      if (f.default === undefined) input.append(el('option', { value: '' }, hint ? `(${hint})` : '(not set)'));
+      for (const c of f.choices) { const o = el('option', { value: c }, c); o.selected = c === f.default; input.append(o); }
+    } else if (f.kind === 'bool') {
+      input = el('input', { type: 'checkbox' });
+      input.checked = f.default === true;
+    } else {
+      // Text, not type=number: a value out of range reaches the server, which says what is wrong with it.
+      input = el('input', { type: 'text', placeholder: hint, ...(f.kind === 'int' || f.kind === 'number' ? { inputmode: 'decimal' } : {}) });
+    }
+    input.dataset.option = f.name;
+    input.title = f.help;
+    const err = el('span', { class: 'error', 'data-error-for': f.name });
+    const label = el('label', { class: 'field', 'data-field': f.name }, el('span', { class: 'flag' }, f.flag + (f.required ? ' *' : '')), input, el('small', {}, f.help), err);
+    host.append(label);
+    fields.set(f.name, { f, input, err, label });
+  }
+  return fields;
+}
+
+function formValues(fields) {
+  const out = {};
+  for (const [name, { f, input }] of fields) {
+    if (f.kind === 'bool') { if (input.checked !== (f.default === true)) out[name] = input.checked; } else if (input.value.trim() !== '') out[name] = input.value.trim();
+  }
+  return out;
+}
+
+function setField(fields, name, value) {
+  const x = fields.get(name);
+  if (!x || value === undefined || value === null) return;
+  if (x.f.kind === 'bool') x.input.checked = value === true; else x.input.value = String(value);
+}
+
+/** Marks each field the server found wrong; the rest of the errors (not tied to an option) go to message. */
+function showErrors(fields, errors, message) {
+  const rest = [];
+  for (const { err, label } of fields.values()) { err.textContent = ''; label.classList.remove('invalid'); }
+  for (const [name, text] of Object.entries(errors ?? {})) {
+    const x = fields.get(name);
+    if (x) { x.err.textContent = text; x.label.classList.add('invalid'); } else rest.push(text);
+  }
+  message.textContent = rest.join('; ');
+  message.className = rest.length ? 'error' : 'muted';
+}
+
+async function loadForms() {
+  const o = await (await fetch('/api/options')).json();
+  const nr = document.getElementById('nr-form');
+  state.trainForm = buildForm(nr, [{ name: o.nameField, flag: 'run name', kind: 'string', help: 'its folder under the runs folder (--out)', required: true }, ...o.train]);
+  state.dataForm = buildForm(document.getElementById('dv-form'), o.data);
+  state.dataForm.get('limit').input.placeholder = '50';
+}
+
+document.getElementById('nr-start').addEventListener('click', async () => {
+  const message = document.getElementById('nr-message');
+  const { name, ...options } = formValues(state.trainForm);
+  const res = await postJson('/api/runs/start', { options: { ...options, name } });
+  showErrors(state.trainForm, res.errors, message);
+  if (!res.ok) return;
+  message.textContent = `started: ${res.run.command.join(' ')}`;
+  await refreshRuns();
+  state.shown = res.run.name;
+  select(res.run.name);
+  renderRuns();
+  renderDetails();
+});
+
+function openRunData(r) {
+  for (const k of ['data', 'model', 'tokenizer', 'format', 'maxLength', 'truncation', 'packing']) {
+    const v = r.config[k];
+    // train's --format also names corpus formats data inspect does not take.
+    if (k === 'format' && !state.dataForm.get('format')?.f.choices.includes(v)) continue;
+    setField(state.dataForm, k, v);
+  }
+  document.getElementById('data').scrollIntoView();
+  inspectData();
+}
+
+async function inspectData() {
+  const message = document.getElementById('dv-message');
+  const rowsBox = document.getElementById('dv-rows');
+  const summary = document.getElementById('dv-summary');
+  message.textContent = 'reading...';
+  const res = await postJson('/api/data', formValues(state.dataForm));
+  showErrors(state.dataForm, res.errors, message);
+  if (!res.ok) { rowsBox.replaceChildren(); summary.textContent = ''; return; }
+  const s = res.summary;
+  const drops = Object.entries(s.droppedBy).map(([k, n]) => `${n} ${k.replace(/-/g, ' ')}`).join(', ');
+  summary.textContent = `${s.rows} rows read at --max-length ${s.maxLength}: ${s.kept} kept, ${s.truncated} truncated${s.answersCut ? ` (${s.answersCut} answers cut, no EOS trained)` : ''}, ${s.dropped} dropped${drops ? ` (${drops})` : ''}${s.packedRows !== undefined ? `, ${s.packedRows} packed rows` : ''}`;
+  rowsBox.replaceChildren(...res.rows.map((r) => dataRow(r, s.maxLength)));
+}
+
+function tokenSpan(t) {
+  const text = t.text.replace(/\n/g, '\u21b5\n');
+  return el('span', { class: `tok ${t.trained ? 'target' : 'masked'}`, title: `id ${t.id}${t.trained ? ', trained' : ', masked (label -100)'}` }, text);
+}
+
+function dataRow(r, maxLength) {
+  const where = r.segments ? `packed row ${r.row} (rows ${r.rows.join(', ')})` : `row ${r.row} (${r.file ? r.file.split('/').pop() + ':' : 'line '}${r.line})`;
+  if (r.dropped) return el('div', { class: 'data-row dropped', 'data-row': r.row }, el('h3', {}, `${where}: dropped, ${r.dropped.replace(/-/g, ' ')} (${r.length} tokens)`));
+  const cut = r.truncated ? `, truncated ${r.truncated.policy}: ${r.truncated.tokens} tokens cut${r.truncated.answer_cut ? ', the answer\'s end (no EOS trained)' : ''}` : '';
+  const box = el('div', { class: 'data-row', 'data-row': r.row }, el('h3', {}, `${where}: ${r.tokens.length} tokens, ${r.trained} trained${cut}`));
+  if (r.segments) {
+    // Packing layout: each example's share of the row, then the tokens example by example.
+    box.append(el('div', { class: 'layout', title: `${r.tokens.length} of ${maxLength} positions` },
+      ...r.segments.map(([a, b], k) => el('span', { style: `width:${(100 * (b - a)) / maxLength}%`, title: `row ${r.rows[k]}: ${b - a} tokens` }))));
+    box.append(el('div', {}, ...r.segments.map(([a, b], k) => el('span', { class: 'segment', 'data-member': r.rows[k] }, ...r.tokens.slice(a, b).map(tokenSpan)))));
+  } else {
+    box.append(el('div', {}, ...r.tokens.map(tokenSpan)));
+  }
+  return box;
+}
+document.getElementById('dv-open').addEventListener('click', () => inspectData().catch((e) => { document.getElementById('dv-message').textContent = e.message; }));
+
 // Playground: one question to the base model and each ticked adapter, streamed side by side
 // through the studio's /v1 (gptune serve's OpenAI API, all in one batch).
 async function loadPlayground() {
@@ -229,7 +387,14 @@ async function loadPlayground() {
     return el('label', {}, input, ' ', name);
   }), ...p.skipped.map((s) => el('p', { class: 'muted' }, s)));
   box.dataset.loaded = '1';
-  document.getElementById('pg-ask').disabled = !p.model;
+  const ck = document.getElementById('pg-checkpoints');
+  const had = new Set([...ck.querySelectorAll('input:checked')].map((i) => i.value));
+  ck.replaceChildren(...(p.checkpoints.length ? [el('span', { class: 'muted' }, 'Checkpoints: ')] : []), ...p.checkpoints.map((c) => {
+    const input = el('input', { type: 'checkbox', value: c.name, 'data-checkpoint': c.name });
+    input.checked = had.has(c.name);
+    return el('label', { title: c.kind === 'lora' ? 'LoRA over the base model' : 'a full model' }, input, ' ', `${c.name} (${c.kind})`);
+  }));
+  document.getElementById('pg-ask').disabled = !p.model && !p.checkpoints.length;
   state.playground = p;
 }
 
@@ -260,11 +425,15 @@ async function streamAnswer(model, content, pre, box) {
   box.dataset.state = 'done';
 }
 
-document.getElementById('pg-ask').addEventListener('click', () => {
+document.getElementById('pg-ask').addEventListener('click', async () => {
   const content = document.getElementById('pg-prompt').value;
-  if (!content.trim() || !state.playground?.model) return;
-  const models = [state.playground.base, ...[...document.querySelectorAll('#pg-adapters input:checked')].map((i) => i.value)];
+  if (!content.trim() || !state.playground) return;
+  const checked = (sel) => [...document.querySelectorAll(sel)].map((i) => i.value);
+  const models = [...(state.playground.model ? [state.playground.base] : []), ...checked('#pg-adapters input:checked'), ...checked('#pg-checkpoints input:checked')];
   const answers = document.getElementById('pg-answers');
+  answers.replaceChildren(el('p', { class: 'muted' }, 'loading the models...'));
+  // Load every chosen model first: one rebuild of the base's server, not one per answer.
+  await postJson('/api/playground/choose', { models }).catch(() => undefined);
   answers.replaceChildren();
   for (const m of models) {
     const pre = el('pre');
@@ -284,6 +453,7 @@ window.studio = {
   },
 };
 
+loadForms().catch((e) => { document.getElementById('dv-message').textContent = `cannot load the option forms: ${e.message}`; });
 refreshRuns();
 setInterval(refreshRuns, 3000);
 const quietly = (f) => () => f().catch(() => undefined); // the studio restarting: try again at the next poll

@@ -8,7 +8,11 @@ import { listCheckpoints, loadState } from '../../train/checkpoint.js';
 import { readJsonObject } from '../../util/json_file.js';
 import { errorMessage } from '../../util/errors.js';
 
-export type RunStatus = 'running' | 'finished' | 'stopped' | 'unfinished';
+// 'unfinished' is kept apart from 'stopped': a stopped run saved a checkpoint on its signal and wrote
+// its summary; an unfinished one went silent without either (killed, crashed, or a step slower than
+// STALE_MS), so its newest checkpoint may be older than its last metrics. 'failed': a run started from
+// the page that exited with an error before it wrote a summary (its log says why).
+export type RunStatus = 'running' | 'finished' | 'stopped' | 'unfinished' | 'failed';
 
 export interface RunInfo {
   /** The folder's path under the runs folder, with '/' separators ('.' for the runs folder itself). */
@@ -23,6 +27,36 @@ export interface RunInfo {
   updatedMs: number;
   /** Files that could not be read, with why. */
   problems: string[];
+  /** Set for a run started from the page: its process and the end of its log. */
+  launched?: { pid: number; command: string[]; alive: boolean; exit: { code: number | null; signal: string | null } | null; logTail: string };
+}
+
+/** What the studio knows of a run it started (launcher.ts), to merge into the listing. */
+export interface LaunchedRun { name: string; dir: string; pid: number; command: string[]; exit: { code: number | null; signal: string | null } | null; logTail: string; startedMs: number; stopRequested: boolean }
+
+/** Exit codes of a run that ended as it should: finished, or stopped by SIGINT/SIGTERM/SIGHUP after saving. */
+const CLEAN_EXITS = [0, 130, 143, 129];
+
+/**
+ * The listing with the runs the studio started: a live process means running (before its first
+ * file too, while the model loads), one that exited with an error and left no summary means failed.
+ */
+export function mergeLaunched(root: string, runs: RunInfo[], launched: readonly LaunchedRun[]): RunInfo[] {
+  const out = [...runs];
+  for (const l of launched) {
+    let run = out.find((r) => r.dir === l.dir);
+    if (!run) {
+      run = { ...readRun(root, l.dir), updatedMs: l.startedMs };
+      out.unshift(run);
+    }
+    const alive = l.exit === null;
+    run.launched = { pid: l.pid, command: l.command, alive, exit: l.exit, logTail: l.logTail };
+    // A run restarted with --resume still has its old summary until it ends again: the process decides.
+    if (alive) run.status = 'running';
+    else if (l.stopRequested && l.exit!.signal === 'SIGINT' && !run.summary) run.status = 'stopped'; // before training began: nothing to save
+    else if (!run.summary || !CLEAN_EXITS.includes(l.exit!.code ?? -1)) run.status = 'failed';
+  }
+  return out;
 }
 
 const RUN_FILES = [METRICS_FILE, 'train_config.json', 'summary.json'];

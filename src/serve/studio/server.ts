@@ -5,14 +5,22 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
-import { listRuns } from './runs.js';
+import { dirname, join, relative, resolve } from 'node:path';
+import { listRuns, mergeLaunched } from './runs.js';
+import { Launcher, NAME_FIELD, trainFormSchema } from './launcher.js';
+import { DATA_FORM_OMIT, inspectData } from './data_view.js';
+import { formSchema } from './option_form.js';
+import { DATA_INSPECT_OPTIONS } from '../../run/data_inspect.js';
 import { JsonlFollower } from './follow_jsonl.js';
-import { BASE_NAME, Playground, choosePlayground, runAdapters } from './playground.js';
+import { BASE_NAME, Playground, choosePlayground, runAdapters, runModels } from './playground.js';
 import { METRICS_FILE } from '../../train/trainer.js';
 import { packagePath } from '../../util/package_root.js';
 import { errorMessage } from '../../util/errors.js';
 
+
+const LOOPBACK = ['127.0.0.1', 'localhost', '::1'];
+/** Largest request body the studio reads (a form, a chat): as gptune serve's default. */
+const MAX_BODY = 1 << 20;
 
 /** Loopback only, on the port Gradio-style local apps use, when the caller gives none. */
 export const STUDIO_DEFAULTS = { host: '127.0.0.1', port: 7860 } as const;
@@ -58,16 +66,62 @@ export async function startStudio(opts: StudioOptions): Promise<RunningStudio> {
   const pollMs = opts.pollMs ?? 300;
   const streams = new Set<ServerResponse>();
   const playground = new Playground();
-  const playgroundState = () => choosePlayground(opts.model, runAdapters(listRuns(root)));
+  const launcher = new Launcher(root);
+  const runs = () => mergeLaunched(root, listRuns(root), launcher.list().map((l) => ({ ...l, dir: join(root, l.name), logTail: launcher.get(l.name)!.logTail })));
+  const playgroundState = (list = runs()) => choosePlayground(opts.model, runAdapters(list), runModels(list));
+  const host = opts.host ?? STUDIO_DEFAULTS.host;
+  const canLaunch = LOOPBACK.includes(host);
+
+  const post = async (path: string, body: Record<string, unknown>, res: ServerResponse) => {
+    if (path === '/api/playground/choose') {
+      const names = Array.isArray(body.models) ? body.models.filter((m): m is string => typeof m === 'string') : [];
+      await playground.choose(names, playgroundState());
+      return sendJson(res, 200, { ok: true });
+    }
+    // Reading any file the page names and starting processes: for the user at this machine only.
+    if (!canLaunch) return sendJson(res, 403, { ok: false, errors: { '': `the data view and starting runs are offered on loopback only (the studio is bound to ${host})` } });
+    if (path === '/api/data') {
+      try { return sendJson(res, 200, inspectData(body)); } catch (e) { return sendJson(res, 200, { ok: false, errors: { '': errorMessage(e) } }); }
+    }
+    if (path === '/api/runs/start') {
+      const r = launcher.start((body.options ?? {}) as Record<string, unknown>);
+      return sendJson(res, r.ok ? 200 : 400, r);
+    }
+    const id = typeof body.run === 'string' ? body.run : '';
+    const run = runs().find((r) => r.id === id);
+    if (!run) return sendJson(res, 404, { ok: false, errors: { '': `no run '${id}' under ${root}` } });
+    if (path === '/api/runs/stop') {
+      return launcher.stop(run.id) ? sendJson(res, 200, { ok: true }) : sendJson(res, 409, { ok: false, errors: { '': `'${id}' was not started from this studio or is not training` } });
+    }
+    if (path === '/api/runs/resume') {
+      if (relative(root, run.dir).startsWith('..')) return sendJson(res, 400, { ok: false, errors: { '': `'${id}' is outside ${root}` } });
+      const r = launcher.resume(run.id, run.dir);
+      return sendJson(res, r.ok ? 200 : 400, r);
+    }
+    sendJson(res, 404, { error: `no route POST ${path}` });
+  };
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://x');
     if (url.pathname.startsWith('/v1/')) {
-      // The playground: gptune serve's API over the base and the runs' adapters.
-      playground.ensure(playgroundState()).then((server) => playground.forward(server, req, res), (e) => {
-        req.resume();
-        sendJson(res, 503, { error: { message: errorMessage(e), type: 'server_error' } });
-      });
+      // The playground: gptune serve's API over the base, the runs' adapters and the checkpoints chosen.
+      readBody(req).then(async (body) => {
+        let model: string | undefined;
+        try { model = body.length ? (JSON.parse(body.toString('utf8')) as { model?: unknown }).model as string | undefined : undefined; } catch { /* the server names the bad JSON */ }
+        const server = await playground.serverFor(typeof model === 'string' ? model : undefined, playgroundState());
+        playground.forward(server, req, res, body);
+      }).catch((e) => sendJson(res, 503, { error: { message: errorMessage(e), type: 'server_error' } }));
+      return;
+    }
+    if (req.method === 'POST' && url.pathname.startsWith('/api/')) {
+      // JSON only (a cross-site form cannot send it without a preflight this server never answers), to this host by name.
+      if (!/^application\/json\b/.test(req.headers['content-type'] ?? '')) { req.resume(); return sendJson(res, 415, { error: `POST ${url.pathname} takes application/json` }); }
+      if (!loopbackHost(req.headers.host) && canLaunch) { req.resume(); return sendJson(res, 403, { error: `Host '${req.headers.host}' is not this studio's loopback address` }); }
+      readBody(req).then((b) => {
+        const body = b.length ? JSON.parse(b.toString('utf8')) as unknown : {};
+        if (!body || typeof body !== 'object' || Array.isArray(body)) return sendJson(res, 400, { error: 'the body must be a JSON object' });
+        return post(url.pathname, body as Record<string, unknown>, res);
+      }).catch((e) => { if (!res.headersSent) sendJson(res, 400, { ok: false, errors: { '': errorMessage(e) } }); });
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendText(res, 405, `${url.pathname} takes GET, not ${req.method}`);
@@ -78,15 +132,21 @@ export async function startStudio(opts: StudioOptions): Promise<RunningStudio> {
       res.end(readFileSync(file));
       return;
     }
-    if (url.pathname === '/api/runs') return sendJson(res, 200, { root, runs: listRuns(root) });
+    if (url.pathname === '/api/runs') return sendJson(res, 200, { root, canLaunch, runs: runs() });
+    if (url.pathname === '/api/options') {
+      return sendJson(res, 200, { train: trainFormSchema(), data: formSchema(DATA_INSPECT_OPTIONS, DATA_FORM_OMIT), nameField: NAME_FIELD });
+    }
     if (url.pathname === '/api/playground') {
       const p = playgroundState();
-      return sendJson(res, 200, { model: p.model, base: BASE_NAME, adapters: p.adapters.map((a) => a.name), skipped: p.skipped });
+      return sendJson(res, 200, {
+        model: p.model, base: BASE_NAME, adapters: p.adapters.map((a) => a.name), skipped: p.skipped,
+        checkpoints: p.checkpoints.map((c) => ({ name: c.name, kind: c.kind, run: c.run, step: c.step })),
+      });
     }
     if (url.pathname === '/api/metrics') {
       // Only a run the listing knows: the id never becomes a path by itself.
       const id = url.searchParams.get('run') ?? '';
-      const run = listRuns(root).find((r) => r.id === id);
+      const run = runs().find((r) => r.id === id);
       if (!run) return sendJson(res, 404, { error: `no run '${id}' under ${root}` });
       return followMetrics(join(run.dir, METRICS_FILE), req, res, pollMs, streams);
     }
@@ -102,7 +162,6 @@ export async function startStudio(opts: StudioOptions): Promise<RunningStudio> {
     }
   });
   server.requestTimeout = 0; // event streams stay open as long as the page does
-  const host = opts.host ?? STUDIO_DEFAULTS.host;
   await new Promise<void>((ok, fail) => {
     server.once('error', fail);
     server.listen(opts.port ?? STUDIO_DEFAULTS.port, host, () => { server.off('error', fail); ok(); });
@@ -114,6 +173,7 @@ export async function startStudio(opts: StudioOptions): Promise<RunningStudio> {
       for (const s of streams) s.end();
       const closed = new Promise<void>((done) => server.close(() => done()));
       server.closeAllConnections();
+      await launcher.close(); // runs still training save their checkpoint, as on Ctrl-C
       await playground.close();
       await closed;
     },
@@ -149,4 +209,25 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 function sendText(res: ServerResponse, status: number, text: string): void {
   res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' });
   res.end(text + '\n');
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((done, fail) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) { fail(new Error(`the request body is over ${MAX_BODY} bytes`)); req.destroy(); return; }
+      parts.push(c);
+    });
+    req.on('end', () => done(Buffer.concat(parts)));
+    req.on('error', fail);
+  });
+}
+
+/** Whether a Host header names a loopback address (a DNS-rebound name does not). */
+function loopbackHost(host: string | undefined): boolean {
+  if (!host) return false;
+  const name = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d+$/, '');
+  return LOOPBACK.includes(name);
 }
