@@ -63,7 +63,7 @@ function nativeArgs(): Map<string, string[]> {
 const CONTROLS = new Set(['isa', 'threads', 'setThreads', 'setIsa', 'fmaPeak']);
 // Native kernels that serve one Backend method for another operand type (src/backend/native/index.ts
 // dispatches): the method's arguments, then these extra ones.
-const VARIANTS: Record<string, { method: string; extra: string[] }> = { gemmHalf: { method: 'gemm', extra: ['f16'] } };
+const VARIANTS: Record<string, { method: string; extra: string[] }> = { gemmHalf: { method: 'gemm', extra: ['f16'] }, gemmQuant: { method: 'gemm', extra: ['q4'] } };
 
 test('every native kernel takes the arguments of its Backend method, by count and name', () => {
   const want = interfaceParams();

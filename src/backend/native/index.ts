@@ -1,5 +1,5 @@
 // The native backend: the addon's kernels under the Backend interface (marshalling only).
-import type { Backend } from '../backend.js';
+import { isQuantWeight, type Backend } from '../backend.js';
 import type { NativeAddon } from './binding.js';
 
 export function nativeBackend(addon: NativeAddon): Backend {
@@ -9,7 +9,8 @@ export function nativeBackend(addon: NativeAddon): Backend {
     get threads() { return addon.threads(); },
     gemm: (c, a, b, m, n, k_, ta, tb, acc) => b instanceof Float32Array
       ? k.gemm(c, a, b, m, n, k_, ta, tb, acc)
-      : k.gemmHalf(c, a, b.bits, m, n, k_, ta, tb, acc, b.dtype === 'F16'),
+      : isQuantWeight(b) ? k.gemmQuant(c, a, b.blocks, m, n, k_, ta, tb !== b.transposed, acc, b.dtype === 'Q4_0')
+        : k.gemmHalf(c, a, b.bits, m, n, k_, ta, tb, acc, b.dtype === 'F16'),
     addBias: k.addBias, sumRows: k.sumRows, halfToF32: k.halfToF32,
     add: k.add, mul: k.mul, scale: k.scale, axpy: k.axpy, addMul: k.addMul, sum: k.sum, sumSquares: k.sumSquares,
     geluForward: k.geluForward, geluBackward: k.geluBackward, siluForward: k.siluForward, siluBackward: k.siluBackward,
