@@ -1,21 +1,11 @@
 // Dequantizing ggml's Q8_0 / Q4_0 blocks for the GEMM's packing and the GEMV's row loads (the spec is
 // formats/ggml_quant.ts dequantize): value = q * d, exact in f32, so SIMD and scalar agree bit for bit.
 #include <cstring>
-#include "kernels/gemm/kit.h"
-#include "simd/cpu.h"
-#if GPTUNE_X86
-#include <immintrin.h>
-#endif
+#include "kernels/gemm/quant_blocks.h"
 
 namespace gptune {
 namespace gemm {
 namespace {
-
-inline float scale_of(const uint8_t* blk) {
-  uint16_t h;
-  std::memcpy(&h, blk, 2);
-  return f16_to_f32(h);
-}
 
 // One whole block -> 32 floats.
 void block_q8_scalar(float* dst, const uint8_t* blk) {
@@ -37,14 +27,6 @@ void q8_scalar(float* dst, const uint8_t* blk, int64_t nb) { for (int64_t b = 0;
 void q4_scalar(float* dst, const uint8_t* blk, int64_t nb) { for (int64_t b = 0; b < nb; ++b) block_q4_scalar(dst + 32 * b, blk + 18 * b); }
 
 #if GPTUNE_X86
-// Q4_0's 16 bytes -> the low nibbles (elements 0..15) and high nibbles (16..31) as int8 minus 8.
-GPTUNE_AVX2 inline void q4_nibbles(const uint8_t* qs, __m128i& lo, __m128i& hi) {
-  const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
-  const __m128i mask = _mm_set1_epi8(0x0f), eight = _mm_set1_epi8(8);
-  lo = _mm_sub_epi8(_mm_and_si128(bytes, mask), eight);
-  hi = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(bytes, 4), mask), eight);
-}
-
 GPTUNE_AVX2 void q8_avx2(float* dst, const uint8_t* blk, int64_t nb) {
   for (int64_t b = 0; b < nb; ++b, blk += 34, dst += 32) {
     const __m256 d = _mm256_set1_ps(scale_of(blk));

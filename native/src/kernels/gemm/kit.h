@@ -61,6 +61,11 @@ void gemv_axpy(float* y, const float* X, const float* x, int64_t rows, int64_t c
 void gemv_dot_stored(float* y, const void* X, Stored kind, const float* x, int64_t rows, int64_t cols, bool acc);
 void gemv_axpy_stored(float* y, const void* X, Stored kind, const float* x, int64_t rows, int64_t cols, bool acc);
 
+// y[r] (+)= dot(X[r, :], x) for r in [r0, r1) with X [rows, cols] as ggml blocks (gemv_quant.cc): the
+// fused per-ISA loop for kind Q8_0 / Q4_0, or null where there is none (then rows are dequantized first).
+using GemvRowsFn = void (*)(float* y, const uint8_t* X, const float* x, int64_t cols, int64_t r0, int64_t r1, bool acc);
+GemvRowsFn pick_dot_blocks(Stored kind);
+
 // C[M,N] = (accumulate ? C : 0) + op(A) @ op(B) on the pool's threads, with the kit cpu_isa() picks.
 void sgemm(float* c, const float* a, const float* b, int64_t m, int64_t n, int64_t k,
            bool trans_a, bool trans_b, bool accumulate);
