@@ -103,3 +103,10 @@ test('LoRA on an int8 base trains: the loss falls over a few AdamW steps; mergin
   assert.ok(maxDiff < 0.05, `merged logits within int8 rounding of the adapted ones (max diff ${maxDiff})`);
   releaseAll();
 });
+
+test('serve and chat open their base quantized with --base-quant (loadServedModel)', async () => {
+  const { loadServedModel } = await import('../../src/serve/served_model.js');
+  const served = loadServedModel({ modelDir: fixturePath('llama-tiny'), baseQuant: 'q4' });
+  const kinds = new Set(served.model.namedParameters().map(([, p]) => p.storedDtype));
+  assert.ok(kinds.has('Q4_0') && !kinds.has('Q8_0'), [...kinds].join(', '));
+});
