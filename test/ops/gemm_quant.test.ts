@@ -3,7 +3,7 @@
 // cut a 32-value block), the GEMV (M = 1, decode) and N = 1; blocks stored transposed (Conv1D) too.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { gemm as refGemm } from '../../src/backend/reference/gemm.js';
+import { gemm as refGemm, gemmBf16 as refGemmBf16 } from '../../src/backend/reference/gemm.js';
 import type { QuantWeight } from '../../src/backend/backend.js';
 import { dequantize, quantize } from '../../src/formats/ggml_quant.js';
 import { expectClose, rng } from '../helpers/close.js';
@@ -60,4 +60,19 @@ test('native gemm with a quantized B names a bad argument', () => {
   const w = (bytes: number): QuantWeight => ({ dtype: 'Q8_0', blocks: new Uint8Array(bytes), transposed: false });
   assert.throws(() => v.backend.gemm(new Float32Array(64), new Float32Array(64), w(34), 2, 32, 2, false, false, false), /'b'/);      // 2 rows need 68 bytes
   assert.throws(() => v.backend.gemm(new Float32Array(64), new Float32Array(64), w(68), 2, 16, 4, false, false, false), /whole 32-value blocks/);
+});
+
+test('gemmBf16 (--compute-dtype bf16) with a quantized B computes as gemm does: dequantized exactly, f32 sums', () => {
+  requireNative();
+  const r = rng(23);
+  const [m, n, k] = [9, 64, 96];
+  const a = r.f32(m * k);
+  const w: QuantWeight = { dtype: 'Q4_0', blocks: quantize('Q4_0', r.f32(n * k, 0.5)), transposed: false };
+  for (const b of [{ name: 'reference', gemm: refGemm, gemmBf16: refGemmBf16 }, ...nativeVariants().map((v) => { v.activate(); return { name: v.name, gemm: v.backend.gemm, gemmBf16: v.backend.gemmBf16 }; })]) {
+    const want = new Float32Array(m * n), got = new Float32Array(m * n);
+    b.gemm(want, a, w, m, n, k, false, true, false);
+    b.gemmBf16(got, a, w, m, n, k, false, true, false);
+    sameBits(`${b.name} gemmBf16 on Q4_0`, got, want);
+  }
+  nativeVariants().at(-1)?.activate();
 });

@@ -1,8 +1,20 @@
 // Reference GEMM: the spec for the native kernel, a plain triple loop that is obviously right.
 // Sums are accumulated in double (JS numbers) and rounded to float32 once, when stored in C.
 import { isQuantWeight, type F32, type StoredWeight } from '../backend.js';
-import { bf16ToF32, f16ToF32 } from '../../formats/dtype.js';
+import { bf16ToF32, f16ToF32, f32ToBF16 } from '../../formats/dtype.js';
 import { dequantize } from '../../formats/ggml_quant.js';
+
+/** gemm of both operands rounded to bf16 (nearest, ties to even): the spec of the native gemmBf16. */
+export function gemmBf16(c: F32, a: F32, bIn: F32 | StoredWeight, m: number, n: number, k: number,
+  transA: boolean, transB: boolean, accumulate: boolean): void {
+  if (!(bIn instanceof Float32Array) && isQuantWeight(bIn)) return gemm(c, a, bIn, m, n, k, transA, transB, accumulate);
+  const b = bIn instanceof Float32Array ? bIn : bIn.dtype === 'BF16' ? bf16ToF32(bIn.bits) : f16ToF32(bIn.bits);
+  gemm(c, roundToBf16(a), roundToBf16(b), m, n, k, transA, transB, accumulate);
+}
+
+function roundToBf16(x: F32): F32 {
+  return bf16ToF32(f32ToBF16(x));
+}
 
 /**
  * C[M,N] = (accumulate ? C : 0) + op(A) @ op(B).
