@@ -1,12 +1,14 @@
 // Decode speed against llama.cpp, the peer users run for local inference: the same model (the shipped
-// base model, and a GPT-2 124M shape with random weights) exported to GGUF f32 by gptune, greedy
-// decoding of N tokens after a 16-token prompt, one sequence, the same thread count on both sides.
+// base model, and a GPT-2 124M shape with random weights) exported to GGUF by gptune, greedy decoding
+// of N tokens after a 16-token prompt, one sequence, the same thread count on both sides; f32, and
+// gptune's --base-quant int8 / q4 against llama.cpp's Q8_0 / Q4_0 of the same weights.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import type { BenchContext, BenchRow } from './harness.js';
 import { exportGguf } from '../src/export/gguf.js';
-import { loadModel, saveModel } from '../src/models/load.js';
+import { loadModel, saveModel, type BaseQuant } from '../src/models/load.js';
+import type { GgufDType } from '../src/export/gguf.js';
 import { createModel } from '../src/models/registry.js';
 import { generate } from '../src/generate/generate.js';
 import { backend } from '../src/backend/select.js';
@@ -33,8 +35,8 @@ async function llamaTokensPerSecond(gguf: string, prompt: number[], n: number, t
   }
 }
 
-function gptuneTokensPerSecond(dir: string, prompt: number[], n: number): number {
-  const { model } = loadModel(dir);
+function gptuneTokensPerSecond(dir: string, prompt: number[], n: number, baseQuant?: BaseQuant): number {
+  const { model } = loadModel(dir, { baseQuant });
   let t0 = 0;
   generate(model, prompt, { maxNewTokens: n, temperature: 0, onToken: (_id, _d) => { if (t0 === 0) t0 = performance.now(); } });
   return (n - 1) / ((performance.now() - t0) / 1000);
@@ -56,24 +58,32 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
       saveModel(dir, m, config);
       shapes.push({ name: 'GPT-2 124M', dir });
     }
+    // gptune's weight format and the GGUF type llama.cpp runs for it.
+    const formats: Array<{ label: string; quant?: BaseQuant; dtype: GgufDType }> = [
+      { label: 'f32', dtype: 'f32' }, { label: 'int8 / Q8_0', quant: 'int8', dtype: 'q8_0' }, { label: 'q4 / Q4_0', quant: 'q4', dtype: 'q4_0' },
+    ];
     for (const s of shapes) {
-      const gguf = join(work, `${s.name.replace(/\W+/g, '-')}.gguf`);
-      try {
-        if (s.name !== 'base model') cpSync(packagePath('assets', 'base-model', 'tokenizer.json'), join(s.dir, 'tokenizer.json'));
-        exportGguf({ model: s.dir, dtype: 'f32', out: gguf });
-      } catch (e) {
-        ctx.notice(`decode ${s.name}: GGUF export failed (${(e as Error).message}); peer skipped`);
+      if (s.name !== 'base model') cpSync(packagePath('assets', 'base-model', 'tokenizer.json'), join(s.dir, 'tokenizer.json'));
+      for (const f of formats) {
+        const gguf = join(work, `${s.name.replace(/\W+/g, '-')}.${f.dtype}.gguf`);
+        try {
+          exportGguf({ model: s.dir, dtype: f.dtype, out: gguf });
+        } catch (e) {
+          ctx.notice(`decode ${s.name} ${f.dtype}: GGUF export failed (${(e as Error).message}); peer skipped`);
+        }
+        const prompt = Array.from({ length: 16 }, (_, i) => (i * 37 + 11) % 200);
+        const ours = gptuneTokensPerSecond(s.dir, prompt, n, f.quant);
+        let peer: number | null = null;
+        try {
+          peer = await llamaTokensPerSecond(gguf, prompt, n, threads);
+        } catch (e) {
+          ctx.notice(`decode ${s.name} ${f.dtype}: llama.cpp did not run (${(e as Error).message})`);
+        }
+        rows.push({ bench: 'decode', case: `${s.name}, ${n} tokens, ${f.label}`, unit: 'tokens/s', gptune: ours, peer, peerName: 'llama.cpp',
+          peerConfig: `llama.cpp via node-llama-cpp 3.21.1 prebuilt CPU binary, GGUF exported by gptune, ${threads} threads`,
+          // --base-quant leaves embeddings and the (tied) head in f32 as QLoRA does; llama.cpp's file quantizes them too.
+          note: f.quant ? 'gptune: embeddings and head f32' : undefined });
       }
-      const prompt = Array.from({ length: 16 }, (_, i) => (i * 37 + 11) % 200);
-      const ours = gptuneTokensPerSecond(s.dir, prompt, n);
-      let peer: number | null = null;
-      try {
-        peer = await llamaTokensPerSecond(gguf, prompt, n, threads);
-      } catch (e) {
-        ctx.notice(`decode ${s.name}: llama.cpp did not run (${(e as Error).message})`);
-      }
-      rows.push({ bench: 'decode', case: `${s.name}, ${n} tokens, f32`, unit: 'tokens/s', gptune: ours, peer, peerName: 'llama.cpp',
-        peerConfig: `llama.cpp via node-llama-cpp 3.21.1 prebuilt CPU binary, f32 GGUF exported by gptune, ${threads} threads` });
     }
   } finally {
     rmSync(work, { recursive: true, force: true });

@@ -8,7 +8,8 @@ export { GPT2LMHeadModel, gpt2ConfigFrom, type GPT2Config } from './models/gpt2.
 export { LlamaForCausalLM, llamaConfigFrom, type LlamaConfig } from './models/llama.js';
 export type { CausalLM, ForwardOptions } from './models/causal_lm.js';
 export { createModel, supportedModelTypes } from './models/registry.js';
-export { loadModel, saveModel, type LoadedModel } from './models/load.js';
+export { loadModel, saveModel, BASE_QUANTS, type LoadedModel, type BaseQuant } from './models/load.js';
+export { quantize, dequantize, type QuantType } from './formats/ggml_quant.js';
 export { KVCache } from './models/kv_cache.js';
 export { generate, type GenerateOptions, type GenerateResult } from './generate/generate.js';
 export { makeSampler, type SamplingOptions } from './generate/sampler.js';

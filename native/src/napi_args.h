@@ -23,6 +23,8 @@ class Args {
   float* f32(size_t i, const char* name, size_t min_len) { return typed<float>(i, name, min_len, napi_float32_array, "Float32Array", false); }
   // Uint16Array argument (f16 / bf16 bit patterns read from a checkpoint).
   uint16_t* u16(size_t i, const char* name, size_t min_len) { return typed<uint16_t>(i, name, min_len, napi_uint16_array, "Uint16Array", false); }
+  // Uint8Array argument (ggml quantized blocks), min_len in bytes.
+  uint8_t* u8(size_t i, const char* name, size_t min_len) { return typed<uint8_t>(i, name, min_len, napi_uint8_array, "Uint8Array", false); }
   // Int32Array argument; with nullable, JS null gives nullptr.
   int32_t* i32(size_t i, const char* name, size_t min_len, bool nullable = false) { return typed<int32_t>(i, name, min_len, napi_int32_array, "Int32Array", nullable); }
 

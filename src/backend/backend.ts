@@ -12,6 +12,15 @@ export type I32 = Int32Array;
 export type BackendName = 'reference' | 'native';
 /** A weight kept as 16-bit patterns (bf16 or IEEE f16); kernels widen it to f32 as they read it. */
 export interface HalfWeight { readonly dtype: 'BF16' | 'F16'; readonly bits: Uint16Array }
+/**
+ * A weight in ggml's Q8_0 / Q4_0 blocks (formats/ggml_quant.ts), 32 values per block along its
+ * stored rows. transposed: the blocks hold the transpose of the logical tensor (GPT-2's Conv1D
+ * [in, out] kept as [out, in], ggml's layout, so blocks run along the input dimension).
+ */
+export interface QuantWeight { readonly dtype: 'Q8_0' | 'Q4_0'; readonly blocks: Uint8Array; readonly transposed: boolean }
+/** A frozen weight kept in something other than f32; kernels widen it as they read it. */
+export type StoredWeight = HalfWeight | QuantWeight;
+export function isQuantWeight(w: StoredWeight): w is QuantWeight { return 'blocks' in w; }
 
 /** A target id that counts for no loss and no gradient (PyTorch's and Hugging Face's -100). */
 export const IGNORE_INDEX = -100;
@@ -26,15 +35,18 @@ export interface Backend {
    * C[M,N] = (accumulate ? C : 0) + op(A) @ op(B).
    * op(A) is [M,K]: A is stored [M,K], or [K,M] when transA. op(B) is [K,N]: B is [K,N], or [N,K] when transB.
    * B may be a 16-bit weight: the result is then bit for bit that of B widened to f32 (every bf16/f16
-   * value is exactly an f32 one), with half the bytes of B read.
+   * value is exactly an f32 one), with half the bytes of B read. A quantized B gives the result for
+   * B dequantized (exact f32 values too); its stored rows must be whole blocks.
    */
-  gemm(c: F32, a: F32, b: F32 | HalfWeight, m: number, n: number, k: number,
+  gemm(c: F32, a: F32, b: F32 | StoredWeight, m: number, n: number, k: number,
     transA: boolean, transB: boolean, accumulate: boolean): void;
   /**
    * Mixed precision (PyTorch's autocast to bf16): C = (accumulate ? C : 0) + bf16(op(A)) @ bf16(op(B)),
    * each operand rounded to the nearest bf16 (ties to even), products summed in f32. Same layout as gemm.
+   * A quantized B (--base-quant) is multiplied as gemm does (dequantized exactly, f32 sums): its values
+   * are not bf16 values, and QLoRA computes on the dequantized weight in the compute dtype it was given.
    */
-  gemmBf16(c: F32, a: F32, b: F32 | HalfWeight, m: number, n: number, k: number,
+  gemmBf16(c: F32, a: F32, b: F32 | StoredWeight, m: number, n: number, k: number,
     transA: boolean, transB: boolean, accumulate: boolean): void;
   /** Whether gemmBf16 runs on bf16 hardware (AVX-512 BF16); elsewhere it rounds and runs the f32 GEMM. */
   readonly bf16Hardware: boolean;

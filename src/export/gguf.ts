@@ -12,12 +12,12 @@ import { applyTransform, ggufArchOf, mapTensor, type GgufArch } from './gguf_ten
 import { tokenizerMetadata } from './gguf_tokenizer.js';
 import { writeModelfile } from './modelfile.js';
 
-export type GgufDType = 'f32' | 'f16' | 'bf16' | 'q8_0';
-export const GGUF_DTYPES: readonly GgufDType[] = ['f32', 'f16', 'bf16', 'q8_0'];
+export type GgufDType = 'f32' | 'f16' | 'bf16' | 'q8_0' | 'q4_0';
+export const GGUF_DTYPES: readonly GgufDType[] = ['f32', 'f16', 'bf16', 'q8_0', 'q4_0'];
 
 /** llama_ftype of a whole file (general.file_type). */
-const FILE_TYPE: Record<GgufDType, number> = { f32: 0, f16: 1, q8_0: 7, bf16: 32 };
-const TENSOR_TYPE: Record<GgufDType, GgmlType> = { f32: 'F32', f16: 'F16', bf16: 'BF16', q8_0: 'Q8_0' };
+const FILE_TYPE: Record<GgufDType, number> = { f32: 0, f16: 1, q4_0: 2, q8_0: 7, bf16: 32 };
+const TENSOR_TYPE: Record<GgufDType, GgmlType> = { f32: 'F32', f16: 'F16', bf16: 'BF16', q8_0: 'Q8_0', q4_0: 'Q4_0' };
 
 export interface ExportGgufOptions {
   /** Hugging Face model directory (config.json, safetensors, tokenizer files). */
@@ -45,11 +45,12 @@ export function refuseExisting(out: string, overwrite: boolean | undefined): voi
 
 /**
  * The type llama.cpp's converter gives a tensor: 1-D tensors, biases and position embeddings stay
- * f32; q8_0 falls back to f16 where a row is not a whole number of 32-value blocks.
+ * f32; q8_0 and q4_0 fall back to f16 where a row is not a whole number of 32-value blocks. The blocks
+ * are formats/ggml_quant.ts's, the same bytes --base-quant keeps in memory.
  */
 export function tensorType(ggufName: string, shape: readonly number[], dtype: GgufDType): GgmlType {
   if (shape.length <= 1 || !ggufName.endsWith('.weight') || ggufName.startsWith('position_embd.')) return 'F32';
-  if (dtype === 'q8_0' && shape[shape.length - 1] % 32 !== 0) return 'F16';
+  if ((dtype === 'q8_0' || dtype === 'q4_0') && shape[shape.length - 1] % 32 !== 0) return 'F16';
   return TENSOR_TYPE[dtype];
 }
 

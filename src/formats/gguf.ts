@@ -1,7 +1,10 @@
 // GGUF v3, the file format of llama.cpp / ggml, written from its spec (llama.cpp docs/gguf.md):
 // header, typed metadata key-values, tensor infos, then the aligned tensor data. Bytes only: no
 // model knowledge lives here (the export maps names and layouts).
-import { f32ToBF16, f32ToF16, f32BitsToF16 } from './dtype.js';
+import { f32ToBF16, f32ToF16 } from './dtype.js';
+import { quantizeQ4_0, quantizeQ8_0 } from './ggml_quant.js';
+
+export { quantizeQ8_0, quantizeQ4_0 };
 import { writeAll, writeFileAtomic } from '../util/fs_atomic.js';
 
 export const GGUF_MAGIC = 0x46554747; // "GGUF" read as a little-endian uint32
@@ -25,6 +28,7 @@ export type GgufValue =
 export const GGML_TYPE = {
   F32: { id: 0, blockElems: 1, blockBytes: 4 },
   F16: { id: 1, blockElems: 1, blockBytes: 2 },
+  Q4_0: { id: 2, blockElems: 32, blockBytes: 18 },
   Q8_0: { id: 8, blockElems: 32, blockBytes: 34 },
   BF16: { id: 30, blockElems: 1, blockBytes: 2 },
 } as const;
@@ -53,32 +57,6 @@ export function ggmlTensorBytes(name: string, shape: readonly number[], type: Gg
   return (n / t.blockElems) * t.blockBytes;
 }
 
-/**
- * ggml's quantize_row_q8_0 reference: per block of 32, d = max|x| / 127 stored as f16, and
- * q = round-half-away(x / d) in int8 (scaled by 1/d in f32, as ggml and gguf-py both do).
- */
-export function quantizeQ8_0(x: Float32Array): Uint8Array {
-  if (x.length % 32 !== 0) throw new Error(`quantizeQ8_0: ${x.length} values is not a whole number of 32-value blocks`);
-  const out = new Uint8Array((x.length / 32) * 34);
-  const view = new DataView(out.buffer);
-  const f = new Float32Array(1);
-  const bits = new Uint32Array(f.buffer);
-  for (let b = 0, o = 0; b < x.length; b += 32, o += 34) {
-    let amax = 0;
-    for (let j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(x[b + j]));
-    const d = Math.fround(amax / 127);
-    const id = d ? Math.fround(1 / d) : 0;
-    f[0] = d;
-    view.setUint16(o, f32BitsToF16(bits[0]), true);
-    for (let j = 0; j < 32; j++) {
-      const v = Math.fround(x[b + j] * id);
-      const q = v < 0 ? -Math.round(-v) : Math.round(v); // C roundf: halves away from zero
-      view.setInt8(o + 2 + j, q);
-    }
-  }
-  return out;
-}
-
 /** f32 values -> the bytes of a ggml tensor of the given type (little-endian). */
 export function encodeTensor(data: Float32Array, type: GgmlType): Uint8Array {
   switch (type) {
@@ -86,6 +64,7 @@ export function encodeTensor(data: Float32Array, type: GgmlType): Uint8Array {
     case 'F16': { const h = f32ToF16(data); return new Uint8Array(h.buffer, h.byteOffset, h.byteLength); }
     case 'BF16': { const h = f32ToBF16(data); return new Uint8Array(h.buffer, h.byteOffset, h.byteLength); }
     case 'Q8_0': return quantizeQ8_0(data);
+    case 'Q4_0': return quantizeQ4_0(data);
   }
 }
 

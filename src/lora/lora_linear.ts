@@ -151,10 +151,17 @@ export function loraDropoutSeed(modelSeed: number, index: number): number {
   return dropoutHash(dropoutHash(modelSeed >>> 0, 0x4c6f5241 /* 'LoRA' */), index);
 }
 
-/** Writes f32 values W into a weight: as they are, or rounded (nearest even) to its 16-bit dtype. */
+/**
+ * Writes f32 values W into a weight: as they are, rounded (nearest even) to its 16-bit dtype, or
+ * quantized again in its blocks (as PEFT merges into a bitsandbytes base: dequantize, add, requantize).
+ */
 function storeBack(weight: Tensor, W: Float32Array, dtype = weight.storedDtype): void {
   if (dtype === 'F32') {
     if (weight.storedDtype === 'F32' && weight.data !== W) weight.data.set(W);
+    return;
+  }
+  if (dtype === 'Q8_0' || dtype === 'Q4_0') {
+    weight.quantizeFrom(W, dtype);
     return;
   }
   weight.storeHalf({ dtype, bits: dtype === 'BF16' ? f32ToBF16(W) : f32ToF16(W) });

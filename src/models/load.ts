@@ -6,6 +6,7 @@ import { openCheckpoint } from '../formats/checkpoint.js';
 import { saveSafetensors, type HalfWidener, type Tensor as FileTensor } from '../formats/safetensors.js';
 import { backend } from '../backend/select.js';
 import type { DType } from '../formats/dtype.js';
+import type { QuantType } from '../formats/ggml_quant.js';
 import { shapeStr } from '../tensor/shape.js';
 import { writeOutputDir } from '../util/output_dir.js';
 import { MODEL_OUTPUT } from '../formats/output_files.js';
@@ -34,9 +35,19 @@ export interface LoadOptions {
    * for inference and LoRA, not full fine-tuning.
    */
   keepStoredDtype?: boolean;
+  /**
+   * Quantize the frozen linear weights (not the lm_head, as QLoRA leaves it) to ggml's Q8_0 (int8)
+   * or Q4_0 (q4) blocks of 32 along the input dimension; rows of other lengths stay as they are.
+   */
+  baseQuant?: BaseQuant;
 }
 
-export function loadModel(dir: string, { keepStoredDtype = false }: LoadOptions = {}): LoadedModel {
+/** --base-quant's values and the ggml block type each keeps weights in. */
+export const BASE_QUANTS = ['int8', 'q4'] as const;
+export type BaseQuant = (typeof BASE_QUANTS)[number];
+export const BASE_QUANT_TYPE: Record<BaseQuant, QuantType> = { int8: 'Q8_0', q4: 'Q4_0' };
+
+export function loadModel(dir: string, { keepStoredDtype = false, baseQuant }: LoadOptions = {}): LoadedModel {
   if (!existsSync(dir)) throw new Error(`${dir}: no such model directory`);
   const configPath = join(dir, 'config.json');
   if (!existsSync(configPath)) throw new Error(`${dir}: no config.json (a Hugging Face model directory has config.json and model.safetensors)`);
@@ -49,6 +60,11 @@ export function loadModel(dir: string, { keepStoredDtype = false }: LoadOptions 
   const source = openCheckpoint(dir);
   const params = new Map(model.namedParameters());
   const linearWeights = new Set(model.namedModules().flatMap(([, m]) => m instanceof Linear ? [m.weight] : []));
+  // Quantized weights and their layout: Conv1D's [in, out] is quantized transposed (blocks along in).
+  const quant = baseQuant ? BASE_QUANT_TYPE[baseQuant] : null;
+  const quantLayout = new Map(quant ? model.namedModules().flatMap(([name, m]) =>
+    m instanceof Linear && name !== 'lm_head' && m.inFeatures % 32 === 0
+      ? [[m.weight, m.layout] as const] : []) : []);
   const loaded = new Set<string>();
   const unused: string[] = [];
   let dtype: DType = 'F32';
@@ -72,7 +88,11 @@ export function loadModel(dir: string, { keepStoredDtype = false }: LoadOptions 
         throw new Error(`${source.path}: tensor '${key}' has shape ${shapeStr(info.shape)}, the config expects ${shapeStr(p.shape)}`);
       }
       if (info.dtype === 'F16' || info.dtype === 'BF16') dtype = info.dtype;
-      if (keepStoredDtype && (info.dtype === 'F16' || info.dtype === 'BF16') && linearWeights.has(p)) {
+      const layout = quantLayout.get(p);
+      if (quant && layout) {
+        source.readFloat32Into(key, p.data, widen);
+        p.quantizeFrom(p.data, quant, layout === 'in_out');
+      } else if (keepStoredDtype && (info.dtype === 'F16' || info.dtype === 'BF16') && linearWeights.has(p)) {
         const bytes = source.readBytes(key);
         p.storeHalf({ dtype: info.dtype, bits: new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.length / 2) });
       } else {

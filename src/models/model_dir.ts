@@ -3,7 +3,7 @@
 // all read through the typed readers of formats/hf_config.ts.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadModel, type LoadedModel } from './load.js';
+import { loadModel, type BaseQuant, type LoadedModel } from './load.js';
 import { loadTokenizerDir, resolveTokenizer, specialTokenOptions, type LoadedTokenizer } from '../tokenizers/load.js';
 import { loadAdapter } from '../lora/adapter.js';
 import { ModelConfig } from '../formats/hf_config.js';
@@ -16,6 +16,8 @@ export interface OpenModelOptions {
   tokenizer?: string;
   /** Keep bf16/f16 linear weights in their stored dtype (frozen: inference and LoRA; see loadModel). */
   keepStoredDtype?: boolean;
+  /** Quantize the frozen linear weights to ggml Q8_0 (int8) or Q4_0 (q4) blocks (see loadModel). */
+  baseQuant?: BaseQuant;
 }
 
 export interface ModelDir extends LoadedModel {
@@ -32,7 +34,7 @@ export interface ModelDir extends LoadedModel {
 }
 
 export function openModelDir(dir: string, opts: OpenModelOptions = {}): ModelDir {
-  const loaded = loadModel(dir, { keepStoredDtype: opts.keepStoredDtype });
+  const loaded = loadModel(dir, { keepStoredDtype: opts.keepStoredDtype, baseQuant: opts.baseQuant });
   if (opts.adapter) loadAdapter(loaded.model, opts.adapter);
   const tok = opts.tokenizer ? resolveTokenizer(opts.tokenizer) : loadTokenizerDir(dir);
   const cfg = new ModelConfig(loaded.config, `${dir}/config.json`);

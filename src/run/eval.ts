@@ -1,7 +1,7 @@
 // `gptune eval`: mean cross-entropy per target token (Hugging Face's shifted convention, -100
 // ignored) over a file, batch by batch; with task: also generated answers scored against the data.
 import { opt, type OptionValues } from './option.js';
-import { openModel, requireTokenizer, taskEncoding } from './model.js';
+import { baseQuantOption, openModel, requireTokenizer, taskEncoding } from './model.js';
 import { ArrayDataset, evalBatches, loadTaskData, defaultPadId, readRows, detectDataKind, type Example, type SequenceDataset } from '../data/index.js';
 import { evaluateLoss } from '../train/trainer.js';
 import { evaluateTask, type TaskScores } from '../eval/task_eval.js';
@@ -13,6 +13,7 @@ export const EVAL_OPTIONS = {
   model: opt.string({ arg: 'dir', required: true, help: 'Hugging Face model directory' }),
   adapter: opt.string({ arg: 'dir', help: 'a LoRA adapter (PEFT format) to apply' }),
   tokenizer: opt.string({ arg: 'name|dir', help: 'tokenizer to use instead of the model directory\'s' }),
+  baseQuant: baseQuantOption(),
   data: opt.string({ arg: 'file', required: true, help: 'JSONL rows: {"text"}, {"input_ids"}, or task rows ({"prompt","completion"}, Alpaca, chat)' }),
   batchSize: opt.int({ min: 1, default: 8, help: 'sequences per batch' }),
   maxLength: opt.int({ min: 2, defaultRule: `the model's context, at most ${MAX_DEFAULT_LENGTH}`, help: 'truncate sequences to n tokens' }),
@@ -26,7 +27,7 @@ export type EvalRunOptions = OptionValues<typeof EVAL_OPTIONS>;
 export interface EvalResult { loss: number; perplexity: number; tokens: number; task?: TaskScores }
 
 export function runEval(o: EvalRunOptions): EvalResult {
-  const m = openModel(o.model, { adapter: o.adapter, tokenizer: o.tokenizer, keepStoredDtype: true });
+  const m = openModel(o.model, { adapter: o.adapter, tokenizer: o.tokenizer, keepStoredDtype: true, baseQuant: o.baseQuant });
   const { model, tok } = m;
   const seqLen = Math.min(o.maxLength ?? model.maxPositions, model.maxPositions, MAX_DEFAULT_LENGTH);
   const isTask = detectDataKind(o.data) === 'task';

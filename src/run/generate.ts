@@ -1,7 +1,7 @@
 // `gptune generate`: a continuation of a prompt, with generation_config.json's sampling defaults
 // applied where the user sets none (as transformers' generate() does; the user's options win).
 import { opt, type OptionValues } from './option.js';
-import { openModel, parseIds, requireTokenizer } from './model.js';
+import { baseQuantOption, openModel, parseIds, requireTokenizer } from './model.js';
 import { generate, DEFAULT_MAX_NEW_TOKENS, type GenerateResult } from '../generate/generate.js';
 import { UsageError } from '../util/errors.js';
 import { encodePrompt } from '../tokenizers/bos.js';
@@ -11,6 +11,7 @@ export const GENERATE_OPTIONS = {
   model: opt.string({ arg: 'dir', required: true, help: 'Hugging Face model directory (config.json + model.safetensors)' }),
   adapter: opt.string({ arg: 'dir', help: 'a LoRA adapter (PEFT format) to apply' }),
   tokenizer: opt.string({ arg: 'name|dir', help: 'tokenizer to use instead of the model directory\'s (built in: gpt2)' }),
+  baseQuant: baseQuantOption(),
   prompt: opt.string({ arg: 'text', help: 'the prompt text' }),
   promptIds: opt.string({ arg: 'ids', help: 'the prompt as token ids, e.g. 1,2,3 (needs no tokenizer)' }),
   maxNewTokens: opt.int({ min: 1, defaultRule: `generation_config.json's max_new_tokens, else ${DEFAULT_MAX_NEW_TOKENS}`, help: 'tokens to generate' }),
@@ -27,7 +28,7 @@ export type GenerateRunOptions = OptionValues<typeof GENERATE_OPTIONS>;
 /** Generates; streams each piece of text to onText when given. */
 export function runGenerate(o: GenerateRunOptions, onText?: (delta: string) => void): GenerateResult & { hasTokenizer: boolean; sampling: ResolvedSampling; maxPositions: number } {
   if ((o.prompt === undefined) === (o.promptIds === undefined)) throw new UsageError('give exactly one of --prompt and --prompt-ids');
-  const m = openModel(o.model, { adapter: o.adapter, tokenizer: o.tokenizer, keepStoredDtype: true });
+  const m = openModel(o.model, { adapter: o.adapter, tokenizer: o.tokenizer, keepStoredDtype: true, baseQuant: o.baseQuant });
   let prompt: number[];
   if (o.promptIds !== undefined) prompt = parseIds('--prompt-ids', o.promptIds);
   else {

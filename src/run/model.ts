@@ -6,6 +6,8 @@ import type { LoadedTokenizer } from '../tokenizers/load.js';
 import { ChatTemplate } from '../tokenizers/chat_template.js';
 import { UsageError } from '../util/errors.js';
 import type { TaskOptions } from '../data/task.js';
+import { BASE_QUANTS } from '../models/load.js';
+import { opt } from './option.js';
 
 export type { OpenModelOptions };
 
@@ -13,6 +15,11 @@ export interface OpenedModel extends Omit<ModelDir, 'chatTemplate'> {
   /** The model's chat template, compiled; undefined when it has none (task data then renders ChatML). */
   chatTemplate: ChatTemplate | undefined;
 }
+
+/** --base-quant, one declaration for every command that opens a model (train, generate, eval, serve, chat). */
+export const baseQuantOption = () => opt.choice(BASE_QUANTS, {
+  help: 'quantize the frozen linear weights at load: int8 (ggml Q8_0) or q4 (ggml Q4_0), blocks of 32 with an f16 scale (LoRA trains on top, as QLoRA)',
+});
 
 /** models/model_dir.ts reads the folder; here the EOS ids fall back to the tokenizer's EOS and the template is compiled. */
 export function openModel(dir: string, opts: OpenModelOptions = {}): OpenedModel {

@@ -9,10 +9,12 @@ import { nucleus } from '../serve/openai_api.js';
 import type { AdapterSource } from '../lora/multi_lora.js';
 import type { Readable, Writable } from 'node:stream';
 import { UsageError } from '../util/errors.js';
+import { baseQuantOption } from './model.js';
 
 export const SERVE_OPTIONS = {
   model: opt.string({ arg: 'dir', required: true, help: 'Hugging Face model directory' }),
   adapter: opt.list({ arg: 'name=dir', variadic: true, default: [], help: 'LoRA adapters served under NAME (a bare DIR is named after its folder)' }),
+  baseQuant: baseQuantOption(),
   name: opt.string({ arg: 'name', defaultRule: 'the directory\'s name', help: 'the base model\'s name in the API' }),
   host: opt.string({ arg: 'host', default: SERVER_DEFAULTS.host, help: 'address to bind (0.0.0.0 exposes the server to the network)' }),
   port: opt.int({ min: 0, max: 65535, default: SERVER_DEFAULTS.port, help: 'port (0: any free port)' }),
@@ -33,7 +35,7 @@ export function parseAdapterSpec(spec: string): AdapterSource {
 
 export function runServe(o: ServeRunOptions, env: NodeJS.ProcessEnv = process.env): Promise<RunningServer> {
   return startServer({
-    modelDir: o.model, adapters: o.adapter.map(parseAdapterSpec), modelName: o.name, host: o.host, port: o.port,
+    modelDir: o.model, baseQuant: o.baseQuant, adapters: o.adapter.map(parseAdapterSpec), modelName: o.name, host: o.host, port: o.port,
     apiKey: o.apiKey ?? env.GPTUNE_API_KEY, maxBatch: o.maxBatch, maxQueue: o.maxQueue, maxBodyBytes: Math.round(o.maxBodyMb * 2 ** 20),
   });
 }
@@ -41,6 +43,7 @@ export function runServe(o: ServeRunOptions, env: NodeJS.ProcessEnv = process.en
 export const CHAT_OPTIONS = {
   model: opt.string({ arg: 'dir', required: true, help: 'Hugging Face model directory' }),
   adapter: opt.string({ arg: 'dir', help: 'a LoRA adapter (PEFT format) to apply' }),
+  baseQuant: baseQuantOption(),
   system: opt.string({ arg: 'text', help: 'the system prompt' }),
   maxTokens: opt.int({ min: 1, defaultRule: 'up to the context', help: 'longest reply in tokens' }),
   temperature: opt.number({ min: 0, default: 0, help: 'sampling temperature; 0 is greedy' }),
@@ -52,6 +55,6 @@ export type ChatRunOptions = OptionValues<typeof CHAT_OPTIONS>;
 export interface ChatStreams { input: Readable; output: Writable; info: Writable; interactive: boolean }
 
 export function runChatSession(o: ChatRunOptions, io: ChatStreams): Promise<ChatSummary> {
-  return runChat({ modelDir: o.model, adapterDir: o.adapter, system: o.system, maxTokens: o.maxTokens, temperature: o.temperature,
+  return runChat({ modelDir: o.model, baseQuant: o.baseQuant, adapterDir: o.adapter, system: o.system, maxTokens: o.maxTokens, temperature: o.temperature,
     topP: nucleus(o.topP), seed: o.seed, ...io });
 }

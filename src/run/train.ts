@@ -63,9 +63,10 @@ export function prepareTraining(o: TrainRunOptions, log: Log = () => {}): Prepar
   // From scratch every parameter trains; LoRA needs a pretrained base.
   const method = o.method ?? (kind === 'task' && !o.init ? 'lora' : 'full');
   if (method === 'lora' && o.init) throw new UsageError('--method lora needs a pretrained --model (from scratch, train every parameter)');
+  if (o.baseQuant && method !== 'lora') throw new UsageError(`--base-quant ${o.baseQuant} needs --method lora (quantized weights are frozen)`);
   let model: CausalLM, tok: LoadedTokenizer | null, generationConfig: Record<string, unknown> | null, eosIds: number[];
   if (o.model) {
-    const opened = openModel(o.model, { tokenizer: o.tokenizer, keepStoredDtype: method === 'lora' });
+    const opened = openModel(o.model, { tokenizer: o.tokenizer, keepStoredDtype: method === 'lora', baseQuant: o.baseQuant });
     ({ model, tok, generationConfig, eosIds } = opened);
   } else {
     tok = resolveTokenizer(o.tokenizer ?? 'gpt2');

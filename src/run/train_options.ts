@@ -5,6 +5,7 @@ import { SCHEDULES } from '../train/schedule.js';
 import { DATA_FORMATS } from '../data/detect.js';
 import { TRUNCATIONS } from '../data/task.js';
 import { COMPUTE_DTYPES } from '../tensor/compute_dtype.js';
+import { baseQuantOption } from './model.js';
 
 export const SAVE_DTYPES = ['F32', 'F16', 'BF16'] as const;
 
@@ -44,6 +45,7 @@ export const TRAIN_OPTIONS = {
   keepCheckpoints: opt.int({ min: 1, default: 2, help: 'checkpoints kept (older ones are removed)' }),
   saveDtype: opt.choice(SAVE_DTYPES, { default: 'F32', help: 'dtype of the final model (checkpoints stay F32)' }),
   // Method.
+  baseQuant: baseQuantOption(),
   method: opt.choice(['full', 'lora'], { defaultRule: 'lora for task data on a pretrained --model, else full', help: 'full fine-tuning or LoRA' }),
   // gptune's LoRA defaults differ from PEFT's LoraConfig (alpha 8, dropout 0): alpha = 2r and dropout
   // 0.05 are the values of PEFT's and TRL's own fine-tuning examples. Adapter files keep PEFT's meaning.

@@ -1,6 +1,7 @@
 // `gptune chat`: a conversation in the terminal. Each reply streams as it is generated, the whole
 // conversation goes through the model's chat template every turn, and /reset, /system, /save, /exit
 // manage it. Without a terminal it reads one conversation from stdin (a user turn per line).
+import type { BaseQuant } from '../models/load.js';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import type { ChatMessage } from '../tokenizers/chat_template.js';
@@ -11,6 +12,8 @@ import { encodeChat, loadServedModel, type ServedModel } from './served_model.js
 
 export interface ChatOptions {
   modelDir: string;
+  /** Quantize the base's linear weights at load (--base-quant). */
+  baseQuant?: BaseQuant;
   adapterDir?: string;
   system?: string;
   maxTokens?: number;
@@ -32,7 +35,7 @@ export interface ChatSummary {
 }
 
 export async function runChat(opts: ChatOptions): Promise<ChatSummary> {
-  const served = loadServedModel({ modelDir: opts.modelDir, adapters: opts.adapterDir ? [{ name: 'adapter', dir: opts.adapterDir }] : [] });
+  const served = loadServedModel({ modelDir: opts.modelDir, baseQuant: opts.baseQuant, adapters: opts.adapterDir ? [{ name: 'adapter', dir: opts.adapterDir }] : [] });
   if (!served.tokenizer) throw new GptuneError(`${opts.modelDir} has no tokenizer files; chat needs one`);
   const tok = served.tokenizer;
   const scheduler = new Scheduler(served.model, served.adapters, (ids) => tok.decode(ids), { maxBatch: 1, maxQueue: 1 });

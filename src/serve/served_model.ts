@@ -1,5 +1,6 @@
 // What a server or a chat session holds: one base model, its tokenizer, chat template and stop
 // tokens, and the adapters loaded over it. The model directory is read here and only here.
+import type { BaseQuant } from '../models/load.js';
 import { basename, resolve } from 'node:path';
 import { openModel } from '../run/model.js';
 import type { CausalLM } from '../models/causal_lm.js';
@@ -28,12 +29,14 @@ export interface ServedModel {
 
 export interface LoadServedOptions {
   modelDir: string;
+  /** Quantize the base's linear weights at load (--base-quant). */
+  baseQuant?: BaseQuant;
   adapters?: readonly AdapterSource[];
   name?: string;
 }
 
 export function loadServedModel(opts: LoadServedOptions): ServedModel {
-  const setup = openModel(opts.modelDir, { keepStoredDtype: true });
+  const setup = openModel(opts.modelDir, { keepStoredDtype: true, baseQuant: opts.baseQuant });
   const tok = setup.tok;
   const template = setup.chatTemplate ?? ChatTemplate.chatml();
   const adapters = AdapterSet.load(setup.model, opts.adapters ?? []);

@@ -1,5 +1,6 @@
 // `gptune serve`: an OpenAI-compatible HTTP server on node:http over the continuous-batching
 // scheduler. /v1/chat/completions, /v1/completions, /v1/models, /health, /metrics.
+import type { BaseQuant } from '../models/load.js';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
@@ -20,6 +21,8 @@ import { encodePrompt } from '../tokenizers/bos.js';
 export const SERVER_DEFAULTS = { host: '127.0.0.1', port: 8080, maxBodyBytes: 1 << 20 } as const;
 export interface ServeOptions {
   modelDir: string;
+  /** Quantize the base's linear weights at load (--base-quant). */
+  baseQuant?: BaseQuant;
   adapters?: readonly AdapterSource[];
   /** The base model's name in the API (default: the directory's name). */
   modelName?: string;
@@ -50,7 +53,7 @@ export interface RunningServer {
 }
 
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
-  const served = opts.served ?? loadServedModel({ modelDir: opts.modelDir, adapters: opts.adapters, name: opts.modelName });
+  const served = opts.served ?? loadServedModel({ modelDir: opts.modelDir, baseQuant: opts.baseQuant, adapters: opts.adapters, name: opts.modelName });
   const tok = served.tokenizer;
   const decode = tok ? (ids: readonly number[]) => tok.decode(ids) : null;
   const scheduler = new Scheduler(served.model, served.adapters, decode, { maxBatch: opts.maxBatch, maxQueue: opts.maxQueue });

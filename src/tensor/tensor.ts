@@ -1,12 +1,13 @@
-// Tensor: a float32 buffer (or, for frozen parameters, the checkpoint's bf16/f16 bits) with a shape, an optional gradient, and its place on the autograd tape.
+// Tensor: a float32 buffer (or, for frozen parameters, the checkpoint's bf16/f16 bits or ggml blocks) with a shape, an optional gradient, and its place on the autograd tape.
 // Three kinds: parameters (persistent leaves), activations (pooled; freed when their step's
 // backward finishes, or as soon as a forward block ends when no backward reads them) and views
 // (share an activation's buffer, e.g. reshape).
 import { allocUninit, allocZeros, release } from './pool.js';
 import { type Shape, checkShape, shapeStr, sizeOf } from './shape.js';
 import { backward as runBackward, track } from './tape.js';
-import type { HalfWeight } from '../backend/backend.js';
+import { isQuantWeight, type HalfWeight, type QuantWeight, type StoredWeight } from '../backend/backend.js';
 import { bf16ToF32, f16ToF32 } from '../formats/dtype.js';
+import { dequantize, quantBytes, quantize } from '../formats/ggml_quant.js';
 
 export type TensorKind = 'param' | 'activation' | 'view' | 'const';
 
@@ -28,8 +29,8 @@ export class Tensor {
   private dataReleased = false;
   /** How to rebuild the values from tensors that backward keeps anyway (selective recomputation). */
   private recipe: { from: readonly Tensor[]; fill: (out: Float32Array) => void } | null = null;
-  /** A frozen parameter kept in its checkpoint's 16-bit dtype (then `buffer` is empty). */
-  private half: HalfWeight | null = null;
+  /** A frozen parameter kept in its checkpoint's 16-bit dtype or quantized (then `buffer` is empty). */
+  private stored: StoredWeight | null = null;
 
   private constructor(data: Float32Array, shape: Shape, kind: TensorKind, base: Tensor | null = null) {
     this.shape = shape;
@@ -45,7 +46,7 @@ export class Tensor {
    */
   get data(): Float32Array {
     if (this.base !== null) return this.base.data;
-    if (this.half) throw new Error(`${this.toString()}: held as ${this.half.dtype} (its stored dtype); GEMMs read weightOperand, others toFloat32()`);
+    if (this.stored) throw new Error(`${this.toString()}: held as ${this.stored.dtype} (its stored dtype); GEMMs read weightOperand, others toFloat32()`);
     if (this.dataReleased) {
       if (!this.recipe || this.disposed) {
         throw new Error(`${this.toString()}: its values were released after the forward block that made it (no backward declared them saved)`);
@@ -95,11 +96,11 @@ export class Tensor {
     return t;
   }
 
-  /** 'F32', or the 16-bit dtype a frozen parameter is kept in (see storeHalf). */
-  get storedDtype(): 'F32' | HalfWeight['dtype'] { return this.half ? this.half.dtype : 'F32'; }
+  /** 'F32', or the 16-bit dtype or ggml block type a frozen parameter is kept in (storeHalf, storeQuant). */
+  get storedDtype(): 'F32' | StoredWeight['dtype'] { return this.stored ? this.stored.dtype : 'F32'; }
 
   /** What a GEMM reads as this weight: the f32 values, or the 16-bit ones it widens as it packs them. */
-  get weightOperand(): Float32Array | HalfWeight { return this.half ?? this.data; }
+  get weightOperand(): Float32Array | StoredWeight { return this.stored ?? this.data; }
 
   /**
    * Keeps this parameter as 16-bit patterns (bf16 or f16) and drops its f32 buffer: half the memory.
@@ -108,15 +109,47 @@ export class Tensor {
   storeHalf(w: HalfWeight): void {
     if (this.kind !== 'param') throw new Error(`${this.toString()}: only parameters can be kept in a 16-bit dtype`);
     if (w.bits.length !== this.size) throw new Error(`${this.toString()}: ${w.bits.length} ${w.dtype} values for ${this.size} elements`);
-    this.half = w;
+    this.stored = w;
     this.buffer = EMPTY;
     this.requiresGrad = false;
   }
 
-  /** The values as float32: the buffer itself, or a widened copy (exact) when kept in 16 bits. */
+  /** Keeps this 2-D parameter as ggml Q8_0/Q4_0 blocks and drops its f32 buffer; frozen from then on. */
+  storeQuant(w: QuantWeight): void {
+    if (this.kind !== 'param' || this.rank !== 2) throw new Error(`${this.toString()}: only 2-D parameters can be quantized`);
+    const rowLen = w.transposed ? this.shape[0] : this.shape[1];
+    if (rowLen % 32 !== 0) throw new Error(`${this.toString()}: rows of ${rowLen} values are not whole 32-value ${w.dtype} blocks`);
+    if (w.blocks.length !== quantBytes(w.dtype, this.size)) throw new Error(`${this.toString()}: ${w.blocks.length} bytes of ${w.dtype} for ${this.size} elements`);
+    this.stored = w;
+    this.buffer = EMPTY;
+    this.requiresGrad = false;
+  }
+
+  /**
+   * Quantizes f32 values W (in this tensor's layout) to ggml blocks and keeps those. transposed:
+   * quantize W^T, so blocks run along the first dimension (a Conv1D [in, out] weight's input).
+   * Defaults to how the weight is quantized now.
+   */
+  quantizeFrom(W: Float32Array, dtype: QuantWeight['dtype'], transposed = this.stored !== null && isQuantWeight(this.stored) && this.stored.transposed): void {
+    let src = W;
+    if (transposed) {
+      const [rows, cols] = this.shape;
+      src = new Float32Array(this.size); // [cols, rows]
+      for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) src[c * rows + r] = W[r * cols + c];
+    }
+    this.storeQuant({ dtype, blocks: quantize(dtype, src), transposed });
+  }
+
+  /** The values as float32: the buffer itself, or a widened (exact) or dequantized copy. */
   toFloat32(): Float32Array {
-    if (!this.half) return this.data;
-    return this.half.dtype === 'BF16' ? bf16ToF32(this.half.bits) : f16ToF32(this.half.bits);
+    const s = this.stored;
+    if (!s) return this.data;
+    if (!isQuantWeight(s)) return s.dtype === 'BF16' ? bf16ToF32(s.bits) : f16ToF32(s.bits);
+    const w = dequantize(s.dtype, s.blocks, this.size);
+    if (!s.transposed) return w;
+    const [rows, cols] = this.shape, out = new Float32Array(this.size); // w is [cols, rows]
+    for (let c = 0; c < cols; c++) for (let r = 0; r < rows; r++) out[r * cols + c] = w[c * rows + r];
+    return out;
   }
 
   /** A constant leaf over caller-owned data (inputs, masks); optionally requiring grad. */
@@ -199,7 +232,7 @@ export class Tensor {
     this.grad = null;
     this.buffer = EMPTY;
     this.recipe = null;
-    this.half = null;
+    this.stored = null;
   }
 
   toString(): string { return `Tensor${shapeStr(this.shape)}${this.name ? ' ' + this.name : ''}`; }

@@ -35,7 +35,7 @@ test('gptune export --format gguf writes the file and a Modelfile, and keeps an 
 
 test('gptune export refuses unknown formats and dtypes, and gguf-lora without --adapter', () => {
   const out = join(ROOT, 'x.gguf');
-  assert.match(gptune('export', '--model', BASE, '--dtype', 'q4_0', '--out', out).stderr, /--dtype must be one of f32, f16, bf16, q8_0, got 'q4_0'/);
+  assert.match(gptune('export', '--model', BASE, '--dtype', 'q4_k', '--out', out).stderr, /--dtype must be one of f32, f16, bf16, q8_0, q4_0, got 'q4_k'/);
   assert.match(gptune('export', '--model', BASE, '--format', 'onnx', '--out', out).stderr, /--format must be one of gguf, gguf-lora, got 'onnx'/);
   assert.match(gptune('export', '--model', BASE, '--format', 'gguf-lora', '--out', out).stderr, /needs --adapter/);
 });

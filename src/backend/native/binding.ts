@@ -16,6 +16,9 @@ export interface NativeAddon extends NativeKernels {
   /** gemm with B as 16-bit patterns: bf16, or IEEE f16 when f16 is set. */
   gemmHalf(c: F32, a: F32, b: Uint16Array, m: number, n: number, k: number, transA: boolean, transB: boolean,
     accumulate: boolean, f16: boolean): void;
+  /** gemm with B as ggml blocks along its stored rows: Q8_0, or Q4_0 when q4 is set. */
+  gemmQuant(c: F32, a: F32, b: Uint8Array, m: number, n: number, k: number, transA: boolean, transB: boolean,
+    accumulate: boolean, q4: boolean): void;
   /** The instruction set the kernels dispatch to: 'avx512' | 'avx2' | 'scalar'. */
   isa(): string;
   threads(): number;

@@ -1,5 +1,5 @@
 // The native backend: the addon's kernels under the Backend interface (marshalling only).
-import type { Backend } from '../backend.js';
+import { isQuantWeight, type Backend } from '../backend.js';
 import type { NativeAddon } from './binding.js';
 
 export function nativeBackend(addon: NativeAddon): Backend {
@@ -9,10 +9,12 @@ export function nativeBackend(addon: NativeAddon): Backend {
     get threads() { return addon.threads(); },
     gemm: (c, a, b, m, n, k_, ta, tb, acc) => b instanceof Float32Array
       ? k.gemm(c, a, b, m, n, k_, ta, tb, acc)
-      : k.gemmHalf(c, a, b.bits, m, n, k_, ta, tb, acc, b.dtype === 'F16'),
+      : isQuantWeight(b) ? k.gemmQuant(c, a, b.blocks, m, n, k_, ta, tb !== b.transposed, acc, b.dtype === 'Q4_0')
+        : k.gemmHalf(c, a, b.bits, m, n, k_, ta, tb, acc, b.dtype === 'F16'),
     gemmBf16: (c, a, b, m, n, k_, ta, tb, acc) => b instanceof Float32Array
       ? k.gemmBf16(c, a, b, m, n, k_, ta, tb, acc, 0)
-      : k.gemmBf16(c, a, b.bits, m, n, k_, ta, tb, acc, b.dtype === 'F16' ? 2 : 1),
+      : isQuantWeight(b) ? k.gemmQuant(c, a, b.blocks, m, n, k_, ta, tb !== b.transposed, acc, b.dtype === 'Q4_0')
+        : k.gemmBf16(c, a, b.bits, m, n, k_, ta, tb, acc, b.dtype === 'F16' ? 2 : 1),
     get bf16Hardware() { return addon.bf16Hardware() === 1; },
     addBias: k.addBias, sumRows: k.sumRows, halfToF32: k.halfToF32,
     add: k.add, mul: k.mul, scale: k.scale, axpy: k.axpy, addMul: k.addMul, sum: k.sum, sumSquares: k.sumSquares,

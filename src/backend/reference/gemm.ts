@@ -1,15 +1,13 @@
 // Reference GEMM: the spec for the native kernel, a plain triple loop that is obviously right.
 // Sums are accumulated in double (JS numbers) and rounded to float32 once, when stored in C.
-import type { F32, HalfWeight } from '../backend.js';
+import { isQuantWeight, type F32, type StoredWeight } from '../backend.js';
 import { bf16ToF32, f16ToF32, f32ToBF16 } from '../../formats/dtype.js';
+import { dequantize } from '../../formats/ggml_quant.js';
 
-/**
- * C[M,N] = (accumulate ? C : 0) + op(A) @ op(B).
- * a: [M,K], or [K,M] when transA. b: [K,N], or [N,K] when transB. c: [M,N]. Row-major, contiguous.
- */
 /** gemm of both operands rounded to bf16 (nearest, ties to even): the spec of the native gemmBf16. */
-export function gemmBf16(c: F32, a: F32, bIn: F32 | HalfWeight, m: number, n: number, k: number,
+export function gemmBf16(c: F32, a: F32, bIn: F32 | StoredWeight, m: number, n: number, k: number,
   transA: boolean, transB: boolean, accumulate: boolean): void {
+  if (!(bIn instanceof Float32Array) && isQuantWeight(bIn)) return gemm(c, a, bIn, m, n, k, transA, transB, accumulate);
   const b = bIn instanceof Float32Array ? bIn : bIn.dtype === 'BF16' ? bf16ToF32(bIn.bits) : f16ToF32(bIn.bits);
   gemm(c, roundToBf16(a), roundToBf16(b), m, n, k, transA, transB, accumulate);
 }
@@ -18,10 +16,20 @@ function roundToBf16(x: F32): F32 {
   return bf16ToF32(f32ToBF16(x));
 }
 
-export function gemm(c: F32, a: F32, bIn: F32 | HalfWeight, m: number, n: number, k: number,
+/**
+ * C[M,N] = (accumulate ? C : 0) + op(A) @ op(B).
+ * a: [M,K], or [K,M] when transA. b: [K,N], or [N,K] when transB. c: [M,N]. Row-major, contiguous.
+ */
+export function gemm(c: F32, a: F32, bIn: F32 | StoredWeight, m: number, n: number, k: number,
   transA: boolean, transB: boolean, accumulate: boolean): void {
-  // A 16-bit B is widened first (exact), then multiplied as f32: the spec of the native widening.
-  const b = bIn instanceof Float32Array ? bIn : bIn.dtype === 'BF16' ? bf16ToF32(bIn.bits) : f16ToF32(bIn.bits);
+  // A 16-bit or quantized B is widened first (exact), then multiplied as f32: the spec of the native
+  // widening. Blocks stored transposed flip transB.
+  let b: F32;
+  if (bIn instanceof Float32Array) b = bIn;
+  else if (isQuantWeight(bIn)) {
+    b = dequantize(bIn.dtype, bIn.blocks, k * n);
+    if (bIn.transposed) transB = !transB;
+  } else b = bIn.dtype === 'BF16' ? bf16ToF32(bIn.bits) : f16ToF32(bIn.bits);
   // Element strides of op(A)[i,p] and op(B)[p,j] inside the stored arrays.
   const aRow = transA ? 1 : k, aCol = transA ? m : 1; // op(A)[i,p] = a[i*aRow + p*aCol]
   const bRow = transB ? 1 : n, bCol = transB ? k : 1; // op(B)[p,j] = b[p*bRow + j*bCol]

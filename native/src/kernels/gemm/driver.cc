@@ -56,19 +56,19 @@ struct Problem {
   int64_t m, n, k, lda, ldb;
   int64_t kc;  // depth block
   bool ta, tb, accumulate;
-  const uint16_t* b16 = nullptr;  // B as 16-bit patterns (then b is null), widened while packed
+  const void* bs = nullptr;  // B as 16-bit patterns or blocks (then b is null), widened while packed
   Stored bkind = STORED_F32;
 };
 
-// kit.pack_b of op(B)[p0:p0+kc, j0:j0+nc]. A 16-bit B is first widened, only that block, into scratch
-// in B's stored layout; the packed panels are then the f32 path's, value for value.
+// kit.pack_b of op(B)[p0:p0+kc, j0:j0+nc]. A 16-bit or quantized B is first widened, only that block,
+// into scratch in B's stored layout; the packed panels are then the f32 path's, value for value.
 void pack_b(const Kit& kit, const Problem& P, float* dst, int64_t p0, int64_t j0, int64_t kc, int64_t nc) {
-  if (!P.b16) { kit.pack_b(dst, P.b, P.ldb, P.tb, p0, j0, kc, nc); return; }
+  if (!P.bs) { kit.pack_b(dst, P.b, P.ldb, P.tb, p0, j0, kc, nc); return; }
   // Stored B is [K,N] (rows p0.., cols j0..) or, when transposed, [N,K] (rows j0.., cols p0..).
   const int64_t rows = P.tb ? nc : kc, cols = P.tb ? kc : nc;
   const int64_t r0 = P.tb ? j0 : p0, c0 = P.tb ? p0 : j0;
   float* w = t_bwide.get(rows * cols);
-  for (int64_t r = 0; r < rows; ++r) widen(w + r * cols, P.b16 + (r0 + r) * P.ldb + c0, cols, P.bkind);
+  for (int64_t r = 0; r < rows; ++r) load_row(w + r * cols, P.bs, P.bkind, P.ldb, r0 + r, c0, cols);
   kit.pack_b(dst, w, cols, P.tb, 0, 0, kc, nc);
 }
 
@@ -159,7 +159,7 @@ const Kit& pick_kit() {
 
 namespace {
 
-void gemm_any(float* c, const float* a, const float* b, const uint16_t* b16, Stored bkind, int64_t m, int64_t n, int64_t k,
+void gemm_any(float* c, const float* a, const float* b, const void* bs, Stored bkind, int64_t m, int64_t n, int64_t k,
               bool trans_a, bool trans_b, bool accumulate) {
   if (m == 0 || n == 0) return;
   if (k == 0) {
@@ -169,17 +169,17 @@ void gemm_any(float* c, const float* a, const float* b, const uint16_t* b16, Sto
   // A single row or column of C is a matrix-vector product; op(A) [1,K] (or op(B) [K,1]) is then
   // K contiguous floats whatever its transpose flag.
   if (m == 1) {
-    if (b16) {
-      if (trans_b) gemv_dot_half(c, b16, bkind, a, n, k, accumulate);
-      else gemv_axpy_half(c, b16, bkind, a, k, n, accumulate);
+    if (bs) {
+      if (trans_b) gemv_dot_stored(c, bs, bkind, a, n, k, accumulate);
+      else gemv_axpy_stored(c, bs, bkind, a, k, n, accumulate);
     } else if (trans_b) gemv_dot(c, b, a, n, k, accumulate);  // B [N,K]
     else gemv_axpy(c, b, a, k, n, accumulate);                 // B [K,N]
     return;
   }
   if (n == 1) {
-    if (b16) {  // op(B) is K contiguous values: widen them, then the f32 path's GEMV
+    if (bs) {  // op(B) is K contiguous stored values (block kinds: one row, as gemmQuant checks): widen them, then the f32 path's GEMV
       float* w = t_bwide.get(k);
-      widen(w, b16, k, bkind);
+      load_row(w, bs, bkind, k, 0, 0, k);
       b = w;
     }
     if (trans_a) gemv_axpy(c, a, b, k, m, accumulate);    // A [K,M]
@@ -203,7 +203,7 @@ void gemm_any(float* c, const float* a, const float* b, const uint16_t* b16, Sto
   // Depth blocks as deep as the L2-resident op(B) block allows (each one is a pass over C), but at
   // most 2048 (narrow C would otherwise make op(A) micro-panels of hundreds of KiB).
   const int64_t depth = std::clamp<int64_t>(kit.l2_floats / round_up(width, kit.nr), kit.kc, 2048);
-  const Problem P{c, a, b, m, n, k, trans_a ? m : k, trans_b ? k : n, even_block(k, depth, 1), trans_a, trans_b, accumulate, b16, bkind};
+  const Problem P{c, a, b, m, n, k, trans_a ? m : k, trans_b ? k : n, even_block(k, depth, 1), trans_a, trans_b, accumulate, bs, bkind};
   if (wide) {
     // op(A) is packed once, by all threads, in row bands that bound its buffer.
     const int64_t band = std::max<int64_t>(kit.mr, kMaxPacked / k / kit.mr * kit.mr);
@@ -238,8 +238,8 @@ void sgemm(float* c, const float* a, const float* b, int64_t m, int64_t n, int64
   gemm_any(c, a, b, nullptr, STORED_F32, m, n, k, trans_a, trans_b, accumulate);
 }
 
-void sgemm_half_b(float* c, const float* a, const uint16_t* b, Stored kind, int64_t m, int64_t n, int64_t k,
-                  bool trans_a, bool trans_b, bool accumulate) {
+void sgemm_stored_b(float* c, const float* a, const void* b, Stored kind, int64_t m, int64_t n, int64_t k,
+                    bool trans_a, bool trans_b, bool accumulate) {
   gemm_any(c, a, nullptr, b, kind, m, n, k, trans_a, trans_b, accumulate);
 }
 

@@ -15,7 +15,7 @@ namespace {
 
 // y[r] = (acc ? y[r] : 0) + dot(x, X[r, :]) for r in [r0, r1); X is [rows, cols] row-major.
 // L independent partial sums per row let the compiler vectorise the dot without reassociating.
-// Rows come from `Rows`: F32Rows reads X in place, HalfRows widens each into a buffer first, so
+// Rows come from `Rows`: F32Rows reads X in place, StoredRows widens or dequantizes each into a buffer first, so
 // both run the same arithmetic in the same order (bit-identical results).
 struct F32Rows {
   const float* X;
@@ -23,13 +23,13 @@ struct F32Rows {
   GPTUNE_INLINE const float* operator()(int64_t r, int64_t j0, int64_t) const { return X + r * cols + j0; }
 };
 thread_local std::vector<float> t_row;
-struct HalfRows {
-  const uint16_t* X;
+struct StoredRows {
+  const void* X;
   int64_t cols;
   Stored kind;
   GPTUNE_INLINE const float* operator()(int64_t r, int64_t j0, int64_t w) const {
     if (t_row.size() < size_t(w)) t_row.resize(w);
-    widen(t_row.data(), X + r * cols + j0, w, kind);
+    load_row(t_row.data(), X, kind, cols, r, j0, w);
     return t_row.data();
   }
 };
@@ -123,11 +123,17 @@ void gemv_dot(float* y, const float* X, const float* x, int64_t rows, int64_t co
 void gemv_axpy(float* y, const float* X, const float* x, int64_t rows, int64_t cols, bool acc) {
   axpy_any(y, F32Rows{X, cols}, x, rows, cols, acc);
 }
-void gemv_dot_half(float* y, const uint16_t* X, Stored kind, const float* x, int64_t rows, int64_t cols, bool acc) {
-  dot_any(y, HalfRows{X, cols, kind}, x, rows, cols, acc);
+void gemv_dot_stored(float* y, const void* X, Stored kind, const float* x, int64_t rows, int64_t cols, bool acc) {
+  if (GemvRowsFn f = (kind == STORED_Q8_0 || kind == STORED_Q4_0) ? pick_dot_blocks(kind) : nullptr) {
+    const uint8_t* blocks = static_cast<const uint8_t*>(X);
+    parallel_for(rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(cols, 1)),
+                 [&](int64_t r0, int64_t r1) { f(y, blocks, x, cols, r0, r1, acc); });
+    return;
+  }
+  dot_any(y, StoredRows{X, cols, kind}, x, rows, cols, acc);
 }
-void gemv_axpy_half(float* y, const uint16_t* X, Stored kind, const float* x, int64_t rows, int64_t cols, bool acc) {
-  axpy_any(y, HalfRows{X, cols, kind}, x, rows, cols, acc);
+void gemv_axpy_stored(float* y, const void* X, Stored kind, const float* x, int64_t rows, int64_t cols, bool acc) {
+  axpy_any(y, StoredRows{X, cols, kind}, x, rows, cols, acc);
 }
 
 }  // namespace gemm

@@ -28,24 +28,50 @@ const Kit& kit_scalar();
 
 // How a weight operand is stored: f32, or 16-bit patterns widened to f32 on load (exact: every bf16
 // and f16 value is an f32 value), so a product with a half-precision weight equals the f32 one bit for bit.
-enum Stored { STORED_F32 = 0, STORED_BF16 = 1, STORED_F16 = 2 };
+// Q8_0 / Q4_0 are ggml's blocks of 32 along a stored row (an f16 scale d, then int8 or 4-bit quants);
+// dequantized values q*d are exact f32 products, so the same holds for them.
+enum Stored { STORED_F32 = 0, STORED_BF16 = 1, STORED_F16 = 2, STORED_Q8_0 = 3, STORED_Q4_0 = 4 };
+// One IEEE f16 pattern -> f32, exact (widen.cc).
+float f16_to_f32(uint16_t h);
 // dst[0:n] = src[0:n] widened to f32 (widen.cc).
 void widen(float* dst, const uint16_t* src, int64_t n, Stored kind);
+// dst[0:n] = elements c0..c0+n of a row of blocks `row`, dequantized (dequant.cc).
+void dequant(float* dst, const uint8_t* row, Stored kind, int64_t c0, int64_t n);
+// Bytes of one stored row of `cols` values (cols a multiple of 32 for the block kinds).
+inline int64_t stored_row_bytes(Stored kind, int64_t cols) {
+  switch (kind) {
+    case STORED_Q8_0: return cols / 32 * 34;
+    case STORED_Q4_0: return cols / 32 * 18;
+    case STORED_F32: return cols * 4;
+    default: return cols * 2;
+  }
+}
+// dst[0:n] = stored row r (of ld values) of a 16-bit or quantized matrix, columns c0..c0+n, in f32.
+inline void load_row(float* dst, const void* base, Stored kind, int64_t ld, int64_t r, int64_t c0, int64_t n) {
+  const uint8_t* row = static_cast<const uint8_t*>(base) + r * stored_row_bytes(kind, ld);
+  if (kind == STORED_Q8_0 || kind == STORED_Q4_0) dequant(dst, row, kind, c0, n);
+  else widen(dst, reinterpret_cast<const uint16_t*>(row) + c0, n, kind);
+}
 
 // Matrix-vector products (gemv.cc), used when m or n is 1. X is [rows, cols], row-major.
 void gemv_dot(float* y, const float* X, const float* x, int64_t rows, int64_t cols, bool acc);   // y[rows] (+)= X @ x
 void gemv_axpy(float* y, const float* X, const float* x, int64_t rows, int64_t cols, bool acc);  // y[cols] (+)= x @ X
 
-// The same with X stored as 16-bit patterns (kind BF16 or F16): each row is widened as it is read.
-void gemv_dot_half(float* y, const uint16_t* X, Stored kind, const float* x, int64_t rows, int64_t cols, bool acc);
-void gemv_axpy_half(float* y, const uint16_t* X, Stored kind, const float* x, int64_t rows, int64_t cols, bool acc);
+// The same with X stored as 16-bit patterns or blocks (any kind but F32): each row is widened as it is read.
+void gemv_dot_stored(float* y, const void* X, Stored kind, const float* x, int64_t rows, int64_t cols, bool acc);
+void gemv_axpy_stored(float* y, const void* X, Stored kind, const float* x, int64_t rows, int64_t cols, bool acc);
+
+// y[r] (+)= dot(X[r, :], x) for r in [r0, r1) with X [rows, cols] as ggml blocks (gemv_quant.cc): the
+// fused per-ISA loop for kind Q8_0 / Q4_0, or null where there is none (then rows are dequantized first).
+using GemvRowsFn = void (*)(float* y, const uint8_t* X, const float* x, int64_t cols, int64_t r0, int64_t r1, bool acc);
+GemvRowsFn pick_dot_blocks(Stored kind);
 
 // C[M,N] = (accumulate ? C : 0) + op(A) @ op(B) on the pool's threads, with the kit cpu_isa() picks.
 void sgemm(float* c, const float* a, const float* b, int64_t m, int64_t n, int64_t k,
            bool trans_a, bool trans_b, bool accumulate);
-// The same with B stored as 16-bit patterns (kind BF16 or F16), widened while op(B) is packed.
-void sgemm_half_b(float* c, const float* a, const uint16_t* b, Stored kind, int64_t m, int64_t n, int64_t k,
-                  bool trans_a, bool trans_b, bool accumulate);
+// The same with B stored as 16-bit patterns or ggml blocks (any kind but F32), widened while op(B) is packed.
+void sgemm_stored_b(float* c, const float* a, const void* b, Stored kind, int64_t m, int64_t n, int64_t k,
+                    bool trans_a, bool trans_b, bool accumulate);
 
 // C[M,N] = (accumulate ? C : 0) + bf16(op(A)) @ bf16(op(B)), operands rounded to nearest even, products
 // summed in f32 (bf16.cc; vdpbf16ps). B is f32 (b) or 16-bit patterns (b16, kind BF16 or F16). Only

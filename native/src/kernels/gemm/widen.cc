@@ -18,8 +18,10 @@ inline float bf16_to_f32(uint16_t h) {
   return f;
 }
 
+}  // namespace
+
 // IEEE half -> single, exact for every pattern (subnormals renormalised, Inf/NaN kept).
-inline float f16_to_f32(uint16_t h) {
+float f16_to_f32(uint16_t h) {
   const uint32_t sign = uint32_t(h & 0x8000) << 16;
   uint32_t exp = (h >> 10) & 0x1f, mant = h & 0x3ff, u;
   if (exp == 0x1f) u = sign | 0x7f800000u | (mant << 13);
@@ -34,6 +36,8 @@ inline float f16_to_f32(uint16_t h) {
   std::memcpy(&f, &u, 4);
   return f;
 }
+
+namespace {
 
 #if GPTUNE_X86
 __attribute__((target("avx2,f16c"))) void widen_f16_f16c(float* dst, const uint16_t* src, int64_t n) {
