@@ -12,6 +12,8 @@ export interface ForwardOptions {
   cache?: KVCache;
   /** Seeds this forward's dropout masks (the trainer gives one per micro-batch, so runs replay exactly); default 0. */
   dropoutSeed?: number;
+  /** Data-parallel: this batch is rows first..first+count-1 of the global one; dropout masks are the global batch's rows. */
+  dropoutRows?: { first: number; count: number };
   /** Recompute each block's forward during backward instead of keeping its activations. */
   gradientCheckpointing?: boolean;
   /**

@@ -105,7 +105,7 @@ export function shardBatch(b: TrainBatch, rank: number, size: number): TrainBatc
   return {
     inputIds: cut(b.inputIds), labels, batch: rows, seqLen: T,
     positions: b.positions && cut(b.positions), segments: b.segments && cut(b.segments),
-    targetTokens: countTargetTokens(labels, rows, T),
+    targetTokens: countTargetTokens(labels, rows, T), firstRow: lo,
   };
 }
 

@@ -28,6 +28,8 @@ export interface TrainBatch {
   positions: Int32Array | null;
   segments: Int32Array | null;
   targetTokens: number;
+  /** An MPI rank's shard: the global batch row its first row is (dropout masks follow global rows). */
+  firstRow?: number;
 }
 
 export interface BatchSource {
@@ -236,7 +238,8 @@ export async function train(model: CausalLM, data: BatchSource, opts: TrainOptio
       micro.forEach((b, i) => {
         stepTokens += b.batch * b.seqLen;
         if (b.batch === 0) return; // this rank's share of a short last batch
-        const forward = { positions: b.positions ?? undefined, segments: b.segments, dropoutSeed: dropoutSeed(opts.seed, state.step, i), gradientCheckpointing: opts.gradientCheckpointing };
+        const forward = { positions: b.positions ?? undefined, segments: b.segments, dropoutSeed: dropoutSeed(opts.seed, state.step, i),
+          dropoutRows: { first: b.firstRow ?? 0, count: b.batch }, gradientCheckpointing: opts.gradientCheckpointing };
         const l = causalLMModelLoss(model, b.inputIds, b.labels, b.batch, b.seqLen, forward, total);
         loss += l.item();
         // Only the last micro-batch's backward finishes gradients: its buckets start their allreduce on the way.

@@ -90,6 +90,16 @@ test('gradients summed in buckets started during backward (one per parameter), w
   expectSameRun(join(dir, 'dist'), join(dir, 'single'));
 });
 
+test('GPT-2 from scratch with dropout (0.1 on embeddings and residuals), checkpointed: 2 ranks equal one process', { skip: SKIP }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gptune-mpi-'));
+  const gpt2 = (args: string[]) => args.map((a) => (a === 'llama' ? 'gpt2' : a));
+  const d = mpirun(2, gpt2(trainArgs(dir, 16, 'dist', '--batch-size', '2', '--gradient-checkpointing')));
+  assert.equal(d.code, 0, d.err);
+  const s = run(process.execPath, [BIN, ...gpt2(trainArgs(dir, 16, 'single', '--batch-size', '4', '--gradient-checkpointing'))]);
+  assert.equal(s.code, 0, s.err);
+  expectSameRun(join(dir, 'dist'), join(dir, 'single'));
+});
+
 /** LoRA on the gpt2-tiny checkpoint over token-id rows (its vocabulary is 512). */
 function loraArgs(dir: string, out: string, ...more: string[]): string[] {
   const data = join(dir, 'ids512.jsonl');
@@ -109,11 +119,11 @@ function expectSameAdapter(dist: string, single: string): void {
   for (const [name, t] of wb) expectClose(name, wa.get(name)!.data as Float32Array, t.data as Float32Array, { atol: 1e-5, rtol: 1e-4 });
 }
 
-test('LoRA on 2 ranks equals one process (adapter weights, losses)', { skip: SKIP }, () => {
+test('LoRA with LoRA dropout on 2 ranks equals one process (adapter weights, losses): each rank draws its rows of the global mask', { skip: SKIP }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'gptune-mpi-'));
-  const d = mpirun(2, loraArgs(dir, 'dist', '--batch-size', '2', '--lora-dropout', '0'));
+  const d = mpirun(2, loraArgs(dir, 'dist', '--batch-size', '2', '--lora-dropout', '0.1'));
   assert.equal(d.code, 0, d.err);
-  const s = run(process.execPath, [BIN, ...loraArgs(dir, 'single', '--batch-size', '4', '--lora-dropout', '0')]);
+  const s = run(process.execPath, [BIN, ...loraArgs(dir, 'single', '--batch-size', '4', '--lora-dropout', '0.1')]);
   assert.equal(s.code, 0, s.err);
   expectSameAdapter(join(dir, 'dist'), join(dir, 'single'));
 });
