@@ -1,5 +1,6 @@
 // Data-parallel training over MPI (as llm.c trains across nodes): every rank holds the whole model,
-// takes its rows of each global batch, and gradients are summed over the ranks in buckets overlapped with backward (grad_buckets.ts).
+// takes its rows of each global batch, and gradients are summed over the ranks in buckets that
+// overlap with backward (grad_buckets.ts).
 import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
 import { packagePath } from '../util/package_root.js';
