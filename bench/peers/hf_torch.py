@@ -4,24 +4,34 @@
 import json, sys, time
 import torch
 import transformers
-from transformers import AutoModelForCausalLM, GPT2Config, LlamaConfig
+from transformers import AutoConfig, AutoModelForCausalLM, GPT2Config, LlamaConfig
 
 torch.set_num_threads(2)
 torch.manual_seed(0)
 cfg = json.load(sys.stdin)
 L, C, H, V, T, B = cfg["n_layer"], cfg["n_embd"], cfg["n_head"], cfg["vocab_size"], cfg["seq_len"], cfg["batch"]
 NPOS = max(cfg.get("n_positions", 1024), T)
-llama = cfg.get("arch") == "llama"
+hf_config = cfg.get("hf_config")
+llama = cfg.get("arch") == "llama" or hf_config is not None
 bf16 = cfg.get("dtype", "fp32") == "bf16-autocast"
 
-if llama:
+if cfg.get("checkpoint"):
+    config = None
+elif hf_config is not None:
+    # The same config.json object gptune's worker builds its model from, through the real HF class.
+    config = AutoConfig.for_model(**hf_config)
+elif llama:
     config = LlamaConfig(vocab_size=V, hidden_size=C, intermediate_size=cfg["intermediate"], num_hidden_layers=L,
                          num_attention_heads=H, num_key_value_heads=cfg["n_kv_head"], max_position_embeddings=NPOS,
                          tie_word_embeddings=True, rms_norm_eps=1e-5)
 else:
     config = GPT2Config(vocab_size=V, n_positions=NPOS, n_embd=C, n_layer=L, n_head=H,
                         resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0)
-model = AutoModelForCausalLM.from_config(config, attn_implementation="sdpa", dtype=torch.float32)
+if cfg.get("checkpoint"):
+    # A bf16 checkpoint loaded as users load it: weights stay bf16, compute under autocast.
+    model = AutoModelForCausalLM.from_pretrained(cfg["checkpoint"], attn_implementation="sdpa", dtype=torch.bfloat16)
+else:
+    model = AutoModelForCausalLM.from_config(config, attn_implementation="sdpa", dtype=torch.float32)
 
 
 def autocast():
@@ -31,7 +41,7 @@ def autocast():
 mode = cfg["mode"]
 ids = torch.randint(0, V, (B, T))
 out = {"config": f"torch {torch.__version__}, transformers {transformers.__version__}, "
-                 f"{'bf16 autocast' if bf16 else 'fp32'}, {model.config._attn_implementation} attention, "
+                 f"{'bf16 weights, ' if cfg.get('checkpoint') else ''}{'bf16 autocast' if bf16 else 'fp32'}, {model.config._attn_implementation} attention, "
                  f"{torch.get_num_threads()} threads"}
 if mode in ("train", "lora", "fwdbwd"):
     if mode == "lora":

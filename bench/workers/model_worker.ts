@@ -8,9 +8,18 @@ import { AdamW } from '../../src/train/optim/adamw.js';
 import { generate } from '../../src/generate/generate.js';
 import type { CausalLM } from '../../src/models/causal_lm.js';
 import { applyLora } from '../../src/lora/index.js';
+import { createModel } from '../../src/models/registry.js';
+import { loadModel } from '../../src/models/load.js';
+import { computeDtype, setComputeDtype } from '../../src/tensor/compute_dtype.js';
 
 interface Config {
   mode: 'train' | 'lora' | 'fwdbwd' | 'generate';
+  /** A Hugging Face config.json object: the model is built from it by the registry, as the peer builds its class. */
+  hf_config?: Record<string, unknown>;
+  /** A bf16 checkpoint folder, loaded as `gptune train --method lora` loads it (linear weights kept bf16). */
+  checkpoint?: string;
+  /** 'bf16': products with weights in bf16 (as --compute-dtype bf16), against the peer under autocast. */
+  compute_dtype?: 'f32' | 'bf16';
   arch?: 'gpt2' | 'llama';
   n_kv_head?: number;
   intermediate?: number;
@@ -20,8 +29,12 @@ interface Config {
 
 async function main() {
   const cfg = JSON.parse(process.argv[2]) as Config;
+  // Training modes only: decode compares f32 weights read at f32 (the peer's autocast decode rows say so).
+  if (cfg.compute_dtype && cfg.mode !== 'generate') setComputeDtype(cfg.compute_dtype);
   const positions = Math.max(cfg.n_positions ?? 1024, cfg.seq_len);
-  const model: CausalLM = cfg.arch === 'llama'
+  const model: CausalLM = cfg.checkpoint ? loadModel(cfg.checkpoint, { keepStoredDtype: true }).model
+    : cfg.hf_config ? createModel(cfg.hf_config, 'bench config')
+    : cfg.arch === 'llama'
     ? new LlamaForCausalLM(llamaConfigFrom({
       model_type: 'llama', vocab_size: cfg.vocab_size, hidden_size: cfg.n_embd, intermediate_size: cfg.intermediate, num_hidden_layers: cfg.n_layer,
       num_attention_heads: cfg.n_head, num_key_value_heads: cfg.n_kv_head, max_position_embeddings: positions, tie_word_embeddings: true, rms_norm_eps: 1e-5,
@@ -30,7 +43,7 @@ async function main() {
       vocab_size: cfg.vocab_size, n_positions: positions, n_embd: cfg.n_embd, n_layer: cfg.n_layer,
       n_head: cfg.n_head, resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0,
     }));
-  model.initWeights(0);
+  if (!cfg.checkpoint) model.initWeights(0);
   const out: Record<string, number> = {};
   const B = cfg.batch, T = cfg.seq_len;
   const ids = new Int32Array(B * T);
@@ -60,12 +73,13 @@ async function main() {
   // VmHWM, not getrusage's maxRSS: that one survives exec, so a child would report its parent's size.
   const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
   out.max_rss_mb = hwm ? Number(hwm[1]) / 1024 : process.resourceUsage().maxRSS / 1024;
+  if (computeDtype() === 'bf16') out.bf16_compute = 1;
   console.log(JSON.stringify(out));
 }
 
 /** LoRA r on c_attn, c_proj, c_fc (PEFT's suffix match also takes mlp.c_proj); every projection for Llama. */
 async function applyBenchLora(model: CausalLM, cfg: Config): Promise<void> {
-  const targets = cfg.arch === 'llama' ? ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] : ['c_attn', 'c_proj', 'c_fc'];
+  const targets = cfg.arch === 'llama' || cfg.hf_config ? ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] : ['c_attn', 'c_proj', 'c_fc'];
   applyLora(model, { r: cfg.lora_r ?? 8, lora_alpha: cfg.lora_alpha ?? 16, lora_dropout: 0, target_modules: targets });
 }
 

@@ -30,6 +30,14 @@ export interface Backend {
    */
   gemm(c: F32, a: F32, b: F32 | HalfWeight, m: number, n: number, k: number,
     transA: boolean, transB: boolean, accumulate: boolean): void;
+  /**
+   * Mixed precision (PyTorch's autocast to bf16): C = (accumulate ? C : 0) + bf16(op(A)) @ bf16(op(B)),
+   * each operand rounded to the nearest bf16 (ties to even), products summed in f32. Same layout as gemm.
+   */
+  gemmBf16(c: F32, a: F32, b: F32 | HalfWeight, m: number, n: number, k: number,
+    transA: boolean, transB: boolean, accumulate: boolean): void;
+  /** Whether gemmBf16 runs on bf16 hardware (AVX-512 BF16); elsewhere it rounds and runs the f32 GEMM. */
+  readonly bf16Hardware: boolean;
   /** out[r,c] += bias[c] for out [rows, cols]. */
   addBias(out: F32, bias: F32, rows: number, cols: number): void;
   /** out[c] += sum over r of x[r,c] for x [rows, cols] (the bias gradient). */

@@ -17,6 +17,7 @@ import { UsageError, GptuneError } from '../util/errors.js';
 import { openModel, taskEncoding, withTokenizerEos } from './model.js';
 import { DEFAULT_LR, INIT_SEQ_LEN, MAX_DEFAULT_SEQ_LEN, type TrainRunOptions } from './train_options.js';
 import { distributed, shardBatches, type Distributed } from '../train/distributed.js';
+import { setComputeDtype, type ComputeDtype } from '../tensor/compute_dtype.js';
 
 export type Log = (line: string) => void;
 
@@ -147,6 +148,15 @@ export interface TrainingResult {
   prepared: PreparedTraining;
 }
 
+/** bf16 compute where the CPU has AVX-512 BF16; elsewhere f32, said once (rounding alone would only be slower). */
+function trainingComputeDtype(wanted: ComputeDtype, log: Log): ComputeDtype {
+  if (wanted === 'bf16' && !backend().bf16Hardware) {
+    log('--compute-dtype bf16: this CPU has no AVX-512 BF16 (or the native backend is off); computing in f32');
+    return 'f32';
+  }
+  return wanted;
+}
+
 /** `gptune train`: prepare, train, and save the run's result and record into o.out. */
 export async function runTraining(o: TrainRunOptions, log: Log = () => {}, prepared = prepareTraining(o, log)): Promise<TrainingResult> {
   const p = prepared;
@@ -156,6 +166,9 @@ export async function runTraining(o: TrainRunOptions, log: Log = () => {}, prepa
     : loraCheckpointHooks(model);
   const valSet = p.valSet;
   const dist = p.dist;
+  const computeDtype = trainingComputeDtype(o.computeDtype, log);
+  p.resolved.computeDtype = computeDtype; // the recorded config says what ran
+  const previousDtype = setComputeDtype(computeDtype);
   const summary = await train(model, dist ? shardBatches(p.batches, dist.rank, dist.size) : p.batches, {
     out: o.out, maxSteps: p.maxSteps, gradAccum: o.gradAccum, lr: p.lr, weightDecay: o.weightDecay, betas: [o.adamBeta1, o.adamBeta2], eps: o.adamEpsilon,
     warmupSteps: p.warmupSteps, schedule: o.schedule, maxGradNorm: o.maxGradNorm, evalEvery: o.evalEvery,
@@ -164,7 +177,7 @@ export async function runTraining(o: TrainRunOptions, log: Log = () => {}, prepa
   }, {
     ...weightHooks,
     evalBatches: valSet && valSet.size > 0 ? () => evalBatches(valSet, { batchSize: o.batchSize, seqLen: p.seqLen, padId: p.padId, packing: o.packing }) : undefined,
-  });
+  }).finally(() => setComputeDtype(previousDtype));
 
   // The run's result in --out: an HF model dir (full) or a PEFT adapter dir (LoRA), plus the record;
   // a stopped run leaves only its checkpoint (see writeRunResult).

@@ -5,6 +5,7 @@ import { SCHEDULES } from '../train/schedule.js';
 import { DATA_FORMATS } from '../data/detect.js';
 import { TRUNCATIONS } from '../data/task.js';
 import { DEFAULT_BUCKET_MB } from '../train/grad_buckets.js';
+import { COMPUTE_DTYPES } from '../tensor/compute_dtype.js';
 
 export const SAVE_DTYPES = ['F32', 'F16', 'BF16'] as const;
 
@@ -66,6 +67,7 @@ export const TRAIN_OPTIONS = {
   warmupRatio: opt.number({ min: 0, max: 1, default: 0, help: 'warmup as a fraction of the steps (when --warmup-steps is not given)' }),
   schedule: opt.choice(SCHEDULES, { default: 'linear', help: 'learning-rate schedule after warmup' }),
   maxGradNorm: opt.number({ min: 0, default: 1, help: 'clip the global gradient norm; 0 disables' }),
+  computeDtype: opt.choice(COMPUTE_DTYPES, { default: 'f32', help: 'precision of the products with weights: f32 (exact) or bf16 (mixed precision as torch.autocast: bf16 operands, f32 sums, f32 weights and optimizer state; needs AVX-512 BF16, else stays f32)' }),
   gradientCheckpointing: opt.bool({ default: false, help: 'recompute each block during backward instead of keeping its activations (less memory, about a third more compute)' }),
   seed: opt.int({ min: 0, default: 42, help: 'seed for initialisation, shuffling and dropout' }),
   distributed: opt.bool({ default: false, help: 'data-parallel over MPI (implied when started by mpirun): --batch-size is per rank' }),

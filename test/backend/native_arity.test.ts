@@ -60,10 +60,12 @@ function nativeArgs(): Map<string, string[]> {
 }
 
 // Runtime controls of the addon, not Backend kernels (typed in NativeAddon).
-const CONTROLS = new Set(['isa', 'threads', 'setThreads', 'setIsa', 'fmaPeak']);
+const CONTROLS = new Set(['isa', 'threads', 'setThreads', 'setIsa', 'fmaPeak', 'bf16Hardware']);
 // Native kernels that serve one Backend method for another operand type (src/backend/native/index.ts
 // dispatches): the method's arguments, then these extra ones.
 const VARIANTS: Record<string, { method: string; extra: string[] }> = { gemmHalf: { method: 'gemm', extra: ['f16'] } };
+// Native kernels that take one trailing argument more than their Backend method (the B operand's kind).
+const EXTRA: Record<string, string[]> = { gemmBf16: ['bKind'] };
 
 test('every native kernel takes the arguments of its Backend method, by count and name', () => {
   const want = interfaceParams();
@@ -74,7 +76,7 @@ test('every native kernel takes the arguments of its Backend method, by count an
     assert.ok(args, `Backend.${name} has no native kernel`);
     const holes = [...args.keys()].filter((i) => args[i] === undefined);
     assert.deepEqual(holes, [], `native ${name} never reads arguments ${holes.join(', ')}`);
-    assert.deepEqual(args, params, `native ${name}(${args.join(', ')}) vs Backend.${name}(${params.join(', ')})`);
+    assert.deepEqual(args, [...params, ...(EXTRA[name] ?? [])], `native ${name}(${args.join(', ')}) vs Backend.${name}(${params.join(', ')})`);
   }
   for (const [name, v] of Object.entries(VARIANTS)) {
     assert.deepEqual(have.get(name), [...want.get(v.method)!, ...v.extra], `native ${name} takes Backend.${v.method}'s arguments, then ${v.extra.join(', ')}`);

@@ -2,6 +2,8 @@
 // arguments; kernels/gemm/ holds the blocked algorithm (driver.cc) and its per-ISA micro-kernels.
 #include "kernels/gemm/kit.h"
 #include "registry.h"
+#include <cstring>
+#include <vector>
 
 namespace gptune {
 namespace {
@@ -49,6 +51,58 @@ GPTUNE_KERNEL(gemmHalf) {
   if (mn > 0 && kn > 0 && reinterpret_cast<const char*>(c) < reinterpret_cast<const char*>(b + kn) &&
       reinterpret_cast<const char*>(b) < reinterpret_cast<const char*>(c + mn)) args.fail("c", "overlaps 'b'");
   gemm::sgemm_half_b(c, a, b, f16 ? gemm::STORED_F16 : gemm::STORED_BF16, m, n, k, trans_a, trans_b, accumulate);
+}
+
+}  // namespace gptune
+
+namespace gptune {
+namespace {
+
+// x rounded to the nearest bf16 (ties to even) and widened back: the reference's rounding, for the
+// path without AVX-512 BF16. NaN stays NaN.
+float round_bf16(float x) {
+  uint32_t u;
+  std::memcpy(&u, &x, 4);
+  if ((u & 0x7FFFFFFFu) > 0x7F800000u) return x;
+  u = (u + 0x7FFFu + ((u >> 16) & 1u)) & 0xFFFF0000u;
+  std::memcpy(&x, &u, 4);
+  return x;
+}
+
+}  // namespace
+
+// bf16Hardware(): 1 when gemmBf16 runs on AVX-512 BF16 instructions, else 0.
+GPTUNE_KERNEL(bf16Hardware) { result = args.make_number(gemm::sgemm_bf16_available() ? 1 : 0); }
+
+// gemmBf16(c, a, b, m, n, k, transA, transB, accumulate, bKind): the product of op(A) and op(B) each
+// rounded to bf16, summed in f32 (mixed precision, as autocast). bKind 0: b is a Float32Array;
+// 1: bf16 patterns, 2: f16 patterns (Uint16Array).
+GPTUNE_KERNEL(gemmBf16) {
+  const int64_t m = args.dim(3, "m"), n = args.dim(4, "n"), k = args.dim(5, "k");
+  const bool trans_a = args.flag(6, "transA"), trans_b = args.flag(7, "transB"), accumulate = args.flag(8, "accumulate");
+  const int64_t kind = args.dim(9, "bKind");
+  if (kind > 2) args.fail("bKind", "must be 0 (f32), 1 (bf16) or 2 (f16)");
+  const int64_t mn = product(args, m, n, "m*n"), mk = product(args, m, k, "m*k"), kn = product(args, k, n, "k*n");
+  float* c = args.f32(0, "c", mn);
+  const float* a = args.f32(1, "a", mk);
+  const float* b = kind == 0 ? args.f32(2, "b", kn) : nullptr;
+  const uint16_t* b16 = kind == 0 ? nullptr : args.u16(2, "b", kn);
+  const void* bptr = b ? static_cast<const void*>(b) : static_cast<const void*>(b16);
+  const int64_t bbytes = kn * (b ? 4 : 2);
+  if (overlap(c, mn, a, mk)) args.fail("c", "overlaps 'a'");
+  if (mn > 0 && kn > 0 && reinterpret_cast<const char*>(c) < static_cast<const char*>(bptr) + bbytes &&
+      static_cast<const char*>(bptr) < reinterpret_cast<const char*>(c + mn)) args.fail("c", "overlaps 'b'");
+  const gemm::Stored stored = kind == 0 ? gemm::STORED_F32 : kind == 1 ? gemm::STORED_BF16 : gemm::STORED_F16;
+  if (m >= 2 && n >= 2 && k > 0 && gemm::sgemm_bf16_available()) {
+    gemm::sgemm_bf16(c, a, b, b16, stored, m, n, k, trans_a, trans_b, accumulate);
+    return;
+  }
+  // Elsewhere: round copies of both operands, then the f32 GEMM (same values, summed in another order).
+  std::vector<float> ar(a, a + mk), br(kn);
+  for (float& x : ar) x = round_bf16(x);
+  if (b) for (int64_t i = 0; i < kn; ++i) br[i] = round_bf16(b[i]);
+  else { gemm::widen(br.data(), b16, kn, stored); for (float& x : br) x = round_bf16(x); }
+  gemm::sgemm(c, ar.data(), br.data(), m, n, k, trans_a, trans_b, accumulate);
 }
 
 }  // namespace gptune

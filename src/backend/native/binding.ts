@@ -5,9 +5,14 @@ import { existsSync } from 'node:fs';
 import { packagePath } from '../../util/package_root.js';
 import type { Backend, F32 } from '../backend.js';
 
-export type NativeKernels = Omit<Backend, 'name' | 'threads' | 'gemm'>;
+export type NativeKernels = Omit<Backend, 'name' | 'threads' | 'gemm' | 'gemmBf16' | 'bf16Hardware'>;
 export interface NativeAddon extends NativeKernels {
   gemm(c: F32, a: F32, b: F32, m: number, n: number, k: number, transA: boolean, transB: boolean, accumulate: boolean): void;
+  /** gemmBf16 with B as f32 (bKind 0) or 16-bit patterns: bf16 (1) or IEEE f16 (2). */
+  gemmBf16(c: F32, a: F32, b: F32 | Uint16Array, m: number, n: number, k: number, transA: boolean, transB: boolean,
+    accumulate: boolean, bKind: 0 | 1 | 2): void;
+  /** 1 when gemmBf16 runs on AVX-512 BF16 instructions. */
+  bf16Hardware(): number;
   /** gemm with B as 16-bit patterns: bf16, or IEEE f16 when f16 is set. */
   gemmHalf(c: F32, a: F32, b: Uint16Array, m: number, n: number, k: number, transA: boolean, transB: boolean,
     accumulate: boolean, f16: boolean): void;

@@ -10,6 +10,10 @@ export function nativeBackend(addon: NativeAddon): Backend {
     gemm: (c, a, b, m, n, k_, ta, tb, acc) => b instanceof Float32Array
       ? k.gemm(c, a, b, m, n, k_, ta, tb, acc)
       : k.gemmHalf(c, a, b.bits, m, n, k_, ta, tb, acc, b.dtype === 'F16'),
+    gemmBf16: (c, a, b, m, n, k_, ta, tb, acc) => b instanceof Float32Array
+      ? k.gemmBf16(c, a, b, m, n, k_, ta, tb, acc, 0)
+      : k.gemmBf16(c, a, b.bits, m, n, k_, ta, tb, acc, b.dtype === 'F16' ? 2 : 1),
+    get bf16Hardware() { return addon.bf16Hardware() === 1; },
     addBias: k.addBias, sumRows: k.sumRows, halfToF32: k.halfToF32,
     add: k.add, mul: k.mul, scale: k.scale, axpy: k.axpy, addMul: k.addMul, sum: k.sum, sumSquares: k.sumSquares,
     geluForward: k.geluForward, geluBackward: k.geluBackward, siluForward: k.siluForward, siluBackward: k.siluBackward,

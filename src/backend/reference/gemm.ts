@@ -1,12 +1,23 @@
 // Reference GEMM: the spec for the native kernel, a plain triple loop that is obviously right.
 // Sums are accumulated in double (JS numbers) and rounded to float32 once, when stored in C.
 import type { F32, HalfWeight } from '../backend.js';
-import { bf16ToF32, f16ToF32 } from '../../formats/dtype.js';
+import { bf16ToF32, f16ToF32, f32ToBF16 } from '../../formats/dtype.js';
 
 /**
  * C[M,N] = (accumulate ? C : 0) + op(A) @ op(B).
  * a: [M,K], or [K,M] when transA. b: [K,N], or [N,K] when transB. c: [M,N]. Row-major, contiguous.
  */
+/** gemm of both operands rounded to bf16 (nearest, ties to even): the spec of the native gemmBf16. */
+export function gemmBf16(c: F32, a: F32, bIn: F32 | HalfWeight, m: number, n: number, k: number,
+  transA: boolean, transB: boolean, accumulate: boolean): void {
+  const b = bIn instanceof Float32Array ? bIn : bIn.dtype === 'BF16' ? bf16ToF32(bIn.bits) : f16ToF32(bIn.bits);
+  gemm(c, roundToBf16(a), roundToBf16(b), m, n, k, transA, transB, accumulate);
+}
+
+function roundToBf16(x: F32): F32 {
+  return bf16ToF32(f32ToBF16(x));
+}
+
 export function gemm(c: F32, a: F32, bIn: F32 | HalfWeight, m: number, n: number, k: number,
   transA: boolean, transB: boolean, accumulate: boolean): void {
   // A 16-bit B is widened first (exact), then multiplied as f32: the spec of the native widening.

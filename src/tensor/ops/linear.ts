@@ -3,6 +3,7 @@ import { backend } from '../../backend/select.js';
 import { Tensor } from '../tensor.js';
 import { record } from '../tape.js';
 import { ShapeError, shapeStr } from '../shape.js';
+import { weightGemm } from '../compute_dtype.js';
 
 /**
  * How a weight is stored: 'out_in' is torch.nn.Linear's [out, in] (y = x W^T), 'in_out' is
@@ -25,17 +26,18 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null, layout: W
   const transW = layout === 'out_in';
   const out = Tensor.empty([...x.shape.slice(0, -1), outF]); // (rows, out)
   const be = backend();
-  be.gemm(out.data, x.data, weight.weightOperand, rows, outF, inF, false, transW, false);
+  const mm = weightGemm(be);
+  mm(out.data, x.data, weight.weightOperand, rows, outF, inF, false, transW, false);
   if (bias) be.addBias(out.data, bias.data, rows, outF);
   record('linear', out, bias ? [x, weight, bias] : [x, weight], weight.requiresGrad ? [x, weight] : [weight], () => {
     const dout = out.grad!;
     if (x.requiresGrad) {
       // dx (rows, in) += dout (rows, out) @ op(W)^T
-      be.gemm(x.gradBuffer(), dout, weight.weightOperand, rows, inF, outF, false, !transW, true);
+      mm(x.gradBuffer(), dout, weight.weightOperand, rows, inF, outF, false, !transW, true);
     }
     if (weight.requiresGrad) {
-      if (transW) be.gemm(weight.gradBuffer(), dout, x.data, outF, inF, rows, true, false, true); // (out, in) += dout^T x
-      else be.gemm(weight.gradBuffer(), x.data, dout, inF, outF, rows, true, false, true);       // (in, out) += x^T dout
+      if (transW) mm(weight.gradBuffer(), dout, x.data, outF, inF, rows, true, false, true); // (out, in) += dout^T x
+      else mm(weight.gradBuffer(), x.data, dout, inF, outF, rows, true, false, true);       // (in, out) += x^T dout
     }
     if (bias?.requiresGrad) be.sumRows(bias.gradBuffer(), dout, rows, outF);
   });

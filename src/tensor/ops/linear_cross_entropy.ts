@@ -4,6 +4,7 @@
 // then two axpys, and nothing but the small results is kept. Rows without a target (-100: prompt
 // tokens under completion-only loss, padding) are skipped entirely: no logits are computed for them.
 import { backend } from '../../backend/select.js';
+import { weightGemm } from '../compute_dtype.js';
 import { Tensor } from '../tensor.js';
 import { needsGrad, record } from '../tape.js';
 import { ShapeError, shapeStr } from '../shape.js';
@@ -43,6 +44,7 @@ export function linearCrossEntropy(hidden: Tensor, weight: Tensor, targets: Int3
   const dWeight = wantGrad && weight.requiresGrad ? Tensor.zeros(weight.shape) : null;
 
   const be = backend();
+  const mm = weightGemm(be); // the head's products; softmax and the loss stay f32
   const h = Tensor.empty([block, C]), logits = Tensor.empty([block, V]);
   const losses = Tensor.empty([block]), lse = Tensor.empty([block]);
   const tgt = new Int32Array(block);
@@ -59,17 +61,17 @@ export function linearCrossEntropy(hidden: Tensor, weight: Tensor, targets: Int3
       h.data.set(x.subarray(row * C, row * C + C), r * C);
       tgt[r] = targets[row];
     }
-    be.gemm(logits.data, h.data, W, n, V, C, false, true, false);
+    mm(logits.data, h.data, W, n, V, C, false, true, false);
     be.crossEntropyForward(losses.data, lse.data, logits.data, tgt, n, V);
     sum += be.sum(losses.data, n);
     if (!dLogits) continue;
     dLogits.data.fill(0, 0, n * V);
     be.crossEntropyBackward(dLogits.data, ones!.data, logits.data, lse.data, tgt, n, V);
     if (dh && dHidden) {
-      be.gemm(dh.data, dLogits.data, W, n, C, V, false, false, false); // (n, C) = dlogits (n, V) @ W (V, C)
+      mm(dh.data, dLogits.data, W, n, C, V, false, false, false); // (n, C) = dlogits (n, V) @ W (V, C)
       for (let r = 0; r < n; r++) dHidden.data.set(dh.data.subarray(r * C, r * C + C), kept[start + r] * C);
     }
-    if (dWeight) be.gemm(dWeight.data, dLogits.data, h.data, V, C, n, true, false, true); // (V, C) += dlogits^T h
+    if (dWeight) mm(dWeight.data, dLogits.data, h.data, V, C, n, true, false, true); // (V, C) += dlogits^T h
   }
   for (const t of [h, logits, losses, lse, dLogits, ones, dh]) t?.dispose();
 

@@ -10,6 +10,7 @@ import { record } from '../tape.js';
 import { dropoutMaskOffset } from './dropout.js';
 import { ShapeError, shapeStr } from '../shape.js';
 import type { WeightLayout } from './linear.js';
+import { weightGemm } from '../compute_dtype.js';
 
 export interface LoraPath {
   /** [r, in] */
@@ -36,6 +37,7 @@ export function loraLinear(x: Tensor, weight: Tensor, bias: Tensor | null, layou
   const s = Math.fround(lora.scaling);
   const be = backend();
   const offset = p === 0 ? 0 : dropoutMaskOffset(rows * inF);
+  const mm = weightGemm(be); // the base weight's products; the low-rank ones stay f32
 
   // The adapter's input: x, or a dropped copy of it (rebuilt in backward from the same seed).
   const adapterInput = (): { data: Float32Array; done: () => void } => {
@@ -46,7 +48,7 @@ export function loraLinear(x: Tensor, weight: Tensor, bias: Tensor | null, layou
   };
 
   const out = Tensor.empty([...x.shape.slice(0, -1), outF]);
-  be.gemm(out.data, x.data, weight.weightOperand, rows, outF, inF, false, transW, false);
+  mm(out.data, x.data, weight.weightOperand, rows, outF, inF, false, transW, false);
   if (bias) be.addBias(out.data, bias.data, rows, outF);
   const low = Tensor.empty([rows, r]); // scaling * dropout(x) A^T
   const input = adapterInput();
@@ -69,7 +71,7 @@ export function loraLinear(x: Tensor, weight: Tensor, bias: Tensor | null, layou
     }
     if (x.requiresGrad) {
       const dx = x.gradBuffer();
-      be.gemm(dx, dout, weight.weightOperand, rows, inF, outF, false, !transW, true); // base: dout op(W)^T
+      mm(dx, dout, weight.weightOperand, rows, inF, outF, false, !transW, true); // base: dout op(W)^T
       if (p === 0) {
         be.gemm(dx, dlow.data, a.data, rows, inF, r, false, false, true);    // adapter: dlow A
       } else {
@@ -81,8 +83,8 @@ export function loraLinear(x: Tensor, weight: Tensor, bias: Tensor | null, layou
     }
     dlow.dispose();
     if (weight.requiresGrad) {
-      if (transW) be.gemm(weight.gradBuffer(), dout, x.data, outF, inF, rows, true, false, true);
-      else be.gemm(weight.gradBuffer(), x.data, dout, inF, outF, rows, true, false, true);
+      if (transW) mm(weight.gradBuffer(), dout, x.data, outF, inF, rows, true, false, true);
+      else mm(weight.gradBuffer(), x.data, dout, inF, outF, rows, true, false, true);
     }
     if (bias?.requiresGrad) be.sumRows(bias.gradBuffer(), dout, rows, outF);
   });

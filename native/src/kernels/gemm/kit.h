@@ -47,5 +47,12 @@ void sgemm(float* c, const float* a, const float* b, int64_t m, int64_t n, int64
 void sgemm_half_b(float* c, const float* a, const uint16_t* b, Stored kind, int64_t m, int64_t n, int64_t k,
                   bool trans_a, bool trans_b, bool accumulate);
 
+// C[M,N] = (accumulate ? C : 0) + bf16(op(A)) @ bf16(op(B)), operands rounded to nearest even, products
+// summed in f32 (bf16.cc; vdpbf16ps). B is f32 (b) or 16-bit patterns (b16, kind BF16 or F16). Only
+// where sgemm_bf16_available(): AVX-512 BF16, and m, n >= 2 (gemm.cc rounds and calls sgemm otherwise).
+bool sgemm_bf16_available();
+void sgemm_bf16(float* c, const float* a, const float* b, const uint16_t* b16, Stored bkind, int64_t m, int64_t n,
+                int64_t k, bool trans_a, bool trans_b, bool accumulate);
+
 }  // namespace gemm
 }  // namespace gptune
