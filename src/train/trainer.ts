@@ -17,7 +17,7 @@ import { nonFiniteError } from '../models/finite.js';
 import { lossChartSvg } from './chart.js';
 import { Progress } from './progress.js';
 import { allreduceNumbers, type Distributed } from './distributed.js';
-import { GradBuckets } from './grad_buckets.js';
+import { GradBuckets, type ReduceStats } from './grad_buckets.js';
 
 /** One micro-batch, as src/data produces it (labels aligned with inputs; -100 = no loss). */
 export interface TrainBatch {
@@ -110,6 +110,8 @@ export interface TrainSummary {
   bestStep: number | null;
   perplexity: number | null;
   outDir: string;
+  /** Under MPI: what the gradient allreduce moved and how long this rank waited for it after backward. */
+  allreduce: (ReduceStats & { buckets: number }) | null;
 }
 
 export const METRICS_FILE = 'metrics.jsonl';
@@ -304,6 +306,7 @@ export async function train(model: CausalLM, data: BatchSource, opts: TrainOptio
     steps: state.step, maxSteps: opts.maxSteps, interrupted, signal: stopSignal, elapsedS: state.elapsedS, tokens: state.tokens, finalLoss: lastLoss,
     finalEvalLoss: lastEval, bestEvalLoss: state.bestEvalLoss, bestStep: state.bestStep,
     perplexity: lastEval === null ? null : Math.exp(lastEval), outDir: out,
+    allreduce: buckets && { ...buckets.stats, buckets: buckets.buckets.length },
   };
 }
 

@@ -58,6 +58,7 @@ test('5 AdamW steps on 2 ranks at batch 2 equal one process at batch 4', { skip:
   assert.equal(d.code, 0, d.err);
   assert.match(d.out, /on each of 2 MPI ranks/);
   assert.equal(d.out.match(/^done: /gm)?.length, 1, 'rank 0 alone reports');
+  assert.match(d.out, /^allreduce on 2 ranks: 0\.\d MB per step in 1 bucket\(s\), \d+\.\d ms per step waited after backward$/m);
   const s = run(process.execPath, [BIN, ...trainArgs(dir, 16, 'single', '--batch-size', '4')]);
   assert.equal(s.code, 0, s.err);
   expectSameRun(join(dir, 'dist'), join(dir, 'single'));
