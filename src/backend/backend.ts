@@ -137,11 +137,12 @@ export interface Backend {
   embeddingBackward(dweight: F32, dout: F32, ids: I32, n: number, dim: number): void;
 
   /**
-   * Inverted dropout with a counter-based mask: element i is kept iff dropoutHash(seed, i) >= p * 2^32,
-   * kept values are scaled by 1/(1-p). The mask is recomputed from the seed in backward, never stored.
+   * Inverted dropout with a counter-based mask: element i is kept iff dropoutHash(seed, offset + i) >= p * 2^32
+   * (index mod 2^32), kept values are scaled by 1/(1-p). The mask is recomputed from the seed in backward, never
+   * stored; offset places these elements in a larger batch (an MPI rank's rows draw the one-process mask).
    */
-  dropoutForward(out: F32, x: F32, n: number, p: number, seed: number): void;
-  dropoutBackward(dx: F32, dout: F32, n: number, p: number, seed: number): void;
+  dropoutForward(out: F32, x: F32, n: number, p: number, seed: number, offset: number): void;
+  dropoutBackward(dx: F32, dout: F32, n: number, p: number, seed: number, offset: number): void;
 
   // ---- optimizers (in place on one parameter tensor) ----
   /** PyTorch's AdamW: decoupled decay, then the bias-corrected Adam step. step is 1-based. */

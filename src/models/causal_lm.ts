@@ -1,6 +1,7 @@
 // What every decoder-only architecture offers the trainer, the generator and the evaluator.
 import type { Module } from '../nn/module.js';
 import type { Tensor } from '../tensor/tensor.js';
+import type { DropoutRows } from '../tensor/ops/dropout.js';
 import type { KVCache } from './kv_cache.js';
 
 export interface ForwardOptions {
@@ -12,6 +13,8 @@ export interface ForwardOptions {
   cache?: KVCache;
   /** Seeds this forward's dropout masks (the trainer gives one per micro-batch, so runs replay exactly); default 0. */
   dropoutSeed?: number;
+  /** Data-parallel: this batch is rows first..first+count-1 of the global one; dropout masks are the global batch's rows. */
+  dropoutRows?: DropoutRows;
   /** Recompute each block's forward during backward instead of keeping its activations. */
   gradientCheckpointing?: boolean;
   /**

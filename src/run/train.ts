@@ -191,7 +191,7 @@ export async function runTraining(o: TrainRunOptions, log: Log = () => {}, prepa
     out: o.out, maxSteps: p.maxSteps, gradAccum: o.gradAccum, lr: p.lr, weightDecay: o.weightDecay, betas: [o.adamBeta1, o.adamBeta2], eps: o.adamEpsilon,
     warmupSteps: p.warmupSteps, schedule: o.schedule, maxGradNorm: o.maxGradNorm, evalEvery: o.evalEvery,
     saveEvery: o.saveEvery, logEvery: o.logEvery, seed: o.seed, resume: o.resume, overwrite: o.overwrite,
-    keepCheckpoints: o.keepCheckpoints, progress: o.progress, config: p.resolved, gradientCheckpointing: o.gradientCheckpointing, distributed: dist,
+    keepCheckpoints: o.keepCheckpoints, progress: o.progress, config: p.resolved, gradientCheckpointing: o.gradientCheckpointing, distributed: dist, bucketMb: o.bucketMb,
   }, {
     ...weightHooks,
     evalBatches: valSet && valSet.size > 0 ? () => evalBatches(valSet, { batchSize: o.batchSize, seqLen: p.seqLen, padId: p.padId, packing: o.packing }) : undefined,

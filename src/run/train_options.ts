@@ -4,6 +4,7 @@ import { opt, type OptionValues } from './option.js';
 import { SCHEDULES } from '../train/schedule.js';
 import { DATA_FORMATS } from '../data/detect.js';
 import { TRUNCATIONS } from '../data/task.js';
+import { DEFAULT_BUCKET_MB } from '../train/grad_buckets.js';
 import { COMPUTE_DTYPES } from '../tensor/compute_dtype.js';
 import { baseQuantOption } from './model.js';
 
@@ -72,6 +73,7 @@ export const TRAIN_OPTIONS = {
   gradientCheckpointing: opt.bool({ default: false, help: 'recompute each block during backward instead of keeping its activations (less memory, about a third more compute)' }),
   seed: opt.int({ min: 0, default: 42, help: 'seed for initialisation, shuffling and dropout' }),
   distributed: opt.bool({ default: false, help: 'data-parallel over MPI (implied when started by mpirun): --batch-size is per rank' }),
+  bucketMb: opt.number({ min: 0, default: DEFAULT_BUCKET_MB, help: 'under MPI: gradients are summed in buckets of about this many MB (PyTorch DDP\'s bucket_cap_mb), each started as soon as backward has finished it; 0: one per parameter' }),
   // Reporting.
   evalEvery: opt.int({ min: 0, default: 0, help: 'evaluate every n steps (0: at the end)' }),
   logEvery: opt.int({ min: 1, default: 1, help: 'log every n steps' }),

@@ -2,7 +2,7 @@
 // freed when it ends), optionally checkpointed, and the forward's dropout seed is in scope, so model
 // files only list blocks.
 import { forwardBlock } from './tape.js';
-import { dropoutCursor, withDropoutCursor, withDropoutSeed } from './ops/dropout.js';
+import { dropoutCursor, withDropoutCursor, withDropoutSeed, type DropoutRows } from './ops/dropout.js';
 import { checkpoint } from './ops/checkpoint.js';
 import type { Tensor } from './tensor.js';
 
@@ -10,6 +10,8 @@ import type { Tensor } from './tensor.js';
 export interface BlockRunOptions {
   /** Seeds every dropout mask inside; undefined keeps the outer seed. */
   dropoutSeed?: number;
+  /** This batch's rows in a larger one (an MPI rank's shard): masks are the larger batch's. */
+  dropoutRows?: DropoutRows;
   /** Keep only each block's input and recompute the block during backward. */
   gradientCheckpointing?: boolean;
 }
@@ -35,5 +37,5 @@ export function runBlocks<Block extends { parameters(): Tensor[] }>(opts: BlockR
     }
     return x;
   };
-  return opts.dropoutSeed === undefined ? run() : withDropoutSeed(opts.dropoutSeed, run);
+  return opts.dropoutSeed === undefined ? run() : withDropoutSeed(opts.dropoutSeed, run, opts.dropoutRows);
 }

@@ -89,10 +89,55 @@ export function forwardBlock<T extends Tensor>(fn: () => T): T {
   return out;
 }
 
+/** Told, during a backward, when each trainable parameter's gradient is complete (PyTorch DDP's autograd hooks). */
+export interface GradReadyHook {
+  /** Every op that reads param has run its backward: nothing adds to param.grad in this backward any more. */
+  ready(param: Tensor): void;
+  /** Called after each op's backward (lets started communication progress). */
+  afterOp(): void;
+}
+
+let gradReadyHook: GradReadyHook | null = null;
+
+/** Runs fn (which calls backward) with hook told of finished parameter gradients; nested backwards (checkpointing) are not reported. */
+export function withGradReadyHook<T>(hook: GradReadyHook, fn: () => T): T {
+  const prev = gradReadyHook;
+  gradReadyHook = hook;
+  try {
+    return fn();
+  } finally {
+    gradReadyHook = prev;
+  }
+}
+
+/** Per tape index, the parameters whose earliest reader is that node: walking backward, their gradient is final after it. */
+function gradReadyAt(): Map<number, Tensor[]> {
+  const seen = new Set<Tensor>(), at = new Map<number, Tensor[]>();
+  tape.forEach((node, i) => {
+    for (const t of node.inputs) {
+      if (t.kind !== 'param' || !t.requiresGrad || seen.has(t)) continue;
+      seen.add(t);
+      at.set(i, [...(at.get(i) ?? []), t]);
+    }
+  });
+  return at;
+}
+
 export function backward(loss: Tensor): void {
   if (loss.size !== 1) throw new Error(`backward: the loss must be a scalar, got shape [${loss.shape.join(', ')}]`);
   if (!loss.requiresGrad) throw new Error('backward: the loss does not depend on any tensor that requires grad');
+  const hook = gradReadyHook;
+  gradReadyHook = null; // a checkpointed block's inner backward is part of this one's op
+  const readyAt = hook ? gradReadyAt() : null;
   loss.gradBuffer()[0] = 1;
+  try {
+    walkBackward(loss, hook, readyAt);
+  } finally {
+    gradReadyHook = hook;
+  }
+}
+
+function walkBackward(loss: Tensor, hook: GradReadyHook | null, readyAt: Map<number, Tensor[]> | null): void {
   for (let i = tape.length - 1; i >= 0; i--) {
     const node = tape[i];
     if (node.out.grad) {
@@ -101,6 +146,10 @@ export function backward(loss: Tensor): void {
       } catch (e) {
         throw new Error(`Error in gradient for op ${node.op}: ${(e as Error).message}`);
       }
+    }
+    if (hook) {
+      for (const p of readyAt!.get(i) ?? []) hook.ready(p);
+      hook.afterOp();
     }
     // Every consumer of node.out was recorded after it, so its backward has run: the output and its
     // gradient are needed by nobody now. Freeing them here (as PyTorch frees saved tensors) keeps the

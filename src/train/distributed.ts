@@ -1,9 +1,9 @@
 // Data-parallel training over MPI (as llm.c trains across nodes): every rank holds the whole model,
-// takes its rows of each global batch, and gradients are summed with MPI_Allreduce before the step.
+// takes its rows of each global batch, and gradients are summed over the ranks in buckets that
+// overlap with backward (grad_buckets.ts).
 import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
 import { packagePath } from '../util/package_root.js';
-import type { Tensor } from '../tensor/tensor.js';
 import type { BatchSource, TrainBatch } from './trainer.js';
 import { countTargetTokens } from '../data/types.js';
 
@@ -14,6 +14,11 @@ interface MpiAddon {
   size(): number;
   /** Sums buf over all ranks, in place. */
   allreduceSum(buf: Float32Array): void;
+  /** Starts summing buf over all ranks in place (MPI_Iallreduce); buf is the sum once wait(id) returns. */
+  iallreduceSum(buf: Float32Array): number;
+  wait(id: number): void;
+  /** Moves started requests along (MPI_Test); returns how many still run. */
+  progress(): number;
   barrier(): void;
   finalize(): void;
   abort(code: number): never;
@@ -26,6 +31,11 @@ export interface Distributed {
   /** Rank 0 alone logs, evaluates and writes files. */
   isRoot: boolean;
   allreduceSum(buf: Float32Array): void;
+  /** Nonblocking allreduceSum: buf must stay untouched until wait(id). */
+  iallreduceSum(buf: Float32Array): number;
+  wait(id: number): void;
+  /** Lets started requests advance (MPI makes progress only inside its calls); returns how many still run. */
+  progress(): number;
   barrier(): void;
   finalize(): void;
   /** Ends the whole job (every rank) with code: one failing rank must not leave the others waiting. */
@@ -66,6 +76,9 @@ export function distributed(required = false): Distributed | null {
   current = {
     rank, size, isRoot: rank === 0,
     allreduceSum: (buf) => mpi.allreduceSum(buf),
+    iallreduceSum: (buf) => mpi.iallreduceSum(buf),
+    wait: (id) => mpi.wait(id),
+    progress: () => mpi.progress(),
     barrier: () => mpi.barrier(),
     finalize: () => mpi.finalize(),
     abort: (code) => mpi.abort(code),
@@ -93,7 +106,7 @@ export function shardBatch(b: TrainBatch, rank: number, size: number): TrainBatc
   return {
     inputIds: cut(b.inputIds), labels, batch: rows, seqLen: T,
     positions: b.positions && cut(b.positions), segments: b.segments && cut(b.segments),
-    targetTokens: countTargetTokens(labels, rows, T),
+    targetTokens: countTargetTokens(labels, rows, T), firstRow: lo,
   };
 }
 
@@ -102,34 +115,4 @@ export function allreduceNumbers(d: Distributed, xs: number[]): number[] {
   const buf = Float32Array.from(xs);
   d.allreduceSum(buf);
   return Array.from(buf);
-}
-
-let flatBuffer: Float32Array | null = null;
-
-/**
- * Sums every parameter's gradient over the ranks, plus `extra` numbers (loss, a stop flag) in the
- * same MPI_Allreduce: one flat buffer per step. A parameter no rank has a gradient for stays without
- * one (the optimizer skips it, as in one process). Returns the summed extras.
- */
-export function allreduceGradients(d: Distributed, params: Tensor[], extra: number[]): number[] {
-  let n = params.length + extra.length;
-  for (const p of params) n += p.size;
-  // Reused across steps: at 124M parameters a fresh buffer would be 0.5 GB of allocation per step.
-  if (flatBuffer?.length !== n) flatBuffer = new Float32Array(n);
-  const flat = flatBuffer;   // (sum of parameter sizes + one has-grad flag per parameter + extras,)
-  let o = 0;
-  params.forEach((p, i) => {
-    const has = p.grad !== null;
-    if (has) flat.set(p.grad!, o); else flat.fill(0, o, o + p.size);
-    flat[n - extra.length - params.length + i] = has ? 1 : 0;
-    o += p.size;
-  });
-  flat.set(extra, n - extra.length);
-  d.allreduceSum(flat);
-  o = 0;
-  params.forEach((p, i) => {
-    if (flat[n - extra.length - params.length + i] > 0) p.gradBuffer().set(flat.subarray(o, o + p.size));
-    o += p.size;
-  });
-  return Array.from(flat.subarray(n - extra.length));
 }

@@ -4,7 +4,7 @@
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CausalLM } from '../models/causal_lm.js';
-import { noGrad } from '../tensor/tape.js';
+import { noGrad, withGradReadyHook } from '../tensor/tape.js';
 import { causalLMModelLoss } from './losses.js';
 import { AdamW } from './optim/adamw.js';
 import { clipGradNorm } from './optim/clip.js';
@@ -16,7 +16,8 @@ import { GptuneError } from '../util/errors.js';
 import { nonFiniteError } from '../models/finite.js';
 import { lossChartSvg } from './chart.js';
 import { Progress } from './progress.js';
-import { allreduceGradients, allreduceNumbers, type Distributed } from './distributed.js';
+import { allreduceNumbers, type Distributed } from './distributed.js';
+import { GradBuckets, type ReduceStats } from './grad_buckets.js';
 
 /** One micro-batch, as src/data produces it (labels aligned with inputs; -100 = no loss). */
 export interface TrainBatch {
@@ -27,6 +28,8 @@ export interface TrainBatch {
   positions: Int32Array | null;
   segments: Int32Array | null;
   targetTokens: number;
+  /** An MPI rank's shard: the global batch row its first row is (dropout masks follow global rows). */
+  firstRow?: number;
 }
 
 export interface BatchSource {
@@ -67,6 +70,8 @@ export interface TrainOptions {
   config: Record<string, unknown>;
   /** An MPI job: `data` yields this rank's shard of each global batch; rank 0 alone writes (distributed.ts). */
   distributed?: Distributed | null;
+  /** Under MPI: gradients are summed in buckets of about this many MB, each started as backward finishes it. */
+  bucketMb?: number;
 }
 
 export interface TrainHooks {
@@ -105,6 +110,8 @@ export interface TrainSummary {
   bestStep: number | null;
   perplexity: number | null;
   outDir: string;
+  /** Under MPI: what the gradient allreduce moved and how long this rank waited for it after backward. */
+  allreduce: (ReduceStats & { buckets: number }) | null;
 }
 
 export const METRICS_FILE = 'metrics.jsonl';
@@ -158,6 +165,7 @@ export async function train(model: CausalLM, data: BatchSource, opts: TrainOptio
   const params = named.map(([, p]) => p);
   if (params.length === 0) throw new Error('train: the model has no trainable parameters');
   const opt = new AdamW(decayGroups(model, opts.weightDecay), { lr: opts.lr, betas: opts.betas, eps: opts.eps });
+  const buckets = dist ? new GradBuckets(dist, params, opts.bucketMb) : null;
 
   let state: TrainerState = { step: 0, data: null, bestEvalLoss: null, bestStep: null, tokens: 0, elapsedS: 0, config: opts.config };
   if (opts.resume && previous.length) {
@@ -232,15 +240,18 @@ export async function train(model: CausalLM, data: BatchSource, opts: TrainOptio
       micro.forEach((b, i) => {
         stepTokens += b.batch * b.seqLen;
         if (b.batch === 0) return; // this rank's share of a short last batch
-        const forward = { positions: b.positions ?? undefined, segments: b.segments, dropoutSeed: dropoutSeed(opts.seed, state.step, i), gradientCheckpointing: opts.gradientCheckpointing };
+        const forward = { positions: b.positions ?? undefined, segments: b.segments, dropoutSeed: dropoutSeed(opts.seed, state.step, i),
+          dropoutRows: { first: b.firstRow ?? 0, count: b.batch }, gradientCheckpointing: opts.gradientCheckpointing };
         const l = causalLMModelLoss(model, b.inputIds, b.labels, b.batch, b.seqLen, forward, total);
         loss += l.item();
-        l.backward();
+        // Only the last micro-batch's backward finishes gradients: its buckets start their allreduce on the way.
+        if (buckets && i === micro.length - 1) withGradReadyHook(buckets, () => l.backward());
+        else l.backward();
       });
-      if (dist) {
-        // Gradients, loss, tokens and any rank's stop request summed in one allreduce: every rank steps alike.
+      if (buckets) {
+        // Gradients, loss, tokens and any rank's stop request summed: every rank steps alike.
         let stop: number;
-        [loss, stepTokens, stop] = allreduceGradients(dist, params, [loss, stepTokens, interrupted ? 1 : 0]);
+        [loss, stepTokens, stop] = buckets.finish([loss, stepTokens, interrupted ? 1 : 0]);
         if (stop > 0) interrupted = true;
       }
       windowTokens += stepTokens;
@@ -295,6 +306,7 @@ export async function train(model: CausalLM, data: BatchSource, opts: TrainOptio
     steps: state.step, maxSteps: opts.maxSteps, interrupted, signal: stopSignal, elapsedS: state.elapsedS, tokens: state.tokens, finalLoss: lastLoss,
     finalEvalLoss: lastEval, bestEvalLoss: state.bestEvalLoss, bestStep: state.bestStep,
     perplexity: lastEval === null ? null : Math.exp(lastEval), outDir: out,
+    allreduce: buckets && { ...buckets.stats, buckets: buckets.buckets.length },
   };
 }
 

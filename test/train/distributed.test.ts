@@ -58,6 +58,7 @@ test('5 AdamW steps on 2 ranks at batch 2 equal one process at batch 4', { skip:
   assert.equal(d.code, 0, d.err);
   assert.match(d.out, /on each of 2 MPI ranks/);
   assert.equal(d.out.match(/^done: /gm)?.length, 1, 'rank 0 alone reports');
+  assert.match(d.out, /^allreduce on 2 ranks: 0\.\d MB per step in 1 bucket\(s\), \d+\.\d ms per step waited after backward$/m);
   const s = run(process.execPath, [BIN, ...trainArgs(dir, 16, 'single', '--batch-size', '4')]);
   assert.equal(s.code, 0, s.err);
   expectSameRun(join(dir, 'dist'), join(dir, 'single'));
@@ -78,6 +79,67 @@ test('with gradient accumulation, tight clipping and uneven shards (a last batch
   assert.equal(s.code, 0, s.err);
   expectSameRun(join(dir, 'dist'), join(dir, 'single'));
   assert.ok(steps(join(dir, 'single')).some((r) => r.grad_norm > 0.3), 'clipping was in force');
+});
+
+test('gradients summed in buckets started during backward (one per parameter), with checkpointing and accumulation, equal one process', { skip: SKIP }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gptune-mpi-'));
+  const more = ['--grad-accum', '2', '--gradient-checkpointing'];
+  const d = mpirun(2, trainArgs(dir, 16, 'dist', '--batch-size', '2', '--bucket-mb', '0', ...more));
+  assert.equal(d.code, 0, d.err);
+  const s = run(process.execPath, [BIN, ...trainArgs(dir, 16, 'single', '--batch-size', '4', ...more)]);
+  assert.equal(s.code, 0, s.err);
+  expectSameRun(join(dir, 'dist'), join(dir, 'single'));
+});
+
+test('GPT-2 from scratch with dropout (0.1 on embeddings and residuals), checkpointed: 2 ranks equal one process', { skip: SKIP }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gptune-mpi-'));
+  const gpt2 = (args: string[]) => args.map((a) => (a === 'llama' ? 'gpt2' : a));
+  const d = mpirun(2, gpt2(trainArgs(dir, 16, 'dist', '--batch-size', '2', '--gradient-checkpointing')));
+  assert.equal(d.code, 0, d.err);
+  const s = run(process.execPath, [BIN, ...gpt2(trainArgs(dir, 16, 'single', '--batch-size', '4', '--gradient-checkpointing'))]);
+  assert.equal(s.code, 0, s.err);
+  expectSameRun(join(dir, 'dist'), join(dir, 'single'));
+});
+
+/** LoRA on the gpt2-tiny checkpoint over token-id rows (its vocabulary is 512). */
+function loraArgs(dir: string, out: string, ...more: string[]): string[] {
+  const data = join(dir, 'ids512.jsonl');
+  writeFileSync(data, Array.from({ length: 12 }, (_, i) => JSON.stringify({ input_ids: Array.from({ length: 13 }, (_, t) => (i * 101 + t * 37) % 512) })).join('\n') + '\n');
+  return ['train', '--model', fixturePath('gpt2-tiny'), '--method', 'lora', '--lora-r', '4', '--data', data, '--seq-len', '12', '--max-steps', '5',
+    '--lr', '1e-2', '--out', join(dir, out), '--no-progress', ...more];
+}
+
+function expectSameAdapter(dist: string, single: string): void {
+  const a = steps(dist), b = steps(single);
+  assert.equal(a.length, 5);
+  expectClose('loss', a.map((r) => r.loss), b.map((r) => r.loss), { atol: 1e-5, rtol: 1e-5 });
+  expectClose('grad_norm', a.map((r) => r.grad_norm), b.map((r) => r.grad_norm), { atol: 1e-5, rtol: 1e-5 });
+  const wa = loadSafetensors(join(dist, 'adapter_model.safetensors')).tensors, wb = loadSafetensors(join(single, 'adapter_model.safetensors')).tensors;
+  assert.ok(wb.size > 0);
+  assert.deepEqual([...wa.keys()].sort(), [...wb.keys()].sort());
+  for (const [name, t] of wb) expectClose(name, wa.get(name)!.data as Float32Array, t.data as Float32Array, { atol: 1e-5, rtol: 1e-4 });
+}
+
+test('LoRA with LoRA dropout on 2 ranks equals one process (adapter weights, losses): each rank draws its rows of the global mask', { skip: SKIP }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gptune-mpi-'));
+  const d = mpirun(2, loraArgs(dir, 'dist', '--batch-size', '2', '--lora-dropout', '0.1'));
+  assert.equal(d.code, 0, d.err);
+  const s = run(process.execPath, [BIN, ...loraArgs(dir, 'single', '--batch-size', '4', '--lora-dropout', '0.1')]);
+  assert.equal(s.code, 0, s.err);
+  expectSameAdapter(join(dir, 'dist'), join(dir, 'single'));
+});
+
+test('packed prompt-completion rows on 2 ranks equal one process', { skip: SKIP }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gptune-mpi-'));
+  const data = join(dir, 'tasks.jsonl');
+  writeFileSync(data, Array.from({ length: 24 }, (_, i) => JSON.stringify({ prompt: `Q${i}: ${'why '.repeat(i % 5)}?`, completion: ` A${i * 7} ${'ok '.repeat(i % 3)}` })).join('\n') + '\n');
+  const args = (out: string, batch: string) => ['train', '--init', 'llama', '--tokenizer', 'gpt2', '--n-layer', '1', '--n-embd', '16', '--n-head', '2',
+    '--seq-len', '32', '--packing', '--max-steps', '5', '--lr', '1e-2', '--data', data, '--out', join(dir, out), '--no-progress', '--batch-size', batch];
+  const d = mpirun(2, args('dist', '1'));
+  assert.equal(d.code, 0, d.err);
+  const s = run(process.execPath, [BIN, ...args('single', '2')]);
+  assert.equal(s.code, 0, s.err);
+  expectSameRun(join(dir, 'dist'), join(dir, 'single'));
 });
 
 /** Starts a long mpirun job, calls act(mpirunPid) once it has logged a step, and waits for the exit (killing it after 60 s). */

@@ -19,6 +19,11 @@ export function registerTrain(program: Command): void {
     console.log(`${summary.interrupted ? runStatus(summary) : 'done'}: ${summary.steps} steps, ${summary.tokens.toLocaleString()} tokens in ${summary.elapsedS.toFixed(1)}s; ` +
       `final loss ${fmt(summary.finalLoss)}, eval loss ${fmt(summary.finalEvalLoss)} (best ${fmt(summary.bestEvalLoss)}${summary.bestStep !== null ? ` at step ${summary.bestStep}` : ''})` +
       `${summary.perplexity !== null ? `, perplexity ${summary.perplexity.toFixed(2)}` : ''}`);
+    const ar = summary.allreduce;
+    if (ar && ar.steps > 0) {
+      console.log(`allreduce on ${prepared.dist!.size} ranks: ${(ar.bytesPerStep / 1e6).toFixed(1)} MB per step in ${ar.buckets} bucket(s), ` +
+        `${(ar.waitMs / ar.steps).toFixed(1)} ms per step waited after backward`);
+    }
     const what = prepared.method === 'full' ? 'model' : 'LoRA adapter';
     if (summary.interrupted) {
       console.log(`no final ${what} written to ${o.out}; its checkpoint-${summary.steps} continues with --resume`);

@@ -7,6 +7,7 @@
 import { backend } from '../../backend/select.js';
 import { Tensor } from '../tensor.js';
 import { record } from '../tape.js';
+import { dropoutMaskOffset } from './dropout.js';
 import { ShapeError, shapeStr } from '../shape.js';
 import type { WeightLayout } from './linear.js';
 import { weightGemm } from '../compute_dtype.js';
@@ -35,13 +36,14 @@ export function loraLinear(x: Tensor, weight: Tensor, bias: Tensor | null, layou
   const { a, b, p, seed } = lora;
   const s = Math.fround(lora.scaling);
   const be = backend();
+  const offset = p === 0 ? 0 : dropoutMaskOffset(rows * inF);
   const mm = weightGemm(be); // the base weight's products; the low-rank ones stay f32
 
   // The adapter's input: x, or a dropped copy of it (rebuilt in backward from the same seed).
   const adapterInput = (): { data: Float32Array; done: () => void } => {
     if (p === 0) return { data: x.data, done: () => {} };
     const tmp = Tensor.empty([rows, inF]);
-    be.dropoutForward(tmp.data, x.data, rows * inF, p, seed);
+    be.dropoutForward(tmp.data, x.data, rows * inF, p, seed, offset);
     return { data: tmp.data, done: () => tmp.dispose() };
   };
 
@@ -75,7 +77,7 @@ export function loraLinear(x: Tensor, weight: Tensor, bias: Tensor | null, layou
       } else {
         const dxin = Tensor.empty([rows, inF]);
         be.gemm(dxin.data, dlow.data, a.data, rows, inF, r, false, false, false);
-        be.dropoutBackward(dx, dxin.data, rows * inF, p, seed);
+        be.dropoutBackward(dx, dxin.data, rows * inF, p, seed, offset);
         dxin.dispose();
       }
     }
