@@ -80,6 +80,9 @@ export function run(ctx: BenchContext): BenchRow[] {
   const GPT2_PARAMS = 124_439_808, SMOL_PARAMS = 134_515_008;
   rows.push({ bench: 'memory', case: 'read bandwidth (sum over 1 GiB)', unit: 'GB/s', gptune: bw, peer: null, peerName: 'none', note: `decode bounds: GPT-2 124M ${bound(GPT2_PARAMS).toFixed(1)} tok/s, SmolLM-135M ${bound(SMOL_PARAMS).toFixed(1)} tok/s` });
   const steps = ctx.quick ? 2 : 5;
+  // BENCH_GROUPS=arch,bf16base (say) runs only those groups: gpt2, smollm, arch, bf16base, shapes.
+  const groups = process.env.BENCH_GROUPS?.split(',').map((g) => g.trim());
+  const want = (group: string) => !groups || groups.includes(group);
   // Each case: gptune once, then the peer (HF transformers + PEFT) in fp32 and under bf16 autocast,
   // every ratio against our number from the same run. Rows say which peer configuration they used.
   const PEER_DTYPES = [{ dtype: 'fp32', name: 'torch-fp32' }, { dtype: 'bf16-autocast', name: 'torch-bf16ac' }] as const;
@@ -101,14 +104,14 @@ export function run(ctx: BenchContext): BenchRow[] {
     }
   };
   // GPT-2 124M forward+backward (no optimizer) and generation.
-  {
+  if (want('gpt2')) {
     push(pair({ mode: 'fwdbwd', ...GPT2_124M, batch: 4, seq_len: 256, steps }), 'gpt2', 'fwd+bwd 124M B4xT256', 'tokens_per_sec', 'tokens/s');
     const g = pair({ mode: 'generate', ...GPT2_124M, batch: 1, seq_len: 128, prompt_len: 128, new_tokens: ctx.quick ? 16 : 64 });
     push(g, 'gpt2', 'prefill 124M 128 tokens', 'prefill_tokens_per_sec', 'tokens/s');
     push(g, 'gpt2', 'decode 124M (KV cache)', 'decode_tokens_per_sec', 'tokens/s', (o) => `${(100 * o.decode_tokens_per_sec / bound(GPT2_PARAMS)).toFixed(0)}% of the f32 bandwidth bound`);
   }
   // SmolLM-135M's shape (issue: Llama family): training full and LoRA, and decode.
-  {
+  if (want('smollm')) {
     const smol = { arch: 'llama', n_layer: 30, n_embd: 576, n_head: 9, n_kv_head: 3, intermediate: 1536, vocab_size: 49152, n_positions: 2048 };
     for (const mode of ['train', 'lora'] as const) {
       const cfg = { mode, ...smol, batch: 4, seq_len: 256, steps: ctx.quick ? 1 : 3, warmup: 1, lora_r: 8, lora_alpha: 16 };
@@ -122,7 +125,7 @@ export function run(ctx: BenchContext): BenchRow[] {
   }
   // The small models people fine-tune today (issue: architectures), built on both sides from the same
   // config.json object: gptune through its registry, the peer through the real HF class.
-  for (const [name, hf] of Object.entries(ARCH_SHAPES)) {
+  for (const [name, hf] of want('arch') ? Object.entries(ARCH_SHAPES) : []) {
     const shape = { n_layer: hf.num_hidden_layers, n_embd: hf.hidden_size, n_head: hf.num_attention_heads, vocab_size: hf.vocab_size, hf_config: hf };
     const modes = name.startsWith('Gemma') ? ['train', 'lora'] as const : ['lora'] as const;
     for (const mode of modes) {
@@ -136,7 +139,7 @@ export function run(ctx: BenchContext): BenchRow[] {
   }
   // Bigger models from bf16 checkpoints (issue: speed and memory): LoRA with the base kept in bf16 on
   // both sides (the peer under bf16 autocast, its fastest path for bf16 weights), and decode.
-  for (const [name, hf] of Object.entries(BF16_SHAPES)) {
+  for (const [name, hf] of want('bf16base') ? Object.entries(BF16_SHAPES) : []) {
     const made = runPeer(ctx, 'make_checkpoint.py', { hf_config: hf, dir: join(tmpdir(), 'gptune-bench', name) });
     if (!made) continue;
     const shape = { arch: 'llama', n_layer: hf.num_hidden_layers, n_embd: hf.hidden_size, n_head: hf.num_attention_heads, vocab_size: hf.vocab_size, checkpoint: made.dir };
@@ -144,7 +147,7 @@ export function run(ctx: BenchContext): BenchRow[] {
     push(p, 'bf16 base', `lora r8 ${name} B4xT256`, 'tokens_per_sec', 'tokens/s');
     push(p, 'bf16 base', `lora r8 ${name} peak RSS`, 'max_rss_mb', 'MB');
   }
-  for (const mode of ['train', 'lora'] as const) {
+  for (const mode of want('shapes') ? ['train', 'lora'] as const : []) {
     for (const [name, shape] of Object.entries(SHAPES)) {
       const p = pair({ mode, ...shape, steps, lora_r: 8, lora_alpha: 16 });
       const label = `${mode === 'train' ? 'full' : 'lora r8'} ${name} B${shape.batch}xT${shape.seq_len}`;
