@@ -16,6 +16,7 @@ const BENCHES: Record<string, () => Promise<BenchModule>> = {
   'bpe-train': () => import('./tokenizer_train.bench.js'),
   serve: () => import('./serve.bench.js'),
   decode: () => import('./decode.bench.js'),
+  load: () => import('./load.bench.js'),
 };
 
 async function main() {
