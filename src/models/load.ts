@@ -46,7 +46,8 @@ export function loadModel(dir: string, { keepStoredDtype = false }: LoadOptions 
   const genPath = join(dir, 'generation_config.json');
   const generation = existsSync(genPath) ? readGenerationConfig(genPath) : null;
 
-  const source = openCheckpoint(dir);
+  // Weights kept in their stored dtype are views of the memory-mapped file: no copy, no fresh memory.
+  const source = openCheckpoint(dir, { map: keepStoredDtype });
   const params = new Map(model.namedParameters());
   const linearWeights = new Set(model.namedModules().flatMap(([, m]) => m instanceof Linear ? [m.weight] : []));
   const loaded = new Set<string>();
@@ -73,8 +74,7 @@ export function loadModel(dir: string, { keepStoredDtype = false }: LoadOptions 
       }
       if (info.dtype === 'F16' || info.dtype === 'BF16') dtype = info.dtype;
       if (keepStoredDtype && (info.dtype === 'F16' || info.dtype === 'BF16') && linearWeights.has(p)) {
-        const bytes = source.readBytes(key);
-        p.storeHalf({ dtype: info.dtype, bits: new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.length / 2) });
+        p.storeHalf({ dtype: info.dtype, bits: source.readHalfBits(key) });
       } else {
         source.readFloat32Into(key, p.data, widen);
       }
