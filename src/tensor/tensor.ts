@@ -30,6 +30,8 @@ export class Tensor {
   private recipe: { from: readonly Tensor[]; fill: (out: Float32Array) => void } | null = null;
   /** A frozen parameter kept in its checkpoint's 16-bit dtype (then `buffer` is empty). */
   private half: HalfWeight | null = null;
+  /** A zero-initialised parameter whose buffer is not allocated yet (see zerosParam). */
+  private unallocated = false;
 
   private constructor(data: Float32Array, shape: Shape, kind: TensorKind, base: Tensor | null = null) {
     this.shape = shape;
@@ -46,6 +48,10 @@ export class Tensor {
   get data(): Float32Array {
     if (this.base !== null) return this.base.data;
     if (this.half) throw new Error(`${this.toString()}: held as ${this.half.dtype} (its stored dtype); GEMMs read weightOperand, others toFloat32()`);
+    if (this.unallocated) {
+      this.buffer = new Float32Array(this.size);
+      this.unallocated = false;
+    }
     if (this.dataReleased) {
       if (!this.recipe || this.disposed) {
         throw new Error(`${this.toString()}: its values were released after the forward block that made it (no backward declared them saved)`);
@@ -95,6 +101,19 @@ export class Tensor {
     return t;
   }
 
+  /**
+   * A trainable leaf of zeros whose buffer is allocated on first use: a model about to be loaded
+   * with weights kept in their stored dtype never allocates (nor collects) the f32 copies.
+   */
+  static zerosParam(shape: Shape, name = ''): Tensor {
+    checkShape('zerosParam', shape);
+    const t = new Tensor(EMPTY, [...shape], 'param');
+    t.unallocated = true;
+    t.requiresGrad = true;
+    t.name = name;
+    return t;
+  }
+
   /** 'F32', or the 16-bit dtype a frozen parameter is kept in (see storeHalf). */
   get storedDtype(): 'F32' | HalfWeight['dtype'] { return this.half ? this.half.dtype : 'F32'; }
 
@@ -110,6 +129,7 @@ export class Tensor {
     if (w.bits.length !== this.size) throw new Error(`${this.toString()}: ${w.bits.length} ${w.dtype} values for ${this.size} elements`);
     this.half = w;
     this.buffer = EMPTY;
+    this.unallocated = false;
     this.requiresGrad = false;
   }
 
