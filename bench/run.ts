@@ -17,6 +17,7 @@ const BENCHES: Record<string, () => Promise<BenchModule>> = {
   serve: () => import('./serve.bench.js'),
   decode: () => import('./decode.bench.js'),
   mpi: () => import('./mpi.bench.js'),
+  load: () => import('./load.bench.js'),
 };
 
 async function main() {

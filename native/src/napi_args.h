@@ -56,6 +56,17 @@ class Args {
     if (napi_get_value_bool(env_, arg(i, name), &b) != napi_ok) fail(name, "must be a boolean");
     return b;
   }
+  // A JS string argument, as UTF-8.
+  std::string string(size_t i, const char* name) {
+    napi_value v = arg(i, name);
+    size_t n = 0;
+    if (napi_get_value_string_utf8(env_, v, nullptr, 0, &n) != napi_ok) fail(name, "must be a string");
+    std::string s(n, '\0');
+    napi_get_value_string_utf8(env_, v, s.data(), n + 1, &n);
+    return s;
+  }
+  // The raw argument, for kernels that take a non-numeric value (an ArrayBuffer).
+  napi_value value(size_t i, const char* name) { return arg(i, name); }
   napi_value make_number(double d) { napi_value v; napi_create_double(env_, d, &v); return v; }
   napi_value make_string(const char* s) { napi_value v; napi_create_string_utf8(env_, s, NAPI_AUTO_LENGTH, &v); return v; }
 

@@ -1,6 +1,6 @@
-"""A Llama-3.2-1B-shaped bf16 checkpoint with random weights (2.5 GB) for timing model loading, and
-transformers' from_pretrained time on it. Run: python scripts/bench/make_llama1b_bf16.py OUT_DIR"""
-import json, os, sys, time
+"""A Llama-3.2-1B-shaped bf16 checkpoint with random weights (2.5 GB) for timing model loading (bench/load.bench.ts).
+Written once; a second run leaves an existing checkpoint as it is. Run: python scripts/bench/make_llama1b_bf16.py OUT_DIR"""
+import json, os, sys
 import torch
 from safetensors.torch import save_file
 
@@ -12,7 +12,8 @@ cfg = {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size
        "rope_parameters": {"rope_type": "llama3", "rope_theta": 500000.0, "factor": 32.0, "low_freq_factor": 1.0,
                            "high_freq_factor": 4.0, "original_max_position_embeddings": 8192},
        "bos_token_id": 128000, "eos_token_id": 128001, "dtype": "bfloat16", "transformers_version": "5.17.0"}
-if not os.path.exists(os.path.join(out, 'model.safetensors')):
+weights = os.path.join(out, 'model.safetensors')
+if not os.path.exists(weights):
     g = torch.Generator().manual_seed(0)
     C, I, H, KV, D = 2048, 8192, 32, 8, 64
     t = {'model.embed_tokens.weight': (128256, C), 'model.norm.weight': (C,)}
@@ -23,10 +24,8 @@ if not os.path.exists(os.path.join(out, 'model.safetensors')):
                   p + 'mlp.gate_proj.weight': (I, C), p + 'mlp.up_proj.weight': (I, C), p + 'mlp.down_proj.weight': (C, I),
                   p + 'input_layernorm.weight': (C,), p + 'post_attention_layernorm.weight': (C,)})
     sd = {k: (torch.ones(s) if len(s) == 1 else torch.randn(s, generator=g) * 0.02).to(torch.bfloat16) for k, s in t.items()}
-    save_file(sd, os.path.join(out, 'model.safetensors'), metadata={'format': 'pt'})
-    with open(os.path.join(out, 'config.json'), 'w') as f:
-        json.dump(cfg, f, indent=2)
-from transformers import AutoModelForCausalLM
-t0 = time.time()
-m = AutoModelForCausalLM.from_pretrained(out, dtype=torch.bfloat16)
-print(f'transformers from_pretrained: {time.time() - t0:.2f} s')
+    # Temporary name, then rename: an interrupted run never leaves a truncated checkpoint behind.
+    save_file(sd, weights + '.tmp', metadata={'format': 'pt'})
+    os.replace(weights + '.tmp', weights)
+with open(os.path.join(out, 'config.json'), 'w') as f:
+    json.dump(cfg, f, indent=2)

@@ -19,26 +19,28 @@ export interface TensorSource {
   readFloat32(name: string): Float32Array;
   /** The tensor as float32, read straight into out (its length must match). */
   readFloat32Into(name: string, out: Float32Array, widen: HalfWidener): void;
-  /** The raw little-endian bytes (e.g. bf16 bits kept as they are stored). */
+  /** The raw little-endian bytes, in a fresh buffer. */
   readBytes(name: string): Uint8Array;
+  /** An F16/BF16 tensor's bits as stored: a read-only view of the mapped file when opened with map. */
+  readHalfBits(name: string): Uint16Array;
   close(): void;
 }
 
 /**
  * Opens a checkpoint: a directory (its model.safetensors.index.json if present, else model.safetensors),
- * an index .json file, or a single .safetensors file.
+ * an index .json file, or a single .safetensors file. map: memory-map the files (SafetensorsFile.open).
  */
-export function openCheckpoint(path: string): TensorSource {
+export function openCheckpoint(path: string, opts: { map?: boolean } = {}): TensorSource {
   if (!existsSync(path)) throw new GptuneError('no such file or directory', { file: path });
   if (statSync(path).isDirectory()) {
     const index = join(path, INDEX_FILE);
-    if (existsSync(index)) return ShardedCheckpoint.open(index);
+    if (existsSync(index)) return ShardedCheckpoint.open(index, opts);
     const single = join(path, SINGLE_FILE);
-    if (existsSync(single)) return SafetensorsFile.open(single);
+    if (existsSync(single)) return SafetensorsFile.open(single, opts);
     throw new GptuneError(`no ${SINGLE_FILE} or ${INDEX_FILE} in this directory`, { file: path });
   }
-  if (path.endsWith('.json')) return ShardedCheckpoint.open(path);
-  return SafetensorsFile.open(path);
+  if (path.endsWith('.json')) return ShardedCheckpoint.open(path, opts);
+  return SafetensorsFile.open(path, opts);
 }
 
 /** A checkpoint split over shards; the index's weight_map says which shard holds each tensor. */
@@ -50,7 +52,7 @@ export class ShardedCheckpoint implements TensorSource {
     private readonly shards: Map<string, SafetensorsFile>,
   ) {}
 
-  static open(indexPath: string): ShardedCheckpoint {
+  static open(indexPath: string, opts: { map?: boolean } = {}): ShardedCheckpoint {
     let json: unknown;
     try {
       json = JSON.parse(readFileSync(indexPath, 'utf8'));
@@ -79,7 +81,7 @@ export class ShardedCheckpoint implements TensorSource {
         if (shards.has(shard)) continue;
         const p = join(dir, shard);
         if (!existsSync(p)) throw new GptuneError(`shard '${shard}' (holding tensor '${name}') is missing`, { file: indexPath });
-        shards.set(shard, SafetensorsFile.open(p));
+        shards.set(shard, SafetensorsFile.open(p, opts));
       }
       for (const [name, shard] of weightMap) {
         if (!shards.get(shard)!.has(name)) throw new GptuneError(`weight_map puts tensor '${name}' in '${shard}', but that shard has no such tensor`, { file: indexPath });
@@ -110,6 +112,7 @@ export class ShardedCheckpoint implements TensorSource {
   readFloat32(name: string): Float32Array { return this.shard(name).readFloat32(name); }
   readFloat32Into(name: string, out: Float32Array, widen: HalfWidener): void { this.shard(name).readFloat32Into(name, out, widen); }
   readBytes(name: string): Uint8Array { return this.shard(name).readBytes(name); }
+  readHalfBits(name: string): Uint16Array { return this.shard(name).readHalfBits(name); }
 
   close(): void {
     for (const f of this.shards.values()) f.close();

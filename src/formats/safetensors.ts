@@ -1,6 +1,7 @@
 // safetensors: the checkpoint format of Hugging Face models. The reader parses and checks the header,
 // then reads each tensor on demand at its offset (so a bf16 model converts tensor by tensor and peak
-// memory stays near its f32 size); the writer reproduces Python's safetensors byte for byte.
+// memory stays near its f32 size), or, opened with `map`, hands out views of the memory-mapped file;
+// the writer reproduces Python's safetensors byte for byte.
 //
 // Layout: u64 little-endian N | N bytes of JSON header, space-padded | data. The header maps each
 // tensor name to {dtype, shape, data_offsets: [begin, end]} (relative to the data section), plus an
@@ -12,6 +13,7 @@ import {
 } from './dtype.js';
 import { GptuneError, describe, errorMessage, shapeStr } from '../util/errors.js';
 import { writeAll, writeFileAtomic } from '../util/fs_atomic.js';
+import { mapFile } from './mapped_file.js';
 
 /** Safetensors' own limit on the header size (safetensors/src/tensor.rs MAX_HEADER_SIZE). */
 export const MAX_HEADER_BYTES = 100_000_000;
@@ -36,11 +38,29 @@ export interface TensorInfo {
   end: number;
 }
 
-// Where the bytes come from: a file read with positioned reads, or a buffer (tests, small files).
+// Where the bytes come from: a file read with positioned reads, a memory-mapped file, or a buffer
+// (tests, small files). `view` gives the bytes in place (faulted in) where the source has them so.
 interface ByteSource {
   readonly size: number;
   read(position: number, into: Uint8Array): void;
+  view?(position: number, length: number): Uint8Array;
   close(): void;
+}
+
+function mappedSource(path: string): ByteSource | null {
+  const m = mapFile(path);
+  if (!m) return null;
+  const size = m.buffer.byteLength;
+  return {
+    size,
+    read(position, into) { into.set(this.view!(position, into.length)); },
+    view(position, length) {
+      if (position + length > size) throw new GptuneError(`file is truncated: wanted ${length} bytes at offset ${position}`, { file: path });
+      m.populate(position, length);
+      return new Uint8Array(m.buffer, position, length);
+    },
+    close() {}, // the mapping lives as long as views of it do; collected with the last one
+  };
 }
 
 function fileSource(path: string): ByteSource {
@@ -96,8 +116,12 @@ export class SafetensorsFile {
     }
   }
 
-  static open(path: string): SafetensorsFile {
-    return new SafetensorsFile(path, fileSource(path));
+  /**
+   * Opens a file. With map, the file is memory-mapped (where the native addon can) and readHalfBits
+   * returns views of it, not copies: for weights kept frozen in their stored dtype.
+   */
+  static open(path: string, { map = false } = {}): SafetensorsFile {
+    return new SafetensorsFile(path, (map ? mappedSource(path) : null) ?? fileSource(path));
   }
 
   /** Parses a whole file already in memory; name is used in error messages. */
@@ -125,6 +149,23 @@ export class SafetensorsFile {
     const out = new Uint8Array(t.end - t.begin);
     this.src.read(this.dataStart + t.begin, out);
     return out;
+  }
+
+  /**
+   * An F16/BF16 tensor's 16-bit patterns: a view of the mapped file when the file was opened with
+   * map (no copy; private to this process, to be treated as read-only), else a fresh array.
+   */
+  readHalfBits(name: string): Uint16Array {
+    const t = this.info(name);
+    if (t.dtype !== 'F16' && t.dtype !== 'BF16') throw new GptuneError(`tensor '${name}' has dtype ${t.dtype}; expected F16 or BF16`, { file: this.path });
+    const bytes = this.halfView(t) ?? this.readBytes(name);
+    return new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.length / 2);
+  }
+
+  /** The tensor's bytes in place in a mapped file, when the source maps it and they are 2-byte aligned. */
+  private halfView(t: TensorInfo): Uint8Array | null {
+    const at = this.dataStart + t.begin;
+    return this.src.view && at % 2 === 0 ? this.src.view(at, t.end - t.begin) : null;
   }
 
   /**
@@ -176,6 +217,8 @@ export class SafetensorsFile {
     const at = this.dataStart + t.begin;
     if (t.dtype === 'F32') return this.src.read(at, new Uint8Array(out.buffer, out.byteOffset, n * 4));
     if (t.dtype !== 'F16' && t.dtype !== 'BF16') return void out.set(this.readFloat32(name));
+    const view = this.halfView(t);
+    if (view) return widen(out, new Uint16Array(view.buffer, view.byteOffset, n), n, t.dtype === 'BF16');
     const chunk = Math.min(n, 1 << 23); // 16 MB of scratch at most
     const scratch = new Uint16Array(chunk);
     for (let i = 0; i < n; i += chunk) {

@@ -12,7 +12,7 @@ export function allFinite(x: ArrayLike<number>): boolean {
 /** The error for non-finite output of `what` (logits, loss): names the first parameter with NaN/inf, if any. */
 export function nonFiniteError(model: CausalLM, what: string): GptuneError {
   for (const [name, p] of model.namedParameters()) {
-    const d = p.data;
+    const d = p.toFloat32(); // weights kept in bf16/f16 widened (this runs only on the error path)
     for (let i = 0; i < d.length; i++) {
       if (!Number.isFinite(d[i])) {
         return new GptuneError(`the model's ${what} are not finite: weight '${name}' holds ${d[i]} at index ${i} (a diverged or damaged checkpoint)`);

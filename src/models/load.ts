@@ -10,7 +10,7 @@ import type { QuantType } from '../formats/ggml_quant.js';
 import { shapeStr } from '../tensor/shape.js';
 import { writeOutputDir } from '../util/output_dir.js';
 import { MODEL_OUTPUT } from '../formats/output_files.js';
-import { Linear } from '../nn/layers.js';
+import { Embedding, Linear } from '../nn/layers.js';
 import { architectureFor } from './registry.js';
 import { configToSave, readGenerationConfig, readModelConfig, type GenerationConfig } from '../formats/hf_config.js';
 import type { CausalLM } from './causal_lm.js';
@@ -30,9 +30,9 @@ export interface LoadedModel {
 
 export interface LoadOptions {
   /**
-   * Keep the weights of linear layers in the checkpoint's dtype when it is BF16 or F16 (half the
-   * memory; GEMMs widen them exactly, so outputs equal the f32 path's). Such weights are frozen:
-   * for inference and LoRA, not full fine-tuning.
+   * Keep the weights of linear and embedding layers in the checkpoint's dtype when it is BF16 or
+   * F16, as views of the memory-mapped file (no copy; GEMMs and lookups widen them exactly, so
+   * outputs equal the f32 path's). Such weights are frozen: for inference and LoRA, not full fine-tuning.
    */
   keepStoredDtype?: boolean;
   /**
@@ -57,9 +57,11 @@ export function loadModel(dir: string, { keepStoredDtype = false, baseQuant }: L
   const genPath = join(dir, 'generation_config.json');
   const generation = existsSync(genPath) ? readGenerationConfig(genPath) : null;
 
-  const source = openCheckpoint(dir);
+  // Weights kept in their stored dtype are views of the memory-mapped file: no copy, no fresh memory.
+  const source = openCheckpoint(dir, { map: keepStoredDtype });
   const params = new Map(model.namedParameters());
-  const linearWeights = new Set(model.namedModules().flatMap(([, m]) => m instanceof Linear ? [m.weight] : []));
+  // Kept in the stored dtype: what GEMMs and lookups read as 16 bits (not norms and biases, which stay f32).
+  const halfCapable = new Set(model.namedModules().flatMap(([, m]) => m instanceof Linear || m instanceof Embedding ? [m.weight] : []));
   // Quantized weights and their layout: Conv1D's [in, out] is quantized transposed (blocks along in).
   const quant = baseQuant ? BASE_QUANT_TYPE[baseQuant] : null;
   const quantLayout = new Map(quant ? model.namedModules().flatMap(([name, m]) =>
@@ -92,9 +94,8 @@ export function loadModel(dir: string, { keepStoredDtype = false, baseQuant }: L
       if (quant && layout) {
         source.readFloat32Into(key, p.data, widen);
         p.quantizeFrom(p.data, quant, layout === 'in_out');
-      } else if (keepStoredDtype && (info.dtype === 'F16' || info.dtype === 'BF16') && linearWeights.has(p)) {
-        const bytes = source.readBytes(key);
-        p.storeHalf({ dtype: info.dtype, bits: new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.length / 2) });
+      } else if (keepStoredDtype && (info.dtype === 'F16' || info.dtype === 'BF16') && halfCapable.has(p)) {
+        p.storeHalf({ dtype: info.dtype, bits: source.readHalfBits(key) });
       } else {
         source.readFloat32Into(key, p.data, widen);
       }

@@ -15,7 +15,7 @@ export class Linear extends Module {
     super();
     this.layout = layout;
     const shape = layout === 'out_in' ? [outFeatures, inFeatures] : [inFeatures, outFeatures];
-    this.weight = Tensor.param(new Float32Array(outFeatures * inFeatures), shape);
+    this.weight = Tensor.zerosParam(shape);
     this.bias = bias ? Tensor.param(new Float32Array(outFeatures), [outFeatures]) : null;
   }
   readonly layout: WeightLayout;
@@ -29,7 +29,7 @@ export class Embedding extends Module {
   /** paddingIdx: torch's padding_idx (that row gets no gradient from lookups). */
   constructor(readonly numEmbeddings: number, readonly dim: number, readonly paddingIdx: number | null = null) {
     super();
-    this.weight = Tensor.param(new Float32Array(numEmbeddings * dim), [numEmbeddings, dim]);
+    this.weight = Tensor.zerosParam([numEmbeddings, dim]);
   }
   forward(ids: Int32Array, shape: Shape): Tensor {
     return embedding(this.weight, ids, shape, this.paddingIdx);

@@ -31,6 +31,8 @@ export class Tensor {
   private recipe: { from: readonly Tensor[]; fill: (out: Float32Array) => void } | null = null;
   /** A frozen parameter kept in its checkpoint's 16-bit dtype or quantized (then `buffer` is empty). */
   private stored: StoredWeight | null = null;
+  /** A zero-initialised parameter whose buffer is not allocated yet (see zerosParam). */
+  private unallocated = false;
 
   private constructor(data: Float32Array, shape: Shape, kind: TensorKind, base: Tensor | null = null) {
     this.shape = shape;
@@ -47,6 +49,10 @@ export class Tensor {
   get data(): Float32Array {
     if (this.base !== null) return this.base.data;
     if (this.stored) throw new Error(`${this.toString()}: held as ${this.stored.dtype} (its stored dtype); GEMMs read weightOperand, others toFloat32()`);
+    if (this.unallocated) {
+      this.buffer = new Float32Array(this.size);
+      this.unallocated = false;
+    }
     if (this.dataReleased) {
       if (!this.recipe || this.disposed) {
         throw new Error(`${this.toString()}: its values were released after the forward block that made it (no backward declared them saved)`);
@@ -96,6 +102,19 @@ export class Tensor {
     return t;
   }
 
+  /**
+   * A trainable leaf of zeros whose buffer is allocated on first use: a model about to be loaded
+   * with weights kept in their stored dtype never allocates (nor collects) the f32 copies.
+   */
+  static zerosParam(shape: Shape, name = ''): Tensor {
+    checkShape('zerosParam', shape);
+    const t = new Tensor(EMPTY, [...shape], 'param');
+    t.unallocated = true;
+    t.requiresGrad = true;
+    t.name = name;
+    return t;
+  }
+
   /** 'F32', or the 16-bit dtype or ggml block type a frozen parameter is kept in (storeHalf, storeQuant). */
   get storedDtype(): 'F32' | StoredWeight['dtype'] { return this.stored ? this.stored.dtype : 'F32'; }
 
@@ -111,6 +130,7 @@ export class Tensor {
     if (w.bits.length !== this.size) throw new Error(`${this.toString()}: ${w.bits.length} ${w.dtype} values for ${this.size} elements`);
     this.stored = w;
     this.buffer = EMPTY;
+    this.unallocated = false;
     this.requiresGrad = false;
   }
 
@@ -122,6 +142,7 @@ export class Tensor {
     if (w.blocks.length !== quantBytes(w.dtype, this.size)) throw new Error(`${this.toString()}: ${w.blocks.length} bytes of ${w.dtype} for ${this.size} elements`);
     this.stored = w;
     this.buffer = EMPTY;
+    this.unallocated = false;
     this.requiresGrad = false;
   }
 

@@ -59,8 +59,8 @@ function nativeArgs(): Map<string, string[]> {
   return kernels;
 }
 
-// Runtime controls of the addon, not Backend kernels (typed in NativeAddon).
-const CONTROLS = new Set(['isa', 'threads', 'setThreads', 'setIsa', 'fmaPeak', 'bf16Hardware']);
+// Runtime controls of the addon, not Backend kernels (typed in NativeAddon); mapFile/populateMapped map checkpoints (formats/mapped_file.ts).
+const CONTROLS = new Set(['isa', 'threads', 'setThreads', 'setIsa', 'fmaPeak', 'bf16Hardware', 'mapFile', 'populateMapped']);
 // Native kernels that serve one Backend method for another operand type (src/backend/native/index.ts
 // dispatches): the method's arguments, then these extra ones.
 const VARIANTS: Record<string, { method: string; extra: string[] }> = { gemmHalf: { method: 'gemm', extra: ['f16'] }, gemmQuant: { method: 'gemm', extra: ['q4'] } };

@@ -12,6 +12,7 @@ import { GptuneError } from '../../src/util/errors.js';
 import { rng } from '../helpers/close.js';
 
 import { FIXTURES } from '../helpers/fixtures.js';
+import { loadAddon } from '../../src/backend/native/binding.js';
 
 const FIXTURE_FILES = [
   'gpt2-tiny/model.safetensors', 'gpt2-tiny/cases.safetensors', 'gpt2-tiny/lora/adapter_model.safetensors',
@@ -303,4 +304,42 @@ test('readFloat32Into: F32 / F16 / BF16 straight into the destination, same valu
   } finally {
     f.close();
   }
+});
+
+test('map: F16/BF16 bits are views of the mapped file (no copy), with the same values as reading; shards map too', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gptune-st-map-'));
+  const x = rng(6).f32(999);
+  const path = join(dir, 'model.safetensors');
+  saveSafetensors(path, [['a', { dtype: 'F32', shape: [999], data: x }], ['h', { dtype: 'F16', shape: [9, 111], data: x }], ['b', { dtype: 'BF16', shape: [999], data: x }]]);
+  const size = readFileSync(path).length;
+  const plain = SafetensorsFile.open(path);
+  const mapped = SafetensorsFile.open(path, { map: true });
+  const widen = (out: Float32Array, src: Uint16Array, n: number, bf16: boolean) => (bf16 ? bf16ToF32 : f16ToF32)(src.subarray(0, n), out as Float32Array<ArrayBuffer>);
+  try {
+    for (const name of ['h', 'b']) {
+      const bits = mapped.readHalfBits(name);
+      const want = plain.readBytes(name);
+      assert.deepEqual(new Uint8Array(bits.buffer, bits.byteOffset, bits.byteLength), want, name);
+      // Mapped: the view's buffer is the whole file; without the addon, a copy of the tensor alone.
+      assert.equal(bits.buffer.byteLength, loadAddon().addon ? size : want.length, name);
+      assert.equal(plain.readHalfBits(name).buffer.byteLength, want.length, `${name} unmapped is a copy`);
+    }
+    for (const name of ['a', 'h', 'b']) {
+      const out = new Float32Array(999);
+      mapped.readFloat32Into(name, out, widen);
+      assert.deepEqual(out, plain.readFloat32(name), name);
+      assert.deepEqual(mapped.read(name), plain.read(name), name);
+    }
+    assert.throws(() => mapped.readHalfBits('a'), /model\.safetensors: tensor 'a' has dtype F32; expected F16 or BF16/);
+  } finally {
+    plain.close();
+    mapped.close();
+  }
+  writeFileSync(join(dir, 'model.safetensors.index.json'), JSON.stringify({ weight_map: { a: 'model.safetensors', h: 'model.safetensors', b: 'model.safetensors' } }));
+  const sharded = openCheckpoint(dir, { map: true });
+  assert.equal(sharded.readHalfBits('b').buffer.byteLength, loadAddon().addon ? size : 999 * 2);
+  sharded.close();
+  // An empty file cannot be mapped: the reader falls back to reading, and names the file.
+  writeFileSync(join(dir, 'empty.safetensors'), '');
+  assert.throws(() => SafetensorsFile.open(join(dir, 'empty.safetensors'), { map: true }), /empty\.safetensors: not a safetensors file: 0 bytes/);
 });

@@ -44,10 +44,12 @@ for (const name of ['gpt2-tiny', 'llama-tiny']) {
         saveModel(dir, src.model, src.config, { dtype });
         const wide = loadModel(dir).model, kept = loadModel(dir, { keepStoredDtype: true }).model;
 
-        // Linear weights stay 16-bit (and frozen); embeddings and norms are widened as before.
+        // Linear and embedding weights stay 16-bit (and frozen; the tied head reads the table as 16 bits too); norms and biases are widened.
         const keptParams = kept.namedParameters();
         const half = keptParams.filter(([, p]) => p.storedDtype === dtype);
-        assert.ok(half.length > 0 && half.every(([n, p]) => p.rank === 2 && !n.includes('wte') && !n.includes('embed') && !p.requiresGrad), half.map(([n]) => n).join(', '));
+        assert.ok(half.length > 0 && half.every(([, p]) => p.rank === 2 && !p.requiresGrad), half.map(([n]) => n).join(', '));
+        assert.ok(half.some(([n]) => n.endsWith('wte.weight') || n.endsWith('embed_tokens.weight')), 'the embedding table is kept too');
+        assert.ok(keptParams.filter(([, p]) => p.storedDtype === 'F32').every(([, p]) => p.rank === 1), 'only norms and biases are widened');
         if (arch === 'llama') assert.ok(half.some(([n]) => n === 'lm_head.weight'), 'the untied lm_head is kept too');
 
         const logits = (m: CausalLM) => noGrad(() => Float32Array.from(m.eval().forward(ids, B, T).data));

@@ -25,6 +25,10 @@ export interface NativeAddon extends NativeKernels {
   setThreads(n: number): void;
   /** Caps the ISA (0 scalar, 1 avx2, 2 avx512) and returns the one in force. */
   setIsa(level: number): string;
+  /** The whole file as an ArrayBuffer over a private memory mapping (unmapped when collected). */
+  mapFile(path: string): ArrayBuffer;
+  /** Faults in [offset, offset + length) of a mapFile buffer without copying a page. */
+  populateMapped(buffer: ArrayBuffer, offset: number, length: number): void;
   /** Measured fp32 FMA throughput in GFLOP/s on all threads over about `seconds` (the GEMM bench's ceiling). */
   fmaPeak(seconds: number): number;
 }

@@ -18,7 +18,15 @@ export function embedding(weight: Tensor, ids: Int32Array, idsShape: Shape, padd
   }
   const out = Tensor.empty([...idsShape, C]);
   const be = backend();
-  be.embeddingForward(out.data, weight.data, ids, n, C);
+  const w = weight.weightOperand;
+  if (w instanceof Float32Array) be.embeddingForward(out.data, w, ids, n, C);
+  else {
+    // Tables are never quantized (--base-quant takes linear weights only).
+    if (!('bits' in w)) throw new Error(`embedding: ${weight.name || 'weight'} is held as ${w.dtype}; tables are kept in f32 or 16 bits`);
+    // A frozen table kept in its stored bf16/f16: each looked-up row widened (exactly) on its own.
+    const o = out.data, bf16 = w.dtype === 'BF16';
+    for (let i = 0; i < n; i++) be.halfToF32(o.subarray(i * C, (i + 1) * C), w.bits.subarray(ids[i] * C, (ids[i] + 1) * C), C, bf16);
+  }
   record('embedding', out, [weight], [], () => {
     let dout = out.grad!;
     if (paddingIdx !== null && ids.subarray(0, n).includes(paddingIdx)) {
