@@ -52,7 +52,7 @@ export const TRAIN_OPTIONS = {
   loraTargets: opt.string({ arg: 'list', defaultRule: 'PEFT\'s modules for the model type', help: 'modules to adapt: comma-separated names (suffix match), a regex, or all-linear (a small model such as assets/base-model learns much more with all-linear)' }),
   useRslora: opt.bool({ default: false, help: 'scale by alpha/sqrt(r) (rank-stabilised LoRA)' }),
   // Optimisation: Hugging Face Trainer's defaults (AdamW, linear schedule, clip 1.0, seed 42).
-  epochs: opt.number({ min: 0, default: 3, help: 'passes over the data (Trainer\'s default; a small task set such as data/support needs ~10)' }),
+  epochs: opt.number({ min: 0, default: 3, help: 'passes over the data (Trainer\'s default; a small task set such as data/support needs 10-20)' }),
   maxSteps: opt.int({ min: 1, defaultRule: '--epochs passes', help: 'optimizer steps (overrides --epochs)' }),
   batchSize: opt.int({ min: 1, default: 8, help: 'sequences per micro-batch (per rank under MPI)' }),
   gradAccum: opt.int({ min: 1, default: 1, help: 'micro-batches per optimizer step' }),
