@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -120,8 +120,9 @@ function startServer(cmd: string, cwd: string, env: NodeJS.ProcessEnv, where: st
   });
 }
 
-test('every command line of README.md runs as written (servers until they listen)', async () => {
+test('every command line of README.md runs as written (servers until they listen)', async (t) => {
   const { dir, env } = repoCopy();
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
   const ran: string[] = [];
   for (const block of shellBlocks(readme)) {
@@ -151,8 +152,9 @@ test('every command line of README.md runs as written (servers until they listen
   assert.ok(ran.some((c) => c.startsWith('gptune train')) && ran.some((c) => c.startsWith('curl')), `too few lines ran: ${ran.join('\n')}`);
 });
 
-test('every examples/*.sh runs as written', () => {
+test('every examples/*.sh runs as written', (t) => {
   const { dir, env } = repoCopy();
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   const scripts = readdirSync(join(ROOT, 'examples')).filter((f) => f.endsWith('.sh')).sort();
   assert.ok(scripts.length >= 3);
   for (const s of scripts) runLine(shorten(`bash examples/${s}`), dir, env, `examples/${s}`);
