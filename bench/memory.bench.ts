@@ -1,7 +1,8 @@
 // Resident memory over a training run whose batch shapes change every step (packed task data: rows
 // padded to the longest, the fused loss over target rows), read from /proc/PID/status while the
 // CLI trains. Targets (issue 21): peak at most 700 MB, at most 10% growth from step 60 to the end.
-// Also runnable alone: node dist/bench/memory.bench.js [steps] prints RSS per step.
+// Also runnable alone: node dist/bench/memory.bench.js [steps] prints RSS per step
+// (GPTUNE_MALLOC_DEFAULTS=1 in the environment: glibc's dynamic mmap threshold, as before the fix).
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,13 +30,13 @@ function status(pid: number): { rss: number; hwm: number } | null {
 }
 
 /** Trains the shipped base model with packed LoRA r16 on all linear layers, sampling RSS per step. */
-export function traceRss(steps: number, onStep?: (step: number, rss: number) => void): Promise<RssTrace> {
+export function traceRss(steps: number, onStep?: (step: number, rss: number) => void, env: NodeJS.ProcessEnv = process.env): Promise<RssTrace> {
   const out = mkdtempSync(join(tmpdir(), 'gptune-rss-'));
   const args = [join(root, 'bin', 'gptune.js'), 'train', '--model', join(root, 'assets', 'base-model'),
     '--data', join(root, 'data', 'support', 'train.jsonl'), '--out', join(out, 'run'), '--packing', '--lora-r', '16',
     '--lora-targets', 'all-linear', '--batch-size', '8', '--seq-len', '256', '--max-steps', String(steps),
     '--save-every', String(steps + 1), '--no-progress'];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env });
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });
   const metrics = join(out, 'run', 'metrics.jsonl');
@@ -60,18 +61,24 @@ export function traceRss(steps: number, onStep?: (step: number, rss: number) => 
 
 const MB = 1024 ** 2;
 
-export async function run(ctx: BenchContext): Promise<BenchRow[]> {
-  const steps = ctx.quick ? 40 : 300;
-  const from = ctx.quick ? 10 : 60;
-  const t = await traceRss(steps);
+function rows(t: RssTrace, steps: number, from: number, cfg: string, note: string): BenchRow[] {
   const at = (s: number) => t.rss[Math.min(s, t.rss.length) - 1];
   const growth = (at(steps) - at(from)) / at(from) * 100;
   const marks = [1, 10, 20, 60, 100, 150, 200, 250, 300].filter((s) => s <= t.rss.length).map((s) => `${s}:${(at(s) / MB).toFixed(0)}`);
-  const cfg = 'packed LoRA r16 all-linear, base-model, 8x256';
   return [
-    { bench: 'rss', case: `${cfg}: peak`, unit: 'MB', gptune: t.peak / MB, peer: null, peerName: 'none', note: 'target <= 700 MB' },
-    { bench: 'rss', case: `${cfg}: growth step ${from}->${steps}`, unit: '%', gptune: growth, peer: null, peerName: 'none', note: `target <= 10%; RSS MB by step ${marks.join(' ')}` },
+    { bench: 'rss', case: `${cfg}: peak`, unit: 'MB', gptune: t.peak / MB, peer: null, peerName: 'none', note: `target <= 700 MB${note}` },
+    { bench: 'rss', case: `${cfg}: growth step ${from}->${steps}`, unit: '%', gptune: growth, peer: null, peerName: 'none', note: `target <= 10%; RSS MB by step ${marks.join(' ')}${note}` },
   ];
+}
+
+export async function run(ctx: BenchContext): Promise<BenchRow[]> {
+  const steps = ctx.quick ? 40 : 300;
+  const from = ctx.quick ? 10 : 60;
+  const cfg = 'packed LoRA r16 all-linear, base-model, 8x256';
+  // The same run with glibc's dynamic mmap threshold shows what the addon's mallopt saves.
+  const fixed = await traceRss(steps);
+  const dynamic = await traceRss(steps, undefined, { ...process.env, GPTUNE_MALLOC_DEFAULTS: '1' });
+  return [...rows(fixed, steps, from, cfg, ''), ...rows(dynamic, steps, from, `${cfg}, GPTUNE_MALLOC_DEFAULTS=1`, ' (glibc dynamic mmap threshold, for comparison)')];
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

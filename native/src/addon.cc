@@ -2,6 +2,10 @@
 #include "registry.h"
 #include "simd/cpu.h"
 #include "threads/pool.h"
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+#include <cstdlib>
 
 namespace gptune {
 
@@ -20,7 +24,24 @@ GPTUNE_KERNEL(setIsa) {
   result = args.make_string(isa_name(cpu_isa()));
 }
 
-static napi_value Init(napi_env env, napi_value exports) { return export_kernels(env, exports); }
+// glibc raises its mmap threshold to the size of each mmapped block freed (up to 32 MB), so after the
+// first freed activation buffers, buffers of a new batch shape come from the heap, which fragments
+// and is never given back: RSS climbed with each new shape. A fixed threshold keeps buffers of
+// 128 KiB and up in their own mappings, returned to the OS when V8 frees them (the pool reuses them,
+// so the mmap calls are few). GPTUNE_MALLOC_DEFAULTS=1 leaves glibc's dynamic threshold in place.
+static void fix_mmap_threshold() {
+#if defined(__GLIBC__)
+  const char* keep = std::getenv("GPTUNE_MALLOC_DEFAULTS");
+  if (keep && keep[0] == '1') return;
+  if (std::getenv("MALLOC_MMAP_THRESHOLD_")) return;  // the user's own setting wins
+  mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+#endif
+}
+
+static napi_value Init(napi_env env, napi_value exports) {
+  fix_mmap_threshold();
+  return export_kernels(env, exports);
+}
 
 }  // namespace gptune
 
