@@ -5,6 +5,7 @@ import { GptuneError } from '../util/errors.js';
 import { listSources } from './corpus.js';
 import { readRows } from './jsonl.js';
 import { detectTaskFormat, type TaskFormat } from './task.js';
+import { classificationRowKind } from './classification.js';
 import type { CorpusFormat } from './corpus.js';
 
 export type DataFormat = TaskFormat | CorpusFormat | 'auto';
@@ -48,4 +49,10 @@ function firstRow(file: string): unknown {
   } catch {
     return null; // the loader reports the bad row with its line
   }
+}
+
+/** Labelled data for an encoder head: a .csv file, or JSON rows with a label (or tokens + tags); else null. */
+export function detectClassificationData(file: string): 'csv' | NonNullable<ReturnType<typeof classificationRowKind>> | null {
+  if (/\.csv$/i.test(file)) return 'csv';
+  return classificationRowKind(firstRow(file));
 }

@@ -8,7 +8,8 @@ import { scanGpt2, tokenToBytes } from './byte_level.js';
 import { decodeTokens, type DecoderStep } from './decoders.js';
 import { normalize, type Normalizer } from './normalizers.js';
 import { preTokenize, type PreTokenizerStep } from './pretokenize.js';
-import { ByteStreamDecoder, PrefixStreamDecoder, type DecodeOptions, type EncodeOptions, type StreamDecoder, type Tokenizer } from './tokenizer.js';
+import type { PostProcessor } from './post_processor.js';
+import { ByteStreamDecoder, PrefixStreamDecoder, type DecodeOptions, type EncodeOptions, type StreamDecoder, type Tokenizer, type WordIds } from './tokenizer.js';
 
 export interface BpeTokenizerParts {
   model: BytePairModel;
@@ -19,6 +20,8 @@ export interface BpeTokenizerParts {
   decoder: DecoderStep[];
   /** Ids put around the sequence when addSpecialTokens is on (from the post-processor). */
   template: { prefix: number[]; suffix: number[] };
+  /** The single and pair templates with type ids (the post-processor); default: the template alone. */
+  postProcessor?: PostProcessor;
   bosId: number | null;
   eosId: number | null;
   padId: number | null;
@@ -34,6 +37,7 @@ export class BpeTokenizer implements Tokenizer {
   readonly model: BytePairModel;
   readonly addedTokens: readonly AddedToken[];
   readonly template: { readonly prefix: readonly number[]; readonly suffix: readonly number[] };
+  readonly postProcessor: PostProcessor;
   private readonly normalizers: Normalizer[];
   private readonly preTokenizer: PreTokenizerStep[];
   private readonly rawMatcher: AddedTokenMatcher;
@@ -56,6 +60,11 @@ export class BpeTokenizer implements Tokenizer {
     const only = p.preTokenizer.length === 1 ? p.preTokenizer[0] : null;
     this.gpt2Split = only && only.type === 'byteLevel' && only.useRegex ? { addPrefixSpace: only.addPrefixSpace } : null;
     this.template = p.template;
+    this.postProcessor = p.postProcessor ?? {
+      single: [{ ids: p.template.prefix, typeId: 0 }, { seq: 0, typeId: 0 }, { ids: p.template.suffix, typeId: 0 }],
+      pair: [{ ids: p.template.prefix, typeId: 0 }, { seq: 0, typeId: 0 }, { ids: p.template.suffix, typeId: 0 }, { seq: 1, typeId: 1 }],
+      kind: 'template',
+    };
     this.bosId = p.bosId;
     this.eosId = p.eosId;
     this.padId = p.padId;
@@ -119,6 +128,38 @@ export class BpeTokenizer implements Tokenizer {
     }
     if (opts.addSpecialTokens ?? true) for (const id of this.template.suffix) ids.push(id);
     return ids;
+  }
+
+  /** encode without special tokens, each id with the index of its pre-token (HF's word_ids). */
+  encodeWords(text: string, opts: { parseSpecialTokens?: boolean } = {}): WordIds {
+    const parseSpecial = opts.parseSpecialTokens ?? true;
+    const use = (t: AddedToken) => parseSpecial || !t.special;
+    const ids: number[] = [], wordIds: number[] = [];
+    let word = 0;
+    const tag = () => { while (wordIds.length < ids.length) wordIds.push(word); word++; };
+    const raw: Segment[] = [];
+    this.rawMatcher.split(text, use, raw);
+    const pieces: string[] = [];
+    for (let i = 0; i < raw.length; i++) {
+      const seg = raw[i];
+      if (typeof seg === 'number') { ids.push(seg); tag(); continue; }
+      const norm = this.normalizers.length ? normalize(this.normalizers, seg) : seg;
+      const segs: Segment[] = [];
+      this.normalizedMatcher.split(norm, use, segs);
+      for (let j = 0; j < segs.length; j++) {
+        const s = segs[j];
+        if (typeof s === 'number') { ids.push(s); tag(); continue; }
+        if (this.gpt2Split) {
+          const t = this.gpt2Split.addPrefixSpace && !s.startsWith(' ') ? ' ' + s : s;
+          scanGpt2(t, (a, b) => { this.model.encodeRange(t, a, b, ids); tag(); });
+          continue;
+        }
+        pieces.length = 0;
+        preTokenize(this.preTokenizer, s, pieces, i === 0 && j === 0);
+        for (const piece of pieces) { this.model.encodePiece(piece, ids); tag(); }
+      }
+    }
+    return { ids, wordIds };
   }
 
   decode(ids: ArrayLike<number>, opts: DecodeOptions = {}): string {

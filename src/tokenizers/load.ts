@@ -1,11 +1,12 @@
-// Finds and loads a model directory's tokenizer: tokenizer.json (or vocab.json + merges.txt) with
+// Finds and loads a model directory's tokenizer: tokenizer.json (or vocab.json + merges.txt, or BERT's vocab.txt) with
 // the special tokens and BOS policy of tokenizer_config.json, and the chat template if there is one.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Tokenizer } from './tokenizer.js';
 import { parseTokenizerConfig, selectChatTemplate } from '../formats/hf_config.js';
 import { readJsonObject } from '../util/json_file.js';
-import { loadTokenizerJson, stringifyTokenizerJson, type SpecialTokenOptions } from './tokenizer_json.js';
+import { readTokenizerJson, stringifyTokenizerJson, tokenizerFromJson, type SpecialTokenOptions } from './tokenizer_json.js';
+import { loadVocabTxt, tokenizerModelType, wordPieceFromJson, type WordPieceTokenizerJson } from './wordpiece_json.js';
 import { loadVocabMerges } from './vocab_merges.js';
 import { gpt2Tokenizer, gpt2TokenizerConfig, gpt2TokenizerJson } from './gpt2.js';
 
@@ -20,7 +21,7 @@ export interface LoadedTokenizer {
 }
 
 /** Files that make up a tokenizer in a Hugging Face model directory. */
-export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.json', 'merges.txt', 'chat_template.jinja', 'added_tokens.json'];
+export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.json', 'merges.txt', 'vocab.txt', 'chat_template.jinja', 'added_tokens.json'];
 
 /** tokenizer_config.json's special tokens and BOS/EOS policy (checked: a mistyped value names its key). */
 export function specialTokenOptions(config: Record<string, unknown>, file = 'tokenizer_config.json'): SpecialTokenOptions {
@@ -41,7 +42,12 @@ export function loadTokenizerDir(dir: string): LoadedTokenizer | null {
   const config: Record<string, unknown> = existsSync(cfgPath) ? readJsonObject(cfgPath) : {};
   const special = specialTokenOptions(config, cfgPath);
   let tokenizer: Tokenizer;
-  if (existsSync(join(dir, 'tokenizer.json'))) tokenizer = loadTokenizerJson(join(dir, 'tokenizer.json'), special);
+  if (existsSync(join(dir, 'tokenizer.json'))) {
+    const j = readTokenizerJson(join(dir, 'tokenizer.json'));
+    tokenizer = tokenizerModelType(j) === 'WordPiece'
+      ? wordPieceFromJson(j as unknown as WordPieceTokenizerJson, special, join(dir, 'tokenizer.json'))
+      : tokenizerFromJson(j, special, join(dir, 'tokenizer.json'));
+  } else if (existsSync(join(dir, 'vocab.txt'))) tokenizer = loadVocabTxt(join(dir, 'vocab.txt'), config, cfgPath);
   else if (existsSync(join(dir, 'vocab.json')) && existsSync(join(dir, 'merges.txt'))) tokenizer = loadVocabMerges(join(dir, 'vocab.json'), join(dir, 'merges.txt'), special);
   else return null;
   const files: Record<string, string> = {};
@@ -65,7 +71,7 @@ export function builtinTokenizer(name: string): LoadedTokenizer {
 export function resolveTokenizer(spec: string): LoadedTokenizer {
   if (existsSync(spec)) {
     const t = loadTokenizerDir(spec);
-    if (!t) throw new Error(`${spec}: no tokenizer.json or vocab.json + merges.txt here`);
+    if (!t) throw new Error(`${spec}: no tokenizer.json or vocab.json + merges.txt here, nor a vocab.txt`);
     return t;
   }
   return builtinTokenizer(spec);

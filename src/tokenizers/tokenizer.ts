@@ -1,11 +1,20 @@
 // The Tokenizer contract the rest of gptune uses (data, generation, CLI), and the streaming decoders
 // that turn ids into text as they arrive without splitting a UTF-8 character across two chunks.
 
+import type { PostProcessor } from './post_processor.js';
+
 export interface EncodeOptions {
   /** Add what the post-processor adds (Llama 3's BOS; nothing for GPT-2). Default true, as in HF. */
   addSpecialTokens?: boolean;
   /** Recognise special tokens written in the text (HF default). false encodes them as plain text. */
   parseSpecialTokens?: boolean;
+}
+
+/** Ids of one text without special tokens, with the index of the word (pre-token) each id came from. */
+export interface WordIds {
+  ids: number[];
+  /** (ids.length) word index per id; an added token found in the text counts as one word, as in HF. */
+  wordIds: number[];
 }
 
 export interface DecodeOptions {
@@ -30,6 +39,9 @@ export interface Tokenizer {
   idToToken(id: number): string | undefined;
   tokenToId(token: string): number | undefined;
   isSpecial(id: number): boolean;
+  /** For encoders (src/tokenizers/encode_inputs.ts): encode with word ids, and the single/pair template. */
+  encodeWords?(text: string, opts?: { parseSpecialTokens?: boolean }): WordIds;
+  readonly postProcessor?: PostProcessor;
 }
 
 /** Yields text as ids arrive; the chunks, flush included, concatenate to decode(all ids). */

@@ -7,8 +7,9 @@ import type { AddedToken } from './added_tokens.js';
 import { BpeDataError, BytePairModel } from './bpe.js';
 import { BpeTokenizer } from './bpe_tokenizer.js';
 import { checkNotDamagedByResave } from './damaged_tokenizer.js';
-import { jsonReader, readDecoders, readNormalizers, readPreTokenizers, type DecoderJson, type NormalizerJson, type PreTokenizerJson } from './pipeline_json.js';
+import { jsonReader, readDecoders, type JsonReader, readNormalizers, readPreTokenizers, type DecoderJson, type NormalizerJson, type PreTokenizerJson } from './pipeline_json.js';
 import { describe } from '../util/errors.js';
+import { readPostProcessor, singlePrefixSuffix, type PostProcessorJson, type TemplatePiece } from './post_processor.js';
 
 export type { DecoderJson, NormalizerJson, PatternJson, PreTokenizerJson } from './pipeline_json.js';
 
@@ -36,13 +37,7 @@ export interface AddedTokenJson {
   special?: boolean;
 }
 
-export type TemplatePieceJson = { SpecialToken: { id: string; type_id?: number } } | { Sequence: { id: 'A' | 'B'; type_id?: number } };
-
-export type PostProcessorJson =
-  | { type: 'ByteLevel'; add_prefix_space?: boolean; trim_offsets?: boolean; use_regex?: boolean }
-  | { type: 'TemplateProcessing'; single: TemplatePieceJson[]; pair?: TemplatePieceJson[]; special_tokens: Record<string, { id: string; ids: number[]; tokens: string[] }> }
-  | { type: 'RobertaProcessing' | 'BertProcessing'; sep: [string, number]; cls: [string, number] }
-  | { type: 'Sequence'; processors: PostProcessorJson[] };
+export type { PostProcessorJson, TemplatePieceJson } from './post_processor.js';
 
 export interface BpeModelJson {
   type?: 'BPE';
@@ -126,62 +121,16 @@ export function tokenizerFromJson(j: TokenizerJson, special: SpecialTokenOptions
     throw e;
   }
 
-  // added tokens. HF re-derives their ids on load (the file's ids are only checked, with a warning):
-  // a content already in the vocab keeps its vocab id, a new one gets the next id after the vocab.
-  const addedTokens: AddedToken[] = [];
-  const addedIds = new Map<string, number>();
-  const vocabLen = model.vocab.size;
-  let maxAdded = -1;
-  (j.added_tokens ?? []).forEach((t, i) => {
-    if (!t || !Number.isInteger(t.id) || t.id < 0 || typeof t.content !== 'string') fail(`added_tokens[${i}]`, `expected {id, content, ...}, got ${JSON.stringify(t)}`);
-    if (addedIds.has(t.content)) return;
-    const id = model.vocab.get(t.content) ?? (maxAdded < 0 ? vocabLen : Math.max(maxAdded + 1, vocabLen));
-    addedIds.set(t.content, id);
-    maxAdded = Math.max(maxAdded, id);
-    addedTokens.push({
-      id, content: t.content, special: t.special ?? false, lstrip: t.lstrip ?? false, rstrip: t.rstrip ?? false,
-      singleWord: t.single_word ?? false, normalized: t.normalized ?? !(t.special ?? false),
-    });
-  });
+  const addedTokens = readAddedTokens(r, j.added_tokens, model.vocab);
 
-  // post-processor -> the ids addSpecialTokens adds
+  // post-processor -> the ids addSpecialTokens adds (and the pair template, for encoders)
   const idOf = (tok: string, key: string): number => {
     const t = addedTokens.find((a) => a.content === tok);
     const id = t?.id ?? model.vocab.get(tok);
     return id ?? fail(key, `special token '${tok}' is neither an added token nor in the vocab`);
   };
-  let template = { prefix: [] as number[], suffix: [] as number[] };
-  const readPost = (p: PostProcessorJson | null, key: string) => {
-    if (!p) return;
-    switch (p.type) {
-      case 'ByteLevel': break;   // offsets only
-      case 'TemplateProcessing': {
-        const prefix: number[] = [], suffix: number[] = [];
-        let seenA = false;
-        for (const piece of p.single ?? []) {
-          if ('Sequence' in piece) {
-            if (piece.Sequence.id !== 'A' || seenA) fail(key, 'the single template must hold $A exactly once');
-            seenA = true;
-          } else if ('SpecialToken' in piece) {
-            const st = p.special_tokens?.[piece.SpecialToken.id];
-            const ids = st?.ids ?? fail(key, `template token '${piece.SpecialToken.id}' is missing from special_tokens`);
-            (seenA ? suffix : prefix).push(...ids);
-          } else {
-            fail(key, `unknown template piece ${JSON.stringify(piece)}`);
-          }
-        }
-        if (!seenA) fail(key, 'the single template has no $A');
-        template = { prefix, suffix };
-        break;
-      }
-      case 'RobertaProcessing': case 'BertProcessing':
-        template = { prefix: [p.cls[1]], suffix: [p.sep[1]] };
-        break;
-      case 'Sequence': p.processors.forEach((x, i) => readPost(x, `${key}.processors[${i}]`)); break;
-      default: unsupported(key, (p as { type: unknown }).type);
-    }
-  };
-  readPost(j.post_processor, 'post_processor');
+  let postProcessor = readPostProcessor(r, j.post_processor);
+  let template = singlePrefixSuffix(postProcessor);
 
   const tokenId = (tok: string | null | undefined, key: string) => (tok == null ? null : idOf(tok, key));
   let bosId = tokenId(special.bosToken, 'bos_token');
@@ -195,10 +144,38 @@ export function tokenizerFromJson(j: TokenizerJson, special: SpecialTokenOptions
       return [id!];
     };
     template = { prefix: need(special.addBosToken, bosId, 'bos_token'), suffix: need(special.addEosToken, eosId, 'eos_token') };
+    // transformers 5's update_post_processor: pair = single + (bos:1) $B:1 (eos:1)
+    const a: TemplatePiece[] = [...(template.prefix.length ? [{ ids: template.prefix, typeId: 0 }] : []), { seq: 0, typeId: 0 }, ...(template.suffix.length ? [{ ids: template.suffix, typeId: 0 }] : [])];
+    const b: TemplatePiece[] = [...(template.prefix.length ? [{ ids: template.prefix, typeId: 1 }] : []), { seq: 1, typeId: 1 }, ...(template.suffix.length ? [{ ids: template.suffix, typeId: 1 }] : [])];
+    postProcessor = { single: a, pair: [...a, ...b], kind: 'template' };
   }
 
   const fingerprintSource = () => stringifyTokenizerJson(j) + JSON.stringify(special);
-  return new BpeTokenizer({ model, addedTokens, normalizers, preTokenizer: steps, decoder, template, bosId, eosId, padId, fingerprintSource });
+  return new BpeTokenizer({ model, addedTokens, normalizers, preTokenizer: steps, decoder, template, postProcessor, bosId, eosId, padId, fingerprintSource });
+}
+
+/**
+ * added_tokens. HF re-derives their ids on load (the file's ids are only checked, with a warning): a
+ * content already in the vocab keeps its vocab id, a new one gets the next id after the vocab.
+ */
+export function readAddedTokens(r: JsonReader, list: AddedTokenJson[] | undefined, vocab: ReadonlyMap<string, number>): AddedToken[] {
+  const fail = r.fail;
+  const addedTokens: AddedToken[] = [];
+  const addedIds = new Map<string, number>();
+  const vocabLen = vocab.size;
+  let maxAdded = -1;
+  (list ?? []).forEach((t, i) => {
+    if (!t || !Number.isInteger(t.id) || t.id < 0 || typeof t.content !== 'string') fail(`added_tokens[${i}]`, `expected {id, content, ...}, got ${JSON.stringify(t)}`);
+    if (addedIds.has(t.content)) return;
+    const id = vocab.get(t.content) ?? (maxAdded < 0 ? vocabLen : Math.max(maxAdded + 1, vocabLen));
+    addedIds.set(t.content, id);
+    maxAdded = Math.max(maxAdded, id);
+    addedTokens.push({
+      id, content: t.content, special: t.special ?? false, lstrip: t.lstrip ?? false, rstrip: t.rstrip ?? false,
+      singleWord: t.single_word ?? false, normalized: t.normalized ?? !(t.special ?? false),
+    });
+  });
+  return addedTokens;
 }
 
 // ---- building and writing ----
