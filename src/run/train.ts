@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createModel } from '../models/registry.js';
 import type { CausalLM } from '../models/causal_lm.js';
-import { resolveTokenizer, type LoadedTokenizer } from '../tokenizers/load.js';
+import { resolveTokenizer, tokenizerFilesToSave, type LoadedTokenizer } from '../tokenizers/load.js';
 import { Batches, evalBatches, loadCorpus, loadTaskData, describeDrops, defaultPadId, detectDataKind, type DataFormat, type SequenceDataset, type TextTokenizer, type TaskFormat, type CorpusFormat } from '../data/index.js';
 import { applyLora, saveAdapter, loraCheckpointHooks, ALL_LINEAR } from '../lora/index.js';
 import { train, type TrainHooks, type TrainSummary } from '../train/trainer.js';
@@ -37,6 +37,8 @@ export interface PreparedTraining {
   eosIds: number[];
   /** Files saved beside the trained model (tokenizer, generation_config.json). */
   extraFiles: Record<string, string>;
+  /** The tokenizer's files, with the ChatML template when chat rows were trained with it (tokenizerFilesToSave). */
+  tokenizerFiles: Record<string, string>;
   dataSummary: Record<string, unknown>;
   /** The options with every rule applied: saved as train_config.json. */
   resolved: Record<string, unknown>;
@@ -76,6 +78,7 @@ export function prepareTraining(o: TrainRunOptions, log: Log = () => {}): Prepar
   // Data.
   const textTok: TextTokenizer = tok?.tokenizer ?? { encode: () => [], decode: () => '', vocabSize: model.vocabSize, bosId: null, eosId: null, padId: null };
   let trainSet: SequenceDataset, valSet: SequenceDataset | null, dataSummary: Record<string, unknown>;
+  let chatRows = false; // chat rows rendered with the model's template or the ChatML fallback (saved with the result)
   if (kind === 'task') {
     const data = loadTaskData(o.data, textTok, {
       maxLength: Math.min(o.maxLength ?? seqLen, seqLen), truncation: o.truncation, format: o.format as TaskFormat | 'auto', skipBadRows: o.skipBadRows,
@@ -84,6 +87,7 @@ export function prepareTraining(o: TrainRunOptions, log: Log = () => {}): Prepar
     ({ train: trainSet, val: valSet } = data);
     dataSummary = { kind, ...data.summary };
     const s = data.summary;
+    chatRows = Object.values(s.files).some((f) => f === 'messages' || f === 'sharegpt');
     const cut = `${s.truncated} truncated${s.answersCut ? ` (${s.answersCut} answers cut, trained without EOS)` : ''}`;
     const dropped = `${s.dropped} dropped${s.dropped ? ` (${describeDrops(s.droppedBy)})` : ''}`;
     log(`data: ${s.kept} examples (${cut}, ${dropped}${s.skippedRows ? `, ${s.skippedRows} bad rows skipped` : ''}), ${s.train} train / ${s.val} val, ${s.labelTokens} completion tokens`);
@@ -110,10 +114,11 @@ export function prepareTraining(o: TrainRunOptions, log: Log = () => {}): Prepar
   const maxSteps = o.maxSteps ?? Math.max(1, Math.round(o.epochs * stepsPerEpoch));
   const warmupSteps = o.warmupSteps ?? Math.round(o.warmupRatio * maxSteps);
   const resolved = { ...o, ranks, method, lr, seqLen, maxSteps, warmupSteps, loraAlpha: method === 'lora' ? o.loraAlpha ?? 2 * o.loraR : o.loraAlpha, backend: backend().name };
-  const extraFiles: Record<string, string> = { ...(tok?.files ?? {}) };
+  const tokenizerFiles = tok ? tokenizerFilesToSave(tok, chatRows) : {};
+  const extraFiles: Record<string, string> = { ...tokenizerFiles };
   if (generationConfig) extraFiles['generation_config.json'] = JSON.stringify(generationConfig, null, 2) + '\n';
   log(`train: ${maxSteps} steps (${stepsPerEpoch} per epoch) of ${o.batchSize}x${o.gradAccum} sequences${dist ? ` on each of ${ranks} MPI ranks` : ''}, lr ${lr}, ${method} fine-tuning on the ${backend().name} backend`);
-  return { model, tok, generationConfig, eosIds, method, lr, seqLen, maxSteps, warmupSteps, batches, valSet, padId, extraFiles, dataSummary, resolved, dist };
+  return { model, tok, generationConfig, eosIds, method, lr, seqLen, maxSteps, warmupSteps, batches, valSet, padId, extraFiles, tokenizerFiles, dataSummary, resolved, dist };
 }
 
 /** --lora-targets: 'all-linear' or a regex as PEFT takes a string, else a comma-separated list of names. */
@@ -172,7 +177,7 @@ export async function runTraining(o: TrainRunOptions, log: Log = () => {}, prepa
     if (p.method === 'full') saveFullWeights(dir, model, p.extraFiles, o.saveDtype);
     else {
       saveAdapter(model, dir);
-      for (const [name, content] of Object.entries(p.tok?.files ?? {})) writeFileSync(join(dir, name), content);
+      for (const [name, content] of Object.entries(p.tokenizerFiles)) writeFileSync(join(dir, name), content);
     }
   });
   // The other ranks wait until rank 0 has written the result, then the job ends together.
