@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IGNORE_INDEX, loadTaskData } from '../../src/data/index.js';
-import { loadTokenizerDir } from '../../src/tokenizers/load.js';
+import { builtinTokenizer, loadTokenizerDir } from '../../src/tokenizers/load.js';
 import { taskEncoding } from '../../src/run/model.js';
 import { fixturePath } from '../helpers/fixtures.js';
 import { lenmlDir } from '../tokenizers/hf_reference.js';
@@ -15,6 +15,7 @@ import { lenmlDir } from '../tokenizers/hf_reference.js';
 const BIN = join(fixturePath(), '..', '..', 'bin', 'gptune.js');
 const SUPPORT = join(process.cwd(), 'data', 'support', 'train.jsonl');
 const GPT2_EOS = 50256;
+const GPT2 = builtinTokenizer('gpt2').tokenizer;
 const tmp = mkdtempSync(join(tmpdir(), 'gptune-inspect-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -60,7 +61,10 @@ test('data inspect reports truncation and drops per row and in the counts (suppo
   for (const r of kept) {
     assert.ok(r.input_ids.length <= 24);
     assert.equal(r.truncated.policy, 'left');
-    assert.equal(r.labels.filter((l: number) => l === GPT2_EOS).length, 1, 'left keeps every answer whole, with its EOS');
+    // ChatML on GPT-2 trains exactly the rendered text: the reply through <|im_end|> (several tokens here), no EOS added.
+    const trained = r.labels.filter((l: number) => l !== IGNORE_INDEX);
+    assert.ok(GPT2.decode(trained).endsWith('<|im_end|>'), 'left keeps every answer whole, through its <|im_end|>');
+    assert.ok(!trained.includes(GPT2_EOS));
     assert.equal(r.labels[0], IGNORE_INDEX, 'some prompt is left');
   }
   assert.match(left.err, new RegExp(`^40 rows at --max-length 24: ${kept.length} kept, ${kept.length} truncated, ${dropped.length} dropped \\(${dropped.length} prompt would vanish\\)`));
