@@ -289,6 +289,8 @@ function parseMessages(messages: unknown, file: string, line: number): ChatMessa
 export class TaskEncoder {
   readonly template: ChatTemplate;
   readonly stopIds: Set<number>;
+  /** End-of-turn marker texts (endOfTurn and the EOS text): a trained assistant turn ends with one. */
+  private readonly markers: string[];
   /** What the tokenizer puts first (BOS or nothing): every row starts with it, once. */
   readonly leadingIds: readonly number[];
   private readonly bosToken: string;
@@ -301,6 +303,7 @@ export class TaskEncoder {
     this.bosToken = opts.bosToken ?? tokenText(tok, tok.bosId);
     this.eosToken = opts.eosToken ?? tokenText(tok, tok.eosId);
     this.stopIds = endOfTurnIds(tok, opts.endOfTurn ?? DEFAULT_END_OF_TURN);
+    this.markers = [...(opts.endOfTurn ?? DEFAULT_END_OF_TURN), this.eosToken].filter((m) => m !== '');
     this.leadingIds = leadingSpecialIds(tok);
   }
 
@@ -328,13 +331,16 @@ export class TaskEncoder {
   }
 
   /**
-   * prompt ids ++ completion ids (tokenized separately: the mask boundary is exact), then one EOS
-   * unless the completion already ends with it; labels IGNORE_INDEX on the prompt.
+   * The prompt's ids as generate builds them, then the completion's: the rest of the whole text's ids
+   * when the prompt's ids begin them (as TRL), else the completion tokenized alone (a prompt ending in a
+   * space or newline: inference sees the prompt's own ids, never a token merged across the boundary).
+   * Then one EOS unless the completion already ends with it; labels IGNORE_INDEX on the prompt.
    */
   encodePromptCompletion(prompt: string, completion: string, file?: string, line?: number, field = 'completion'): EncodedExample {
     if (completion.trim() === '') throw new GptuneError(`empty ${field}: there is nothing to train on`, { file, line });
     const p = this.encode(prompt);
-    const c = this.encode(completion);
+    const whole = this.encode(prompt + completion);
+    const c = isPrefix(p, whole) ? whole.slice(p.length) : this.encode(completion);
     const eos = this.tok.eosId;
     if (eos !== null && c[c.length - 1] !== eos) c.push(eos);
     const ids = [...p, ...c];
@@ -345,10 +351,9 @@ export class TaskEncoder {
   /**
    * A conversation rendered with the chat template; labels only on assistant turns. Each turn's
    * tokens are the difference between the tokenized prefix ending in the generation prompt and the
-   * tokenized prefix including the turn. A turn is trained through its end-of-turn marker (EOS or a
-   * stop marker such as <|im_end|>, a special token or, where the tokenizer lacks it, its text in
-   * several tokens); text the template puts after it (a newline) is not trained. Only when the
-   * rendered turn holds no such marker is one EOS appended (the text then has no end to learn).
+   * tokenized prefix including the turn. Exactly the rendered text is trained: a turn through its
+   * end-of-turn marker (<|im_end|>, <|eot_id|>, the EOS text; one token or several), not the text the
+   * template puts after it (a newline); only a turn with no marker at all gets one EOS appended.
    */
   encodeChat(messages: ChatMessage[], file?: string, line?: number): EncodedExample {
     const where = { file, line };
@@ -368,9 +373,8 @@ export class TaskEncoder {
     // Text spans [start, end) of each assistant turn: from rendering prefixes where the template renders
     // them as prefixes of the whole, else found in the whole render (Qwen3 drops earlier reasoning,
     // Llama 3 templates add a header after every conversation: neither is prefix-stable).
-    const spans = (this.prefixSpans(render, full, turns) ?? this.locatedSpans(full, messages, turns, where))
-      .map(([a, b]) => this.throughMarker(full, a, b));
-    const pieces = this.tokenSpans(full, spans.map(([a, b]) => [a, b] as [number, number]));
+    const spans = (this.prefixSpans(render, full, turns) ?? this.locatedSpans(full, messages, turns, where)).map((s) => this.throughMarker(full, s));
+    const pieces = this.tokenSpans(full, spans);
     const chosen = this.opts.assistantTurns === 'last' ? new Set([spans.length - 1]) : null;
     const ids: number[] = [], labels: number[] = [];
     let completionStart = 0;
@@ -380,25 +384,22 @@ export class TaskEncoder {
         continue;
       }
       completionStart = ids.length;
-      let stop = -1; // the turn is trained through its last end-of-turn token
-      for (let k = piece.ids.length - 1; k >= 0; k--) if (this.stopIds.has(piece.ids[k])) { stop = k; break; }
-      piece.ids.forEach((id, k) => { ids.push(id); labels.push(stop < 0 || k <= stop ? id : IGNORE_INDEX); });
-      if (stop < 0 && !spans[piece.turn][2] && this.tok.eosId !== null) { ids.push(this.tok.eosId); labels.push(this.tok.eosId); }
+      for (const id of piece.ids) { ids.push(id); labels.push(id); }
+      // A template that writes no end-of-turn marker at all: EOS teaches the model to stop.
+      if (!piece.marked && this.tok.eosId !== null) { ids.push(this.tok.eosId); labels.push(this.tok.eosId); }
     }
     return this.withBos({ ids, labels, completionStart });
   }
 
-  /**
-   * The span [a, b) of a turn cut just after the last end-of-turn marker text inside it (what follows,
-   * such as ChatML's newline, is context), with whether one was found.
-   */
-  private throughMarker(full: string, a: number, b: number): [number, number, boolean] {
+  // The span cut to end at its end-of-turn marker (<|im_end|>, <|eot_id|>, EOS text...) when only whitespace
+  // follows it: the marker is trained, whatever the template writes after it (ChatML's newline) is context.
+  // Text, not ids: a multi-token marker (ChatML on a vocabulary without it) is trained whole, no EOS added.
+  private throughMarker(full: string, [a, b]: [number, number]): [number, number, boolean] {
     const text = full.slice(a, b);
     let end = -1;
-    for (const m of [...(this.opts.endOfTurn ?? DEFAULT_END_OF_TURN), this.eosToken]) {
-      if (m === '') continue;
+    for (const m of this.markers) {
       const at = text.lastIndexOf(m);
-      if (at >= 0) end = Math.max(end, at + m.length);
+      if (at >= 0 && text.slice(at + m.length).trim() === '' && at + m.length > end) end = at + m.length;
     }
     return end < 0 ? [a, b, false] : [a, a + end, true];
   }
@@ -417,7 +418,7 @@ export class TaskEncoder {
   // templates such as Qwen3's strip it), extended through an end-of-turn marker that follows it after
   // whitespace only; what the template adds around the text (an empty think block) stays context.
   private locatedSpans(full: string, messages: ChatMessage[], turns: number[], where: { file?: string; line?: number }): [number, number][] {
-    const markers = [...(this.opts.endOfTurn ?? DEFAULT_END_OF_TURN), this.eosToken].filter((m) => m !== '');
+    const markers = this.markers;
     const spans: [number, number][] = [];
     let cursor = 0;
     for (const i of turns) {
@@ -441,7 +442,7 @@ export class TaskEncoder {
   // First choice: tokenize the whole text and each prefix, and take differences (exact when the
   // tokenizer is prefix-stable). If a prefix's ids are not a prefix of the longer ids (a merge across
   // the boundary), fall back to tokenizing each rendered piece on its own and concatenating.
-  private tokenSpans(full: string, spans: [number, number][]): { ids: number[]; turn: number }[] {
+  private tokenSpans(full: string, spans: [number, number, boolean][]): { ids: number[]; turn: number; marked?: boolean }[] {
     const all = this.encode(full);
     const cuts: number[] = [];
     let ok = true;
@@ -451,14 +452,14 @@ export class TaskEncoder {
       if (!isPrefix(ta, tb) || !isPrefix(tb, all) || ta.length < prev) { ok = false; break; }
       cuts.push(ta.length, tb.length);
     }
-    const bounds = ok ? cuts : spans.flat();
+    const bounds = ok ? cuts : spans.flatMap(([a, b]) => [a, b]);
     if (!ok) this.lastFallbacks++;
-    const out: { ids: number[]; turn: number }[] = [];
+    const out: { ids: number[]; turn: number; marked?: boolean }[] = [];
     let prev = 0;
     const total = ok ? all.length : full.length;
     const take = (from: number, to: number) => (ok ? all.slice(from, to) : this.encode(full.slice(from, to)));
     for (let k = 0; k < bounds.length; k += 2) {
-      out.push({ ids: take(prev, bounds[k]), turn: -1 }, { ids: take(bounds[k], bounds[k + 1]), turn: k / 2 });
+      out.push({ ids: take(prev, bounds[k]), turn: -1 }, { ids: take(bounds[k], bounds[k + 1]), turn: k / 2, marked: spans[k / 2][2] });
       prev = bounds[k + 1];
     }
     out.push({ ids: take(prev, total), turn: -1 });

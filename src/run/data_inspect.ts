@@ -53,10 +53,10 @@ export interface InspectSummary extends Pick<TaskSummary, 'rows' | 'kept' | 'tru
   maxLength: number;
 }
 
-/** Encodes the rows as train does and hands each printed row to emit; returns the counts. */
-export function runDataInspect(o: DataInspectRunOptions, emit: (r: InspectedRow, tok: LoadedTokenizer) => void): InspectSummary {
+/** Encodes the rows as train does and hands each printed row to emit; returns the counts. loaded: the tokenizer already read (tests). */
+export function runDataInspect(o: DataInspectRunOptions, emit: (r: InspectedRow, tok: LoadedTokenizer) => void, loaded?: LoadedTokenizer): InspectSummary {
   if (o.model === undefined && o.tokenizer === undefined) throw new UsageError('give --model or --tokenizer');
-  const tok = o.tokenizer !== undefined ? resolveTokenizer(o.tokenizer) : loadTokenizerDir(o.model!);
+  const tok = loaded ?? (o.tokenizer !== undefined ? resolveTokenizer(o.tokenizer) : loadTokenizerDir(o.model!));
   if (!tok) throw new UsageError(`${o.model} has no tokenizer files (tokenizer.json, or vocab.json + merges.txt): give --tokenizer`);
   const maxLength = o.maxLength ?? Math.min(MAX_DEFAULT_LENGTH, o.model !== undefined ? modelContext(o.model) ?? MAX_DEFAULT_LENGTH : MAX_DEFAULT_LENGTH);
   const truncation = o.truncation as Truncation;

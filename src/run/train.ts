@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createModel } from '../models/registry.js';
 import type { CausalLM } from '../models/causal_lm.js';
-import { resolveTokenizer, type LoadedTokenizer } from '../tokenizers/load.js';
+import { resolveTokenizer, tokenizerFilesToSave, type LoadedTokenizer } from '../tokenizers/load.js';
 import { Batches, evalBatches, loadCorpus, loadTaskData, describeDrops, defaultPadId, detectDataKind, type DataFormat, type SequenceDataset, type TextTokenizer, type TaskFormat, type CorpusFormat } from '../data/index.js';
 import { applyLora, saveAdapter, loraCheckpointHooks, ALL_LINEAR } from '../lora/index.js';
 import { train, type TrainHooks, type TrainSummary } from '../train/trainer.js';
@@ -18,7 +18,6 @@ import { openModel, taskEncoding, withTokenizerEos } from './model.js';
 import { DEFAULT_LR, INIT_SEQ_LEN, MAX_DEFAULT_SEQ_LEN, type TrainRunOptions } from './train_options.js';
 import { distributed, shardBatches, type Distributed } from '../train/distributed.js';
 import { setComputeDtype, type ComputeDtype } from '../tensor/compute_dtype.js';
-import { CHATML_TEMPLATE } from '../tokenizers/chat_template.js';
 
 export type Log = (line: string) => void;
 
@@ -38,9 +37,9 @@ export interface PreparedTraining {
   /** Ids that end a generated answer (eval during and after training). */
   eosIds: number[];
   /** Files saved beside the trained model (tokenizer, generation_config.json). */
-  /** Tokenizer files written with the result (the model's, plus chat_template.jinja when ChatML was the fallback). */
-  tokenizerFiles: Record<string, string>;
   extraFiles: Record<string, string>;
+  /** The tokenizer's files, with the ChatML template when chat rows were trained with it (tokenizerFilesToSave). */
+  tokenizerFiles: Record<string, string>;
   dataSummary: Record<string, unknown>;
   /** The options with every rule applied: saved as train_config.json. */
   resolved: Record<string, unknown>;
@@ -81,6 +80,7 @@ export function prepareTraining(o: TrainRunOptions, log: Log = () => {}): Prepar
   // Data.
   const textTok: TextTokenizer = tok?.tokenizer ?? { encode: () => [], decode: () => '', vocabSize: model.vocabSize, bosId: null, eosId: null, padId: null };
   let trainSet: SequenceDataset, valSet: SequenceDataset | null, dataSummary: Record<string, unknown>;
+  let chatRows = false; // chat rows rendered with the model's template or the ChatML fallback (saved with the result)
   if (kind === 'task') {
     const data = loadTaskData(o.data, textTok, {
       maxLength: Math.min(o.maxLength ?? seqLen, seqLen), truncation: o.truncation, format: o.format as TaskFormat | 'auto', skipBadRows: o.skipBadRows,
@@ -89,6 +89,7 @@ export function prepareTraining(o: TrainRunOptions, log: Log = () => {}): Prepar
     ({ train: trainSet, val: valSet } = data);
     dataSummary = { kind, ...data.summary };
     const s = data.summary;
+    chatRows = Object.values(s.files).some((f) => f === 'messages' || f === 'sharegpt');
     const cut = `${s.truncated} truncated${s.answersCut ? ` (${s.answersCut} answers cut, trained without EOS)` : ''}`;
     const dropped = `${s.dropped} dropped${s.dropped ? ` (${describeDrops(s.droppedBy)})` : ''}`;
     log(`data: ${s.kept} examples (${cut}, ${dropped}${s.skippedRows ? `, ${s.skippedRows} bad rows skipped` : ''}), ${s.train} train / ${s.val} val, ${s.labelTokens} completion tokens`);
@@ -115,17 +116,11 @@ export function prepareTraining(o: TrainRunOptions, log: Log = () => {}): Prepar
   const maxSteps = o.maxSteps ?? Math.max(1, Math.round(o.epochs * stepsPerEpoch));
   const warmupSteps = o.warmupSteps ?? Math.round(o.warmupRatio * maxSteps);
   const resolved = { ...o, ranks, method, lr, seqLen, maxSteps, warmupSteps, loraAlpha: method === 'lora' ? o.loraAlpha ?? 2 * o.loraR : o.loraAlpha, backend: backend().name };
-  // Chat rows rendered with the ChatML fallback: the template goes with the result, so generate, chat,
-  // serve (and transformers) render as training did.
-  const tokenizerFiles: Record<string, string> = { ...(tok?.files ?? {}) };
-  if (usedChatmlFallback(dataSummary, tok)) {
-    tokenizerFiles['chat_template.jinja'] = CHATML_TEMPLATE;
-    log('chat data and no chat template in the model: rendered as ChatML; chat_template.jinja is saved with the result');
-  }
+  const tokenizerFiles = tok ? tokenizerFilesToSave(tok, chatRows) : {};
   const extraFiles: Record<string, string> = { ...tokenizerFiles };
   if (generationConfig) extraFiles['generation_config.json'] = JSON.stringify(generationConfig, null, 2) + '\n';
   log(`train: ${maxSteps} steps (${stepsPerEpoch} per epoch) of ${o.batchSize}x${o.gradAccum} sequences${dist ? ` on each of ${ranks} MPI ranks` : ''}, lr ${lr}, ${method} fine-tuning on the ${backend().name} backend`);
-  return { model, tok, generationConfig, eosIds, method, lr, seqLen, maxSteps, warmupSteps, batches, valSet, padId, tokenizerFiles, extraFiles, dataSummary, resolved, dist };
+  return { model, tok, generationConfig, eosIds, method, lr, seqLen, maxSteps, warmupSteps, batches, valSet, padId, extraFiles, tokenizerFiles, dataSummary, resolved, dist };
 }
 
 /** --lora-targets: 'all-linear' or a regex as PEFT takes a string, else a comma-separated list of names. */
@@ -157,13 +152,6 @@ function llamaIntermediate(width: number): number {
 export interface TrainingResult {
   summary: TrainSummary;
   prepared: PreparedTraining;
-}
-
-/** Task data in a chat format (messages, ShareGPT) on a model whose tokenizer has no chat template. */
-function usedChatmlFallback(dataSummary: Record<string, unknown>, tok: LoadedTokenizer | null): boolean {
-  if (!tok || tok.chatTemplate || dataSummary.kind !== 'task') return false;
-  const formats = Object.values((dataSummary.files ?? {}) as Record<string, string>);
-  return formats.some((f) => f === 'messages' || f === 'sharegpt');
 }
 
 /** bf16 compute where the CPU has AVX-512 BF16; elsewhere f32, said once (rounding alone would only be slower). */

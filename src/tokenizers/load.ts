@@ -9,6 +9,7 @@ import { readTokenizerJson, stringifyTokenizerJson, tokenizerFromJson, type Spec
 import { loadVocabTxt, tokenizerModelType, wordPieceFromJson, type WordPieceTokenizerJson } from './wordpiece_json.js';
 import { loadVocabMerges } from './vocab_merges.js';
 import { gpt2Tokenizer, gpt2TokenizerConfig, gpt2TokenizerJson } from './gpt2.js';
+import { CHATML_TEMPLATE } from './chat_template.js';
 
 export interface LoadedTokenizer {
   tokenizer: Tokenizer;
@@ -75,4 +76,14 @@ export function resolveTokenizer(spec: string): LoadedTokenizer {
     return t;
   }
   return builtinTokenizer(spec);
+}
+
+/**
+ * The tokenizer files to save beside a trained model or adapter. Chat rows trained on a tokenizer with no
+ * template of its own were rendered with the ChatML fallback: it is saved as chat_template.jinja (as
+ * transformers 5 saves a template) so generate, chat and serve render what training saw.
+ */
+export function tokenizerFilesToSave(tok: LoadedTokenizer, trainedOnChat: boolean): Record<string, string> {
+  if (!trainedOnChat || tok.chatTemplate !== null) return { ...tok.files };
+  return { ...tok.files, 'chat_template.jinja': CHATML_TEMPLATE };
 }

@@ -15,6 +15,7 @@ import { lenmlDir } from '../tokenizers/hf_reference.js';
 const BIN = join(fixturePath(), '..', '..', 'bin', 'gptune.js');
 const SUPPORT = join(process.cwd(), 'data', 'support', 'train.jsonl');
 const GPT2_EOS = 50256;
+const GPT2 = builtinTokenizer('gpt2').tokenizer;
 const tmp = mkdtempSync(join(tmpdir(), 'gptune-inspect-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -42,8 +43,6 @@ test('data inspect --json: Llama 3.1 rows as training encodes them, BOS first, -
   });
 });
 
-const gpt2 = builtinTokenizer('gpt2').tokenizer;
-
 test('data inspect reports truncation and drops per row and in the counts (support data, GPT-2, --max-length 24)', () => {
   // The support rows as chat: with ChatML's markup some answers alone fill 24 tokens.
   const chat = join(tmp, 'chat.jsonl');
@@ -62,9 +61,10 @@ test('data inspect reports truncation and drops per row and in the counts (suppo
   for (const r of kept) {
     assert.ok(r.input_ids.length <= 24);
     assert.equal(r.truncated.policy, 'left');
-    // GPT-2 has no ChatML tokens: the whole answer ends in <|im_end|>'s own text tokens, and no EOS is added.
-    const trainedIds = r.labels.filter((l: number) => l !== IGNORE_INDEX);
-    assert.ok(!trainedIds.includes(GPT2_EOS) && gpt2.decode(trainedIds).endsWith('<|im_end|>'), 'left keeps every answer whole, through its end of turn');
+    // ChatML on GPT-2 trains exactly the rendered text: the reply through <|im_end|> (several tokens here), no EOS added.
+    const trained = r.labels.filter((l: number) => l !== IGNORE_INDEX);
+    assert.ok(GPT2.decode(trained).endsWith('<|im_end|>'), 'left keeps every answer whole, through its <|im_end|>');
+    assert.ok(!trained.includes(GPT2_EOS));
     assert.equal(r.labels[0], IGNORE_INDEX, 'some prompt is left');
   }
   assert.match(left.err, new RegExp(`^40 rows at --max-length 24: ${kept.length} kept, ${kept.length} truncated, ${dropped.length} dropped \\(${dropped.length} prompt would vanish\\)`));

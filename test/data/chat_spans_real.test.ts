@@ -4,8 +4,8 @@
 // tokens are exactly each assistant message's text and its end-of-turn marker, in every turn.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ChatTemplate, TaskEncoder, IGNORE_INDEX } from '../../src/data/index.js';
-import { builtinTokenizer, loadTokenizerDir } from '../../src/tokenizers/load.js';
+import { TaskEncoder, IGNORE_INDEX } from '../../src/data/index.js';
+import { loadTokenizerDir } from '../../src/tokenizers/load.js';
 import { taskEncoding } from '../../src/run/model.js';
 import { lenmlDir } from '../tokenizers/hf_reference.js';
 
@@ -39,20 +39,3 @@ for (const [name, eot] of [['qwen3', '<|im_end|>'], ['llama3_1', '<|eot_id|>'], 
   });
 }
 
-// No template in the model (Llama 2's package, GPT-2): ChatML is rendered, and its <|im_end|> is not a
-// token of these vocabularies. The trained text is each reply and its <|im_end|> (several tokens), the
-// newline after it is context, and no EOS is inserted that the rendered text does not hold.
-for (const name of ['llama2', 'gpt2'] as const) {
-  test(`${name} without a chat template: ChatML trained as rendered, through <|im_end|>, no EOS added`, () => {
-    const tok = name === 'gpt2' ? builtinTokenizer('gpt2') : loadTokenizerDir(lenmlDir(name))!;
-    assert.equal(tok.chatTemplate, null);
-    const enc = new TaskEncoder(tok.tokenizer, taskEncoding(tok));
-    const ex = enc.encodeChat(CHAT);
-    assert.deepEqual(trainedRuns(enc, ex.ids, ex.labels), [`${CHAT[2].content}<|im_end|>`, `${CHAT[4].content}<|im_end|>`]);
-    const rendered = ChatTemplate.chatml().render(CHAT);
-    const lead = enc.leadingIds.length;
-    assert.deepEqual(ex.ids.slice(lead), tok.tokenizer.encode(rendered, { addSpecialTokens: false }), 'exactly the rendered text\'s tokens');
-    assert.ok(!ex.ids.slice(lead).includes(tok.tokenizer.eosId!), 'no EOS inserted');
-    assert.equal(ex.labels[ex.labels.length - 1], IGNORE_INDEX, 'the final newline is not trained');
-  });
-}
