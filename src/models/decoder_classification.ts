@@ -40,6 +40,8 @@ export class DecoderForSequenceClassification extends Module implements TaskMode
   }
 
   get numLabels(): number { return this.labels.id2label.length; }
+  /** The trunk's typed config (LoRA's default target modules go by its model_type). */
+  get config(): CausalLM['config'] { return this.lm.config; }
   get maxPositions(): number { return this.lm.maxPositions; }
   get padTokenId(): number | null {
     const p = this.hfConfig.pad_token_id;

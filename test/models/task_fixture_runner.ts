@@ -2,6 +2,11 @@
 // logits (real tokens only: padding positions' outputs are never read), loss, every gradient, two AdamW
 // steps, and for sequence classifiers PEFT's LoRA (SEQ_CLS, head in modules_to_save) loss and gradients.
 import { test } from 'node:test';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadAdapter, saveAdapter } from '../../src/lora/adapter.js';
+import { loadSafetensors } from '../../src/formats/safetensors.js';
 import assert from 'node:assert/strict';
 import { loadTaskModel } from '../../src/models/load_task.js';
 import { taskLoss } from '../../src/train/task_losses.js';
@@ -90,6 +95,46 @@ export function runTaskFixtureSuite(name: string): void {
           }
         }
       }
+    }
+  });
+}
+
+/** PEFT's LoRA (SEQ_CLS, classifier in modules_to_save) adapter as PEFT saved it: logits, loss, gradients, and a save that round-trips. */
+export function runTaskLoraFixture(name: string): void {
+  const dir = `enc/${name}`;
+  const cases = fixtureCases(dir);
+  const tol = cases.tolerances;
+  const { input, labels } = taskFixtureInput(cases);
+  test(`${name}: PEFT LoRA with modules_to_save: logits, loss, gradients, save round trip`, () => {
+    const model = loadTaskModel(fixturePath(dir)).model.eval();
+    loadAdapter(model, fixturePath(dir, 'lora'), { trainable: true });
+    const logits = model.forward(input);
+    expectClose('lora logits', logits.data, fixtureTensors(dir, 'lora', 'lora_cases.safetensors').get('logits')!.data, { atol: tol.logits_atol, rtol: 0 });
+    const loss = taskLoss(model, logits, labels);
+    assert.ok(Math.abs(loss.item() - cases.lora.loss) <= tol.loss_atol, `lora loss ${loss.item()} vs ${cases.lora.loss}`);
+    loss.backward();
+    // PEFT's parameter names: base_model.model.<module>.lora_A.default.weight, <head>.modules_to_save.default.<p>.
+    const ours = new Map(model.namedParameters().filter(([, p]) => p.requiresGrad));
+    const grads = fixtureTensors(dir, 'lora', 'lora_grads.safetensors');
+    assert.equal(ours.size, grads.size, `trainable parameters: ${[...ours.keys()].join(', ')}`);
+    for (const [key, g] of grads) {
+      const n = key.replace(/^base_model\.model\./, '').replace('.modules_to_save.default.', '.').replace('.default.', '.');
+      assert.ok(ours.has(n), `no trainable parameter ${n} (PEFT's ${key})`);
+      expectClose(`lora grad ${n}`, ours.get(n)!.grad!, g.data, { atol: tol.grads_atol, rtol: tol.grads_rtol });
+    }
+    // Saved back: the same keys and values PEFT wrote.
+    const out = mkdtempSync(join(tmpdir(), 'gptune-enc-lora-'));
+    try {
+      saveAdapter(model, out);
+      const mine = loadSafetensors(join(out, 'adapter_model.safetensors')).tensors;
+      const peft = loadSafetensors(fixturePath(dir, 'lora', 'adapter_model.safetensors')).tensors;
+      assert.deepEqual([...mine.keys()].sort(), [...peft.keys()].sort());
+      for (const [k, t] of peft) expectClose(`saved ${k}`, mine.get(k)!.data as Float32Array, t.data as Float32Array, { atol: 0, rtol: 0 });
+      const cfg = JSON.parse(readFileSync(join(out, 'adapter_config.json'), 'utf8'));
+      assert.deepEqual(cfg.modules_to_save, cases.lora.modules_to_save);
+      assert.equal(cfg.task_type, 'SEQ_CLS');
+    } finally {
+      rmSync(out, { recursive: true, force: true });
     }
   });
 }
