@@ -73,6 +73,12 @@ export interface Backend {
   /** GPT-2's gelu_new: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
   geluForward(out: F32, x: F32, n: number): void;
   geluBackward(dx: F32, dout: F32, x: F32, n: number): void;
+  /** BERT's exact gelu: 0.5 x (1 + erf(x / sqrt(2))). */
+  geluErfForward(out: F32, x: F32, n: number): void;
+  geluErfBackward(dx: F32, dout: F32, x: F32, n: number): void;
+  /** tanh (BERT's pooler, RoBERTa's classification head); backward takes the output y: dx += dout (1 - y^2). */
+  tanhForward(out: F32, x: F32, n: number): void;
+  tanhBackward(dx: F32, dout: F32, y: F32, n: number): void;
   /** silu(x) = x * sigmoid(x). */
   siluForward(out: F32, x: F32, n: number): void;
   siluBackward(dx: F32, dout: F32, x: F32, n: number): void;

@@ -10,7 +10,7 @@ import type { Module } from '../nn/module.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { GptuneError, shapeStr } from '../util/errors.js';
 import { loraConfig, loraConfigToJson } from './config.js';
-import { type LoraPlan, type LoraSummary, applyLoraPlan, loraConfigOf, loraModules, planLora } from './inject.js';
+import { type LoraPlan, type LoraSummary, applyLoraPlan, loraConfigOf, loraModules, modulesToSaveParameters, planLora } from './inject.js';
 
 export interface SaveAdapterOptions {
   /** Dtype of the saved factors (PEFT saves the training dtype; F32 here). */
@@ -19,13 +19,26 @@ export interface SaveAdapterOptions {
   baseModelNameOrPath?: string | null;
 }
 
-/** The adapter's tensors under PEFT's keys (base_model.model.<module>.lora_A.weight ...), model order. */
+/**
+ * The adapter's tensors under PEFT's keys (base_model.model.<module>.lora_A.weight ...), model order,
+ * then the modules_to_save parameters (base_model.model.classifier.weight: PEFT drops the wrapper's names).
+ */
 export function adapterTensors(model: Module): Array<[string, Tensor]> {
-  return loraModules(model).flatMap(([name, m]): Array<[string, Tensor]> => [
-    [peftKey(name, 'lora_A'), m.lora_A.weight],
-    [peftKey(name, 'lora_B'), m.lora_B.weight],
-  ]);
+  const cfg = loraConfigOf(model);
+  return [
+    ...loraModules(model).flatMap(([name, m]): Array<[string, Tensor]> => [
+      [peftKey(name, 'lora_A'), m.lora_A.weight],
+      [peftKey(name, 'lora_B'), m.lora_B.weight],
+    ]),
+    ...(cfg ? savedModuleTensors(model, cfg) : []),
+  ];
 }
+
+function savedModuleTensors(model: Module, cfg: Parameters<typeof modulesToSaveParameters>[1]): Array<[string, Tensor]> {
+  return modulesToSaveParameters(model, cfg).map(([n, p]): [string, Tensor] => [`${PEFT_PREFIX}${n}`, p]);
+}
+
+const PEFT_PREFIX = 'base_model.model.';
 
 /** Writes adapter_model.safetensors and adapter_config.json (each atomically) into dir. */
 export function saveAdapter(model: Module, dir: string, { dtype = 'F32', baseModelNameOrPath }: SaveAdapterOptions = {}): void {
@@ -69,7 +82,10 @@ export function readAdapter(model: Module, dir: string): ReadAdapter {
     const where = { file: file.path };
     const modules = new Set(model.namedModules().map(([n]) => n));
     const byModule = new Map<string, Partial<Record<'lora_A' | 'lora_B', string>>>();
+    // modules_to_save: whole parameters of the head, saved under base_model.model.<parameter>.
+    const savedParams = new Map(savedModuleTensors(model, cfg));
     for (const key of file.names()) {
+      if (savedParams.has(key)) continue;
       const k = parsePeftKey(key);
       if (!k) {
         throw new GptuneError(`tensor '${key}' is not a LoRA factor gptune can load (expected base_model.model.<module>.lora_A.weight / ` +
@@ -103,6 +119,14 @@ export function readAdapter(model: Module, dir: string): ReadAdapter {
     }
     // Read every factor before touching the model, so an unreadable tensor changes nothing either.
     const factors = new Map(plan.entries.flatMap((e) => (['lora_A', 'lora_B'] as const).map((f): [string, Float32Array] => [peftKey(e.name, f), file.readFloat32(byModule.get(e.name)![f]!)])));
+    for (const [key, p] of savedParams) {
+      if (!file.has(key)) throw new GptuneError(`no tensor '${key}' ${shapeStr(p.shape)} for modules_to_save ${JSON.stringify(cfg.modules_to_save)}`, where);
+      const got = file.info(key).shape;
+      if (got.length !== p.shape.length || got.some((d, i) => d !== p.shape[i])) {
+        throw new GptuneError(`tensor '${key}' has shape ${shapeStr(got)}, the model's needs ${shapeStr(p.shape)} (another number of labels?)`, where);
+      }
+      factors.set(key, file.readFloat32(key));
+    }
     return { plan, factors };
   } finally {
     file.close();

@@ -22,7 +22,11 @@ export interface LoraConfig {
   /** scaling = lora_alpha / sqrt(r) instead of lora_alpha / r. */
   use_rslora: boolean;
   use_dora: false;
-  modules_to_save: null;
+  /**
+   * Modules trained in full and saved with the adapter (PEFT's ModulesToSaveWrapper): a classifier head
+   * under SEQ_CLS / TOKEN_CLS. Matched like a list target_modules.
+   */
+  modules_to_save: string[] | null;
   /** true: A kaiming-uniform, B zeros; 'gaussian': A ~ N(0, 1/r), B zeros; false: B random too. */
   init_lora_weights: boolean | 'gaussian';
   /** With a list target_modules: only these layer indices (the number after layers_pattern). */
@@ -68,6 +72,14 @@ export const DEFAULT_TARGET_MODULES: Readonly<Record<string, readonly string[]>>
   qwen2: ['q_proj', 'v_proj'],
   qwen3: ['q_proj', 'v_proj'],
   gemma3_text: ['q_proj', 'v_proj'],
+  bert: ['query', 'value'],
+  roberta: ['query', 'value'],
+};
+
+/** The heads PEFT puts in modules_to_save for a task type (PeftModelForSequenceClassification / ...TokenClassification). */
+export const TASK_MODULES_TO_SAVE: Readonly<Record<string, readonly string[]>> = {
+  SEQ_CLS: ['classifier', 'score'],
+  TOKEN_CLS: ['classifier', 'score'],
 };
 
 /** PEFT's INCLUDE_LINEAR_LAYERS_SHORTHAND. */
@@ -83,7 +95,7 @@ const UNSUPPORTED: Array<[key: string, ok: (v: unknown) => boolean, why: string]
   ['use_dora', (v) => v === false, 'DoRA (weight-decomposed LoRA) is not supported'],
   ['lora_bias', (v) => v === false, 'a bias on lora_B is not supported'],
   ['use_qalora', (v) => v === false, 'QA-LoRA is not supported'],
-  ['modules_to_save', isEmpty, 'modules_to_save (fully trained extra modules) is not supported'],
+  ['modules_to_save', (v) => v === null || (Array.isArray(v) && v.every((x) => typeof x === 'string')), 'modules_to_save must be a list of module names'],
   ['trainable_token_indices', isEmpty, 'trainable_token_indices is not supported'],
   ['layer_replication', isEmpty, 'layer_replication is not supported'],
   ['target_parameters', isEmpty, 'target_parameters (LoRA on raw parameters) is not supported'],
@@ -122,7 +134,7 @@ export function loraConfig(raw: Partial<LoraConfig> | Record<string, unknown>, s
     bias: 'none',
     use_rslora: pick('use_rslora'),
     use_dora: false,
-    modules_to_save: null,
+    modules_to_save: pick('modules_to_save'),
     init_lora_weights: pick('init_lora_weights'),
     layers_to_transform: pick('layers_to_transform'),
     layers_pattern: pick('layers_pattern'),

@@ -135,8 +135,9 @@ export function applyLoraPlan(model: Module, plan: LoraPlan, { seed = 0, trainab
     for (const p of layer.loraParameters()) lora.add(p);
     (slot.parent as unknown as Record<string | number, unknown>)[slot.key] = layer;
   });
+  const saved = new Set(modulesToSaveParameters(model, cfg).map(([, p]) => p));
   for (const p of model.parameters()) {
-    p.requiresGrad = lora.has(p) && trainable;
+    p.requiresGrad = (lora.has(p) || saved.has(p)) && trainable;
     if (!p.requiresGrad) p.grad = null;
   }
   configs.set(model, cfg);
@@ -291,4 +292,15 @@ function describeNames(names: string[]): string {
     groups.set(g, (groups.get(g) ?? 0) + 1);
   }
   return [...groups].map(([g, c]) => (c > 1 ? `${g} (${c})` : g)).join(', ');
+}
+
+/**
+ * The parameters of the modules in cfg.modules_to_save (a name equal to an entry or ending in '.' + it),
+ * trained in full and saved with the adapter under base_model.model.<parameter>, as PEFT saves them.
+ */
+export function modulesToSaveParameters(model: Module, cfg: Pick<LoraConfig, 'modules_to_save'>): Array<[string, Tensor]> {
+  const names = cfg.modules_to_save ?? [];
+  if (!names.length) return [];
+  const selected = model.namedModules().filter(([n]) => n && names.some((t) => n === t || n.endsWith('.' + t))).map(([n]) => n + '.');
+  return model.namedParameters().filter(([n]) => selected.some((m) => n.startsWith(m)) && !/\.lora_[AB]\./.test(n));
 }

@@ -14,6 +14,7 @@ import { Embedding, Linear } from '../nn/layers.js';
 import { architectureFor } from './registry.js';
 import { configToSave, readGenerationConfig, readModelConfig, type GenerationConfig } from '../formats/hf_config.js';
 import type { CausalLM } from './causal_lm.js';
+import type { Module } from '../nn/module.js';
 
 export interface LoadedModel {
   model: CausalLM;
@@ -57,6 +58,24 @@ export function loadModel(dir: string, { keepStoredDtype = false, baseQuant }: L
   const genPath = join(dir, 'generation_config.json');
   const generation = existsSync(genPath) ? readGenerationConfig(genPath) : null;
 
+  const { dtype, missing, unused, path } = loadWeightsInto(model, dir, arch.mapWeightName, { keepStoredDtype, baseQuant });
+  const params = new Map(model.namedParameters());
+  if (missing.length) {
+    throw new Error(`${path}: missing tensor${missing.length > 1 ? 's' : ''} ${missing.slice(0, 5).map((n) => `'${n}' ${shapeStr(params.get(n)!.shape)}`).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}`);
+  }
+  if (unused.length) {
+    process.stderr.write(`gptune: ${unused.length} tensor(s) in ${path} are not used by ${String(config.model_type)}: ${unused.slice(0, 5).join(', ')}\n`);
+  }
+  return { model, config, generationConfig: generation?.raw ?? null, generation, dtype, dir };
+}
+
+/**
+ * Reads the checkpoint in dir into model's parameters by name (mapName: checkpoint key -> parameter,
+ * null to skip), checking shapes. Returns the stored dtype, the parameters it did not find and the
+ * keys no parameter took; the caller decides which of those are errors.
+ */
+export function loadWeightsInto(model: Module, dir: string, mapName: (key: string) => string | null,
+  { keepStoredDtype = false, baseQuant }: LoadOptions = {}): { dtype: DType; missing: string[]; unused: string[]; path: string } {
   // Weights kept in their stored dtype are views of the memory-mapped file: no copy, no fresh memory.
   const source = openCheckpoint(dir, { map: keepStoredDtype });
   const params = new Map(model.namedParameters());
@@ -77,7 +96,7 @@ export function loadModel(dir: string, { keepStoredDtype = false, baseQuant }: L
   const progress = loadProgress(source.path, total);
   try {
     for (const key of source.names()) {
-      const name = arch.mapWeightName(key);
+      const name = mapName(key);
       if (name === null) continue;
       const p = params.get(name);
       if (!p) {
@@ -108,13 +127,7 @@ export function loadModel(dir: string, { keepStoredDtype = false, baseQuant }: L
     progress(-1);
   }
   const missing = [...params.keys()].filter((n) => !loaded.has(n));
-  if (missing.length) {
-    throw new Error(`${source.path}: missing tensor${missing.length > 1 ? 's' : ''} ${missing.slice(0, 5).map((n) => `'${n}' ${shapeStr(params.get(n)!.shape)}`).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}`);
-  }
-  if (unused.length) {
-    process.stderr.write(`gptune: ${unused.length} tensor(s) in ${source.path} are not used by ${String(config.model_type)}: ${unused.slice(0, 5).join(', ')}\n`);
-  }
-  return { model, config, generationConfig: generation?.raw ?? null, generation, dtype, dir };
+  return { dtype, missing, unused, path: source.path };
 }
 
 /** Reports reading progress on stderr once a load has taken over two seconds; bytes < 0 ends the line. */
@@ -137,7 +150,7 @@ function loadProgress(path: string, total: number): (bytes: number) => void {
  * tokenizer files, into dir (created if missing). Each file is staged, fsynced and renamed over
  * its target; files of an older model or adapter there are removed, anything else is kept.
  */
-export function saveModel(dir: string, model: CausalLM, config: Record<string, unknown>,
+export function saveModel(dir: string, model: Module, config: Record<string, unknown>,
   { dtype = 'F32' as DType, generationConfig = null as Record<string, unknown> | null, extraFiles = {} as Record<string, string | Uint8Array> } = {}): void {
   if (dtype !== 'F32' && dtype !== 'F16' && dtype !== 'BF16') throw new Error(`saveModel: dtype ${dtype} is not a float dtype (F32, F16, BF16)`);
   writeOutputDir(dir, MODEL_OUTPUT, (stage) => {

@@ -4,6 +4,11 @@ import { LlamaForCausalLM, llamaConfigFrom } from './llama.js';
 import { Qwen3ForCausalLM } from './qwen3.js';
 import { Gemma3ForCausalLM, gemma3ConfigFrom } from './gemma3.js';
 import type { CausalLM } from './causal_lm.js';
+import { BertForMaskedLM, BertForSequenceClassification, BertForTokenClassification, bertConfigFrom, bertWeightName, type BertFamily } from './bert.js';
+import { DecoderForSequenceClassification, decoderClassifierWeightName, DECODER_HEAD_NAMES } from './decoder_classification.js';
+import { readTaskLabels } from './task_config.js';
+import { ModelConfig } from '../formats/hf_config.js';
+import type { TaskKind, TaskModel } from './task_model.js';
 
 interface Architecture {
   create(config: Record<string, unknown>, source: string): CausalLM;
@@ -49,4 +54,60 @@ export function createModel(config: Record<string, unknown>, source = 'config.js
 
 export function supportedModelTypes(): string[] {
   return Object.keys(ARCHITECTURES);
+}
+
+/** A model_type that takes task heads: which tasks, how to build one, how checkpoint keys map. */
+interface TaskArchitecture {
+  tasks: readonly TaskKind[];
+  create(config: Record<string, unknown>, source: string, task: TaskKind): TaskModel;
+  mapWeightName(key: string): string | null;
+}
+
+function bertFamily(family: BertFamily): TaskArchitecture {
+  return {
+    tasks: ['seq_cls', 'token_cls', 'masked_lm'],
+    create: (raw, source, task) => {
+      const { config, labels } = bertConfigFrom(raw, source);
+      const cls = { seq_cls: BertForSequenceClassification, token_cls: BertForTokenClassification, masked_lm: BertForMaskedLM }[task];
+      return new cls(config, labels, raw);
+    },
+    mapWeightName: (key) => bertWeightName(family, key),
+  };
+}
+
+function decoderWithHead(type: string): TaskArchitecture {
+  const arch = ARCHITECTURES[type];
+  return {
+    tasks: ['seq_cls'],
+    create: (raw, source) => new DecoderForSequenceClassification(arch.create(raw, source), readTaskLabels(new ModelConfig(raw, source)), raw),
+    mapWeightName: (key) => decoderClassifierWeightName(arch.mapWeightName, key),
+  };
+}
+
+const TASK_ARCHITECTURES: Record<string, TaskArchitecture> = {
+  bert: bertFamily('bert'),
+  roberta: bertFamily('roberta'),
+  ...Object.fromEntries(Object.keys(DECODER_HEAD_NAMES).map((t) => [t, decoderWithHead(t)])),
+};
+
+export function taskArchitectureFor(config: Record<string, unknown>, source = 'config.json'): TaskArchitecture {
+  const type = config.model_type;
+  const arch = typeof type === 'string' ? TASK_ARCHITECTURES[type] : undefined;
+  if (!arch) throw new Error(`${source}: model_type '${String(type)}' takes no task head (supported: ${Object.keys(TASK_ARCHITECTURES).join(', ')})`);
+  return arch;
+}
+
+/** Whether model_type is an encoder (no causal LM of its own: masked LM is its raw-text objective). */
+export function isEncoderType(type: unknown): boolean {
+  return type === 'bert' || type === 'roberta' || type === 'distilbert';
+}
+
+/** The task config.architectures[0] names (BertForSequenceClassification -> seq_cls), or null. */
+export function taskOfArchitectures(config: Record<string, unknown>): TaskKind | null {
+  const a = Array.isArray(config.architectures) ? config.architectures[0] : undefined;
+  if (typeof a !== 'string') return null;
+  if (a.endsWith('ForSequenceClassification')) return 'seq_cls';
+  if (a.endsWith('ForTokenClassification')) return 'token_cls';
+  if (a.endsWith('ForMaskedLM') || a.endsWith('ForPreTraining')) return 'masked_lm';
+  return null;
 }

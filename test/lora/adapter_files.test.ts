@@ -136,7 +136,7 @@ test('adapter_config.json: unknown keys ignored, settings that change the math r
   const refused: Array<[Record<string, unknown>, RegExp]> = [
     [{ bias: 'lora_only' }, /'bias'/],
     [{ use_dora: true }, /'use_dora'/],
-    [{ modules_to_save: ['lm_head'] }, /'modules_to_save'/],
+    [{ modules_to_save: 'lm_head' }, /'modules_to_save'/],
     [{ lora_bias: true }, /'lora_bias'/],
     [{ peft_type: 'ADALORA' }, /'peft_type'/],
     [{ layer_replication: [[0, 1]] }, /'layer_replication'/],

@@ -199,7 +199,7 @@ test('applyLora errors: unmatched targets list the Linear modules; bad or unsupp
     [{ lora_dropout: 1 }, /'lora_dropout'/],
     [{ bias: 'all' }, /'bias': only bias "none"/],
     [{ use_dora: true }, /'use_dora': DoRA/],
-    [{ modules_to_save: ['lm_head'] }, /'modules_to_save'/],
+    [{ modules_to_save: 'lm_head' }, /'modules_to_save'/],
     [{ init_lora_weights: 'pissa' }, /'init_lora_weights': "pissa" is not supported/],
     [{ peft_type: 'IA3' }, /'peft_type'/],
     [{ target_modules: 5 }, /'target_modules': expected a list/],

@@ -12,9 +12,13 @@ const SIZES = [1, 7, 16, 129, 1000, 70001]; // the last one spans threads
 
 type Fwd = (out: Float32Array, x: Float32Array, n: number) => void;
 type Bwd = (dx: Float32Array, dout: Float32Array, x: Float32Array, n: number) => void;
-const OPS: { name: string; fwd: 'geluForward' | 'siluForward'; bwd: 'geluBackward' | 'siluBackward'; refFwd: Fwd; refBwd: Bwd }[] = [
+const OPS: { name: string; fwd: 'geluForward' | 'siluForward' | 'geluErfForward' | 'tanhForward';
+  bwd: 'geluBackward' | 'siluBackward' | 'geluErfBackward' | 'tanhBackward'; refFwd: Fwd; refBwd: Bwd; fromOutput?: boolean }[] = [
   { name: 'gelu', fwd: 'geluForward', bwd: 'geluBackward', refFwd: ref.geluForward, refBwd: ref.geluBackward },
   { name: 'silu', fwd: 'siluForward', bwd: 'siluBackward', refFwd: ref.siluForward, refBwd: ref.siluBackward },
+  { name: 'gelu_erf', fwd: 'geluErfForward', bwd: 'geluErfBackward', refFwd: ref.geluErfForward, refBwd: ref.geluErfBackward },
+  // tanh's backward reads the forward's output y (dx += dout (1 - y^2)).
+  { name: 'tanh', fwd: 'tanhForward', bwd: 'tanhBackward', refFwd: ref.tanhForward, refBwd: ref.tanhBackward, fromOutput: true },
 ];
 
 // Inputs spanning the interesting ranges: around 0, the curved region, and far tails (saturation).
@@ -36,7 +40,8 @@ test('native activations vs reference, every ISA, odd sizes', () => {
       const wantOut = new Float32Array(n);
       op.refFwd(wantOut, x, n);
       const wantDx = dx0.slice();
-      op.refBwd(wantDx, dout, x, n);
+      const saved = op.fromOutput ? wantOut : x; // what backward reads
+      op.refBwd(wantDx, dout, saved, n);
       for (const v of variants) {
         v.activate();
         const out = new Float32Array(n + 3).fill(7); // longer buffer: the tail must be left alone
@@ -44,7 +49,7 @@ test('native activations vs reference, every ISA, odd sizes', () => {
         expectClose(`${op.name} fwd ${v.name} n=${n}`, out.subarray(0, n), wantOut, { atol: 2e-7, rtol: 2e-6 });
         assert.deepEqual(Array.from(out.subarray(n)), [7, 7, 7]);
         const dx = dx0.slice();
-        v.backend[op.bwd](dx, dout, x, n);
+        v.backend[op.bwd](dx, dout, saved, n);
         expectClose(`${op.name} bwd ${v.name} n=${n}`, dx, wantDx, { atol: 1e-6, rtol: 2e-6 });
       }
     }
@@ -57,10 +62,19 @@ test('reference activation backwards match float64 finite differences', () => {
     const x = f64(rng(5).f32(n, 2));
     const dout = f64(rng(6).f32(n));
     const dx = new Float64Array(n).fill(0.25); // accumulate: subtract the prefill afterwards
-    op.refBwd(asF32(dx), asF32(dout), asF32(x), n);
+    const y = new Float64Array(n);
+    op.refFwd(asF32(y), asF32(x), n);
+    op.refBwd(asF32(dx), asF32(dout), asF32(op.fromOutput ? y : x), n);
     for (let i = 0; i < n; i++) dx[i] -= 0.25;
     gradcheck(op.name, [x], [0], ([xs]) => { const y = new Float64Array(n); op.refFwd(asF32(y), asF32(xs), n); return y; }, dout, [dx]);
   }
+});
+
+test('reference erf matches known values to double precision', () => {
+  // erf values from Abramowitz & Stegun table 7.1 / mpmath.
+  const cases: [number, number][] = [[0.1, 0.1124629160182849], [0.5, 0.5204998778130465], [1, 0.8427007929497149],
+    [2, 0.9953222650189527], [2.6, 0.9997639655834707], [3.5, 0.9999992569016276], [-1.3, -0.9340079449406524]];
+  for (const [x, want] of cases) assert.ok(Math.abs(ref.erf(x) - want) < 1e-14, `erf(${x}) = ${ref.erf(x)}, want ${want}`);
 });
 
 test('activations: short buffers are errors naming the argument', () => {

@@ -3,6 +3,7 @@
 #include "registry.h"
 #include "kernels/rows.h"
 #include "simd/vec.h"
+#include <cmath>
 
 namespace gptune {
 namespace {
@@ -101,6 +102,58 @@ GPTUNE_KERNEL(siluBackward) {
         return V::fmadd(d, grad, acc);
       });
     });
+  });
+}
+
+}  // namespace gptune
+
+// BERT's exact gelu and tanh: scalar std::erf / std::tanh over threads (pointwise next to the GEMMs around them).
+namespace gptune {
+namespace {
+constexpr float kInvSqrt2 = 0.70710678118654752f;
+constexpr float kInvSqrt2Pi = 0.39894228040143268f;
+}  // namespace
+
+GPTUNE_KERNEL(geluErfForward) {
+  int64_t n = args.dim(2, "n");
+  float* out = args.f32(0, "out", n);
+  const float* x = args.f32(1, "x", n);
+  parallel_for(n, kGrain, [&](int64_t s, int64_t e) {
+    for (int64_t i = s; i < e; i++) out[i] = 0.5f * x[i] * (1.f + std::erf(x[i] * kInvSqrt2));
+  });
+}
+
+// d/dx [x Phi(x)] = Phi(x) + x phi(x).
+GPTUNE_KERNEL(geluErfBackward) {
+  int64_t n = args.dim(3, "n");
+  float* dx = args.f32(0, "dx", n);
+  const float* dout = args.f32(1, "dout", n);
+  const float* x = args.f32(2, "x", n);
+  parallel_for(n, kGrain, [&](int64_t s, int64_t e) {
+    for (int64_t i = s; i < e; i++) {
+      float xi = x[i];
+      dx[i] += dout[i] * (0.5f * (1.f + std::erf(xi * kInvSqrt2)) + xi * kInvSqrt2Pi * std::exp(-0.5f * xi * xi));
+    }
+  });
+}
+
+GPTUNE_KERNEL(tanhForward) {
+  int64_t n = args.dim(2, "n");
+  float* out = args.f32(0, "out", n);
+  const float* x = args.f32(1, "x", n);
+  parallel_for(n, kGrain, [&](int64_t s, int64_t e) {
+    for (int64_t i = s; i < e; i++) out[i] = std::tanh(x[i]);
+  });
+}
+
+// dx += dout (1 - y^2), y the forward's output.
+GPTUNE_KERNEL(tanhBackward) {
+  int64_t n = args.dim(3, "n");
+  float* dx = args.f32(0, "dx", n);
+  const float* dout = args.f32(1, "dout", n);
+  const float* y = args.f32(2, "y", n);
+  parallel_for(n, kGrain, [&](int64_t s, int64_t e) {
+    for (int64_t i = s; i < e; i++) dx[i] += dout[i] * (1.f - y[i] * y[i]);
   });
 }
 

@@ -19,6 +19,7 @@ export function nativeBackend(addon: NativeAddon): Backend {
     addBias: k.addBias, sumRows: k.sumRows, halfToF32: k.halfToF32,
     add: k.add, mul: k.mul, scale: k.scale, axpy: k.axpy, addMul: k.addMul, sum: k.sum, sumSquares: k.sumSquares,
     geluForward: k.geluForward, geluBackward: k.geluBackward, siluForward: k.siluForward, siluBackward: k.siluBackward,
+    geluErfForward: k.geluErfForward, geluErfBackward: k.geluErfBackward, tanhForward: k.tanhForward, tanhBackward: k.tanhBackward,
     layerNormForward: k.layerNormForward, layerNormBackward: k.layerNormBackward,
     rmsNormForward: k.rmsNormForward, rmsNormBackward: k.rmsNormBackward,
     softmaxForward: k.softmaxForward, softmaxBackward: k.softmaxBackward, rope: k.rope,

@@ -5,7 +5,7 @@ import { add, addMul, axpy, mul, scale, sum, sumSquares } from './elementwise.js
 import { gemm, gemmBf16 } from './gemm.js';
 import { addBias, sumRows } from './bias.js';
 import { halfToF32 } from './convert.js';
-import { geluBackward, geluForward, siluBackward, siluForward } from './activations.js';
+import { geluBackward, geluErfBackward, geluErfForward, geluForward, siluBackward, siluForward, tanhBackward, tanhForward } from './activations.js';
 import { layerNormBackward, layerNormForward } from './layernorm.js';
 import { rmsNormBackward, rmsNormForward } from './rmsnorm.js';
 import { softmaxBackward, softmaxForward } from './softmax.js';
@@ -22,7 +22,7 @@ export const referenceBackend: Backend = {
   threads: 1,
   gemm, gemmBf16, bf16Hardware: false, addBias, sumRows, halfToF32,
   add, mul, scale, axpy, addMul, sum, sumSquares,
-  geluForward, geluBackward, siluForward, siluBackward,
+  geluForward, geluBackward, siluForward, siluBackward, geluErfForward, geluErfBackward, tanhForward, tanhBackward,
   layerNormForward, layerNormBackward, rmsNormForward, rmsNormBackward,
   softmaxForward, softmaxBackward, rope,
   attentionForward, attentionBackward, attentionDecode,

@@ -1,4 +1,4 @@
-// Pointwise activations: GPT-2's tanh GELU (gelu_new) and Llama's SiLU. Their outputs are cheap to
+// Pointwise activations: GPT-2's tanh GELU (gelu_new), Llama's SiLU, BERT's erf GELU and tanh. Their outputs are cheap to
 // recompute from the input their own backward keeps, so forward blocks may drop them.
 import { backend } from '../../backend/select.js';
 import { Tensor } from '../tensor.js';
@@ -19,5 +19,23 @@ export function silu(x: Tensor): Tensor {
   be.siluForward(out.data, x.data, x.size);
   out.recomputableFrom([x], (o) => be.siluForward(o, x.data, x.size));
   record('silu', out, [x], [x], () => be.siluBackward(x.gradBuffer(), out.grad!, x.data, x.size));
+  return out;
+}
+
+/** BERT's exact gelu (hidden_act "gelu"): x Phi(x). */
+export function geluErf(x: Tensor): Tensor {
+  const out = Tensor.empty(x.shape);
+  const be = backend();
+  be.geluErfForward(out.data, x.data, x.size);
+  out.recomputableFrom([x], (o) => be.geluErfForward(o, x.data, x.size));
+  record('geluErf', out, [x], [x], () => be.geluErfBackward(x.gradBuffer(), out.grad!, x.data, x.size));
+  return out;
+}
+
+export function tanh(x: Tensor): Tensor {
+  const out = Tensor.empty(x.shape);
+  const be = backend();
+  be.tanhForward(out.data, x.data, x.size);
+  record('tanh', out, [x], [out], () => be.tanhBackward(x.gradBuffer(), out.grad!, out.data, x.size));
   return out;
 }

@@ -1,0 +1,55 @@
+// What a model with a task head (sequence / token classification, masked LM) offers the trainer,
+// the evaluator and `gptune predict`: encoders (BERT family) and decoders with a score head alike.
+import type { Module } from '../nn/module.js';
+import type { Tensor } from '../tensor/tensor.js';
+import type { TaskLabels } from './task_config.js';
+
+export type TaskKind = 'seq_cls' | 'token_cls' | 'masked_lm';
+/** Hugging Face's config.problem_type: which loss a sequence-classification head trains with. */
+export type ProblemType = 'single_label_classification' | 'multi_label_classification' | 'regression';
+
+export interface TaskInput {
+  /** [B*T] token ids. */
+  ids: Int32Array;
+  batch: number;
+  seqLen: number;
+  /** [B*T] 1 = token, 0 = padding; null = no padding. */
+  attentionMask?: Int32Array | null;
+  /** [B*T] segment A/B ids (BERT); null = all 0. */
+  tokenTypeIds?: Int32Array | null;
+  /** Seeds this forward's dropout masks (the trainer gives one per micro-batch). */
+  dropoutSeed?: number;
+}
+
+export interface TaskModel extends Module {
+  /** Hugging Face's class name, saved as config.architectures[0] (BertForSequenceClassification ...). */
+  readonly architecture: string;
+  readonly task: TaskKind;
+  /** config.json as read (unknown keys kept), what a save writes back. */
+  readonly hfConfig: Record<string, unknown>;
+  /** Class names by id, and problem_type (masked LM: unused). */
+  readonly labels: TaskLabels;
+  /** Outputs per position: num_labels for the classifiers, vocab_size for masked LM. */
+  readonly numLabels: number;
+  readonly maxPositions: number;
+  /** seq_cls: [B, numLabels]; token_cls: [B, T, numLabels]; masked_lm: [B, T, vocab]. */
+  forward(input: TaskInput): Tensor;
+  /** Head parameters (names) a checkpoint without this head leaves to initWeights (HF's "newly initialized"). */
+  readonly headParameterPrefixes: readonly string[];
+  /** Hugging Face's _init_weights for the named parameters: N(0, initializer_range), biases 0, norms 1. */
+  initWeights(seed: number, names?: ReadonlySet<string>): void;
+}
+
+/** The padding mask as attention segments: a token sees only tokens (segment 1), never padding; null when nothing is padded. */
+export function paddingSegments(mask: Int32Array | null | undefined, n: number): Int32Array | null {
+  if (!mask) return null;
+  if (mask.length < n) throw new Error(`attention_mask has ${mask.length} entries, needs ${n}`);
+  let padded = false;
+  for (let i = 0; i < n; i++) if (mask[i] === 0) { padded = true; break; }
+  if (!padded) return null;
+  // Padding queries see only padding keys (their outputs are never read); every real query's
+  // scores are exactly those of a key-padding mask, as Hugging Face applies it.
+  const seg = new Int32Array(n);
+  for (let i = 0; i < n; i++) seg[i] = mask[i] === 0 ? 0 : 1;
+  return seg;
+}
