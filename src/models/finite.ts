@@ -1,7 +1,7 @@
 // NaN or infinite numbers out of a model are reported as such, naming the first weight that holds
 // one, instead of surfacing as an empty answer or "loss NaN".
 import { GptuneError } from '../util/errors.js';
-import type { CausalLM } from './causal_lm.js';
+import type { Module } from '../nn/module.js';
 
 /** True when every value is finite. */
 export function allFinite(x: ArrayLike<number>): boolean {
@@ -10,7 +10,7 @@ export function allFinite(x: ArrayLike<number>): boolean {
 }
 
 /** The error for non-finite output of `what` (logits, loss): names the first parameter with NaN/inf, if any. */
-export function nonFiniteError(model: CausalLM, what: string): GptuneError {
+export function nonFiniteError(model: Module, what: string): GptuneError {
   for (const [name, p] of model.namedParameters()) {
     const d = p.toFloat32(); // weights kept in bf16/f16 widened (this runs only on the error path)
     for (let i = 0; i < d.length; i++) {

@@ -4,6 +4,8 @@
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CausalLM } from '../models/causal_lm.js';
+import type { Module } from '../nn/module.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { noGrad, withGradReadyHook } from '../tensor/tape.js';
 import { causalLMModelLoss } from './losses.js';
 import { AdamW } from './optim/adamw.js';
@@ -30,6 +32,32 @@ export interface TrainBatch {
   targetTokens: number;
   /** An MPI rank's shard: the global batch row its first row is (dropout masks follow global rows). */
   firstRow?: number;
+  /** Task-head batches (src/data/classification.ts): [B*T] 1 = token, 0 = padding. */
+  attentionMask?: Int32Array | null;
+  /** [B*T] BERT segment A/B ids. */
+  tokenTypeIds?: Int32Array | null;
+  /** Multi-label 0/1 per class or regression targets, where `labels` cannot hold them. */
+  floatLabels?: Float32Array | null;
+}
+
+/** What a micro-batch's forward gets besides its data (null in evaluation). */
+export interface StepForward {
+  dropoutSeed: number;
+  dropoutRows: { first: number; count: number };
+  gradientCheckpointing?: boolean;
+}
+
+/**
+ * A micro-batch's summed loss over its targets divided by `total` (the targets of the whole step, so
+ * accumulation equals one big batch), as a scalar on the tape. `targetTokens` counts the targets:
+ * tokens for language modelling, rows for sequence classification.
+ */
+export type BatchLoss = (b: TrainBatch, forward: StepForward | null, total: number) => Tensor;
+
+/** Causal LM: next-token cross-entropy (HF's shifted convention) over the batch's labels. */
+export function causalLMBatchLoss(model: CausalLM): BatchLoss {
+  return (b, forward, total) => causalLMModelLoss(model, b.inputIds, b.labels, b.batch, b.seqLen,
+    { positions: b.positions ?? undefined, segments: b.segments, ...forward }, total);
 }
 
 export interface BatchSource {
@@ -81,6 +109,8 @@ export interface TrainHooks {
   loadWeights(dir: string): void;
   /** A validation set to evaluate: called fresh each time. */
   evalBatches?: () => Iterable<TrainBatch>;
+  /** The objective; default causalLMBatchLoss(model) (a model with a task head brings its own). */
+  loss?: BatchLoss;
   onStep?(m: StepMetrics): void;
 }
 
@@ -121,14 +151,14 @@ export const STOP_SIGNALS = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
 export type StopSignal = keyof typeof STOP_SIGNALS;
 
 /** Mean loss per target token over a validation set (token-weighted, like one big batch). */
-export function evaluateLoss(model: CausalLM, batches: Iterable<TrainBatch>): { loss: number; tokens: number } {
+export function evaluateLoss(model: Module, batches: Iterable<TrainBatch>, batchLoss: BatchLoss = causalLMBatchLoss(model as CausalLM)): { loss: number; tokens: number } {
   const wasTraining = model.training;
   model.eval();
   let sum = 0, tokens = 0;
   try {
     for (const b of batches) {
       if (b.targetTokens === 0) continue;
-      sum += noGrad(() => causalLMModelLoss(model, b.inputIds, b.labels, b.batch, b.seqLen, { positions: b.positions ?? undefined, segments: b.segments }, 1).item());
+      sum += noGrad(() => batchLoss(b, null, 1).item());
       tokens += b.targetTokens;
     }
   } finally {
@@ -144,7 +174,8 @@ function dropoutSeed(seed: number, step: number, micro: number): number {
   return (h ^ (h >>> 15)) >>> 0;
 }
 
-export async function train(model: CausalLM, data: BatchSource, opts: TrainOptions, hooks: TrainHooks): Promise<TrainSummary> {
+export async function train(model: Module, data: BatchSource, opts: TrainOptions, hooks: TrainHooks): Promise<TrainSummary> {
+  const batchLoss = hooks.loss ?? causalLMBatchLoss(model as CausalLM);
   const out = opts.out;
   const dist = opts.distributed ?? null;
   const isRoot = dist === null || dist.isRoot;
@@ -214,7 +245,7 @@ export async function train(model: CausalLM, data: BatchSource, opts: TrainOptio
   };
   const runEval = (): { loss: number; perplexity: number } | null => {
     if (!hooks.evalBatches || !isRoot) return null;
-    const { loss } = evaluateLoss(model, hooks.evalBatches());
+    const { loss } = evaluateLoss(model, hooks.evalBatches(), batchLoss);
     if (state.bestEvalLoss === null || loss < state.bestEvalLoss) {
       state.bestEvalLoss = loss;
       state.bestStep = state.step;
@@ -240,9 +271,9 @@ export async function train(model: CausalLM, data: BatchSource, opts: TrainOptio
       micro.forEach((b, i) => {
         stepTokens += b.batch * b.seqLen;
         if (b.batch === 0) return; // this rank's share of a short last batch
-        const forward = { positions: b.positions ?? undefined, segments: b.segments, dropoutSeed: dropoutSeed(opts.seed, state.step, i),
+        const forward: StepForward = { dropoutSeed: dropoutSeed(opts.seed, state.step, i),
           dropoutRows: { first: b.firstRow ?? 0, count: b.batch }, gradientCheckpointing: opts.gradientCheckpointing };
-        const l = causalLMModelLoss(model, b.inputIds, b.labels, b.batch, b.seqLen, forward, total);
+        const l = batchLoss(b, forward, total);
         loss += l.item();
         // Only the last micro-batch's backward finishes gradients: its buckets start their allreduce on the way.
         if (buckets && i === micro.length - 1) withGradReadyHook(buckets, () => l.backward());
