@@ -56,7 +56,7 @@ export function openModelDir(dir: string, opts: OpenModelOptions = {}): ModelDir
 }
 
 /** chat_template.jinja in an adapter's folder, or null. */
-function adapterChatTemplate(dir: string): string | null {
+export function adapterChatTemplate(dir: string): string | null {
   const file = join(dir, 'chat_template.jinja');
   return existsSync(file) ? readFileSync(file, 'utf8') : null;
 }

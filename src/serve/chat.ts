@@ -8,7 +8,7 @@ import type { ChatMessage } from '../tokenizers/chat_template.js';
 import { writeFileAtomicSync } from '../util/fs_atomic.js';
 import { GptuneError } from '../util/errors.js';
 import { Scheduler } from './scheduler.js';
-import { encodeChat, loadServedModel, type ServedModel } from './served_model.js';
+import { chatFormat, encodeChat, loadServedModel, type ServedModel } from './served_model.js';
 
 export interface ChatOptions {
   modelDir: string;
@@ -76,7 +76,9 @@ export async function runChat(opts: ChatOptions): Promise<ChatSummary> {
 /** Streams one assistant reply; null when the conversation no longer fits the context. */
 async function replyTo(served: ServedModel, scheduler: Scheduler, messages: ChatMessage[], opts: ChatOptions,
   out: (s: string) => void, info: (s: string) => void): Promise<string | null> {
-  const prompt = encodeChat(served, messages);
+  const adapter = served.adapters.names.length ? 0 : -1;
+  const prompt = encodeChat(served, messages, adapter);
+  const fmt = chatFormat(served, adapter);
   const ctx = served.model.maxPositions;
   if (prompt.length >= ctx) {
     info(`(the conversation is ${prompt.length} tokens, the model's context is ${ctx}: /reset to start over)`);
@@ -86,10 +88,10 @@ async function replyTo(served: ServedModel, scheduler: Scheduler, messages: Chat
   const maxNew = Math.min(opts.maxTokens ?? room, room);
   const t0 = performance.now();
   const h = scheduler.submit({
-    prompt, adapter: served.adapters.names.length ? 0 : -1, maxNewTokens: maxNew,
+    prompt, adapter, maxNewTokens: maxNew,
     limitReason: maxNew === room ? 'context' : 'length',
     sampling: { temperature: opts.temperature ?? 0, topP: opts.topP ?? 1, seed: opts.seed ?? 0 },
-    eosIds: served.chatStopIds, stopStrings: served.chatStopStrings, topLogprobs: null,
+    eosIds: fmt.stopIds, stopStrings: fmt.stopStrings, topLogprobs: null,
     onToken: (e) => { if (e.text) out(e.text); },
   });
   const r = await h.done;

@@ -10,6 +10,15 @@ import { DEFAULT_END_OF_TURN, endOfTurnIds } from '../data/task.js';
 import { AdapterSet, type AdapterSource } from '../lora/multi_lora.js';
 import { GptuneError } from '../util/errors.js';
 import { encodePrompt } from '../tokenizers/bos.js';
+import { adapterChatTemplate } from '../models/model_dir.js';
+
+/** How chat prompts are rendered and where an assistant turn ends. */
+export interface ChatFormat {
+  template: ChatTemplate;
+  /** Ids and strings that end an assistant turn (EOS and the template's end-of-turn marker). */
+  stopIds: number[];
+  stopStrings: string[];
+}
 
 export interface ServedModel {
   /** The base model's name in the API (the directory's name unless given). */
@@ -25,6 +34,8 @@ export interface ServedModel {
   chatStopStrings: string[];
   bosToken: string;
   eosToken: string;
+  /** Per adapter (same order as adapters.names): its own format when it saved a chat_template.jinja, else null (the base's). */
+  adapterChats: (ChatFormat | null)[];
 }
 
 export interface LoadServedOptions {
@@ -43,20 +54,35 @@ export function loadServedModel(opts: LoadServedOptions): ServedModel {
   const name = opts.name ?? basename(resolve(opts.modelDir));
   if (adapters.names.includes(name)) throw new GptuneError(`adapter name '${name}' is the base model's name; pick another`);
   const tokenizer = tok?.tokenizer ?? null;
-  // End-of-turn markers the template writes: a single token stops by id, a longer one by text.
-  const markers = DEFAULT_END_OF_TURN.filter((m) => template.source.includes(m));
-  const markerIds = tokenizer ? [...endOfTurnIds(tokenizer, markers)] : [];
-  const stopStrings = tokenizer ? markers.filter((m) => tokenizer.encode(m, { addSpecialTokens: false }).length > 1) : [];
+  const base = chatFormatOf(template, tokenizer, setup.eosIds);
+  // An adapter trained on chat rows saved the template it was trained with (run/train.ts): its requests use it.
+  const adapterChats = (opts.adapters ?? []).map((a) => {
+    const source = adapterChatTemplate(a.dir);
+    return source === null ? null : chatFormatOf(new ChatTemplate(source, `${a.dir}/chat_template.jinja`), tokenizer, setup.eosIds);
+  });
   return {
     name, model: setup.model, tokenizer, template, adapters, eosIds: setup.eosIds,
-    chatStopIds: [...new Set([...setup.eosIds, ...markerIds])], chatStopStrings: stopStrings,
+    chatStopIds: base.stopIds, chatStopStrings: base.stopStrings, adapterChats,
     bosToken: setup.bosText ?? '', eosToken: setup.eosText ?? '',
   };
 }
 
-/** The chat prompt's ids: the conversation through the template, opening the assistant's turn. */
-export function encodeChat(m: ServedModel, messages: readonly ChatMessage[]): number[] {
+function chatFormatOf(template: ChatTemplate, tokenizer: Tokenizer | null, eosIds: readonly number[]): ChatFormat {
+  // End-of-turn markers the template writes: a single token stops by id, a longer one by text.
+  const markers = DEFAULT_END_OF_TURN.filter((m) => template.source.includes(m));
+  const markerIds = tokenizer ? [...endOfTurnIds(tokenizer, markers)] : [];
+  const stopStrings = tokenizer ? markers.filter((m) => tokenizer.encode(m, { addSpecialTokens: false }).length > 1) : [];
+  return { template, stopIds: [...new Set([...eosIds, ...markerIds])], stopStrings };
+}
+
+/** The chat format a request for `adapter` (-1: the base) uses. */
+export function chatFormat(m: ServedModel, adapter = -1): ChatFormat {
+  return (adapter >= 0 ? m.adapterChats[adapter] : null) ?? { template: m.template, stopIds: m.chatStopIds, stopStrings: m.chatStopStrings };
+}
+
+/** The chat prompt's ids: the conversation through the template (the adapter's own, if it has one), opening the assistant's turn. */
+export function encodeChat(m: ServedModel, messages: readonly ChatMessage[], adapter = -1): number[] {
   if (!m.tokenizer) throw new GptuneError(`the model '${m.name}' has no tokenizer files; chat needs one`);
-  const text = m.template.render(messages, { addGenerationPrompt: true, bosToken: m.bosToken, eosToken: m.eosToken });
+  const text = chatFormat(m, adapter).template.render(messages, { addGenerationPrompt: true, bosToken: m.bosToken, eosToken: m.eosToken });
   return encodePrompt(m.tokenizer, text);
 }

@@ -8,7 +8,7 @@ import type { AdapterSource } from '../lora/multi_lora.js';
 import { ApiError, badRequest } from './api_error.js';
 import { Metrics } from './metrics.js';
 import { QueueFullError, Scheduler, type SequenceHandle, type SequenceRequest, type TokenEvent, type TokenLogprob } from './scheduler.js';
-import { encodeChat, loadServedModel, type ServedModel } from './served_model.js';
+import { chatFormat, encodeChat, loadServedModel, type ServedModel } from './served_model.js';
 import {
   chatLogprob, completionLogprobs, openaiFinish, parseChat, parseCompletion, usageOf,
   type ChatParams, type CompletionParams, type GenerationParams,
@@ -165,9 +165,9 @@ function adapterIndex(served: ServedModel, model: string): number {
   return i;
 }
 
-function promptIds(served: ServedModel, params: ChatParams | CompletionParams, chat: boolean): number[] {
+function promptIds(served: ServedModel, params: ChatParams | CompletionParams, chat: boolean, adapter: number): number[] {
   const tok = served.tokenizer;
-  if (chat) return encodeChat(served, (params as ChatParams).messages);
+  if (chat) return encodeChat(served, (params as ChatParams).messages, adapter);
   const p = (params as CompletionParams).prompt;
   if (typeof p === 'string') {
     if (!tok) throw badRequest(`the model '${served.name}' has no tokenizer: give the prompt as token ids`, 'prompt');
@@ -183,7 +183,8 @@ async function generateResponse(served: ServedModel, scheduler: Scheduler, param
   req: IncomingMessage, res: ServerResponse): Promise<number> {
   const adapter = adapterIndex(served, params.model);
   if (chat && !served.tokenizer) throw badRequest(`the model '${served.name}' has no tokenizer files; chat needs one`, 'messages');
-  const prompt = promptIds(served, params as ChatParams | CompletionParams, chat);
+  const prompt = promptIds(served, params as ChatParams | CompletionParams, chat, adapter);
+  const chatFmt = chatFormat(served, adapter);
   const ctx = served.model.maxPositions;
   const param = chat ? 'messages' : 'prompt';
   if (prompt.length >= ctx) throw badRequest(`the prompt has ${prompt.length} tokens; the model's context is ${ctx} tokens, which leaves no room to generate`, param, 'context_length_exceeded');
@@ -215,8 +216,8 @@ async function generateResponse(served: ServedModel, scheduler: Scheduler, param
     maxNewTokens: params.maxTokens ?? ctx - prompt.length,
     limitReason: params.maxTokens === null ? 'context' : 'length',
     sampling: { temperature: params.temperature, topP: params.topP, seed: params.seed ?? randomBytes(4).readUInt32LE() },
-    eosIds: chat ? served.chatStopIds : served.eosIds,
-    stopStrings: [...params.stop, ...(chat ? served.chatStopStrings : [])],
+    eosIds: chat ? chatFmt.stopIds : served.eosIds,
+    stopStrings: [...params.stop, ...(chat ? chatFmt.stopStrings : [])],
     topLogprobs: params.topLogprobs, onToken,
   };
   let handle: SequenceHandle;
