@@ -82,3 +82,68 @@ function charBefore(s: string, i: number): string {
 export function escapeRegex(s: string): string {
   return s.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&');
 }
+
+/**
+ * A tokenizer's added tokens as one unit (HF's AddedVocabulary): the two matching passes, the id <->
+ * content maps beside the model's vocabulary, and which ids are special. BPE and WordPiece share it.
+ */
+export class AddedVocabulary {
+  /** The model's size, extended to cover every added id. */
+  readonly size: number;
+  private readonly rawMatcher: AddedTokenMatcher;
+  private readonly normalizedMatcher: AddedTokenMatcher;
+  private readonly byId = new Map<number, AddedToken>();
+  private readonly byContent = new Map<string, AddedToken>();
+  private readonly special: Uint8Array;
+
+  /** normalize: the tokenizer's normalizer (identity when it has none). */
+  constructor(tokens: readonly AddedToken[], modelSize: number, private readonly normalize: ((s: string) => string) | null) {
+    // Without a normalizer the "normalized" text is the raw text, but HF still matches in two passes.
+    this.rawMatcher = new AddedTokenMatcher(tokens.filter((t) => !t.normalized));
+    this.normalizedMatcher = new AddedTokenMatcher(tokens.filter((t) => t.normalized), (t) => (normalize ? normalize(t.content) : t.content));
+    let size = modelSize;
+    for (const t of tokens) {
+      this.byId.set(t.id, t);
+      this.byContent.set(t.content, t);
+      size = Math.max(size, t.id + 1);
+    }
+    this.size = size;
+    this.special = new Uint8Array(size);
+    for (const t of tokens) if (t.special) this.special[t.id] = 1;
+  }
+
+  /**
+   * Cuts the added tokens out of text in HF's order (raw matches, normalize the rest, normalized
+   * matches): onId for each token found, onText for each normalized piece left, with whether it
+   * starts the input (SentencePiece's Metaspace 'first' rule).
+   */
+  split(text: string, parseSpecial: boolean, onId: (id: number) => void, onText: (piece: string, first: boolean) => void): void {
+    const use = (t: AddedToken) => parseSpecial || !t.special;
+    const raw: Segment[] = [];
+    this.rawMatcher.split(text, use, raw);
+    for (let i = 0; i < raw.length; i++) {
+      const seg = raw[i];
+      if (typeof seg === 'number') { onId(seg); continue; }
+      const segs: Segment[] = [];
+      this.normalizedMatcher.split(this.normalize ? this.normalize(seg) : seg, use, segs);
+      for (let j = 0; j < segs.length; j++) {
+        const s = segs[j];
+        if (typeof s === 'number') onId(s);
+        else onText(s, i === 0 && j === 0);
+      }
+    }
+  }
+
+  /** The added token's content for id, or undefined (then the model's vocabulary decides). */
+  content(id: number): string | undefined {
+    return this.byId.get(id)?.content;
+  }
+
+  idOf(content: string): number | undefined {
+    return this.byContent.get(content)?.id;
+  }
+
+  isSpecial(id: number): boolean {
+    return this.special[id] === 1;
+  }
+}

@@ -2,7 +2,7 @@
 // added tokens (raw) -> normalize -> added tokens (normalized) -> pre-tokenize -> BPE -> template;
 // decoding runs the decoder steps over the token strings (byte-level: straight from bytes).
 import { createHash } from 'node:crypto';
-import { AddedTokenMatcher, type AddedToken, type Segment } from './added_tokens.js';
+import { AddedVocabulary, type AddedToken } from './added_tokens.js';
 import type { BytePairModel } from './bpe.js';
 import { scanGpt2, tokenToBytes } from './byte_level.js';
 import { decodeTokens, type DecoderStep } from './decoders.js';
@@ -40,14 +40,10 @@ export class BpeTokenizer implements Tokenizer {
   readonly postProcessor: PostProcessor;
   private readonly normalizers: Normalizer[];
   private readonly preTokenizer: PreTokenizerStep[];
-  private readonly rawMatcher: AddedTokenMatcher;
-  private readonly normalizedMatcher: AddedTokenMatcher;
-  private readonly addedById = new Map<number, AddedToken>();
-  private readonly addedByContent = new Map<string, AddedToken>();
+  private readonly added: AddedVocabulary;
   private readonly decoder: DecoderStep[];
   /** id -> bytes, for a pure byte-level tokenizer (null otherwise: decoding runs the decoder steps). */
   private readonly bytes: (Uint8Array | undefined)[] | null;
-  private readonly special: Uint8Array;
   private readonly fingerprintSource: () => string;
   private readonly gpt2Split: { addPrefixSpace: boolean } | null;
   private fingerprintCache: string | null = null;
@@ -69,19 +65,9 @@ export class BpeTokenizer implements Tokenizer {
     this.eosId = p.eosId;
     this.padId = p.padId;
     this.fingerprintSource = p.fingerprintSource ?? (() => JSON.stringify([p.model.merges, [...p.model.vocab], p.addedTokens, p.template]));
-    // Without a normalizer the "normalized" text is the raw text, but HF still matches in two passes.
-    this.rawMatcher = new AddedTokenMatcher(p.addedTokens.filter((t) => !t.normalized));
-    this.normalizedMatcher = new AddedTokenMatcher(p.addedTokens.filter((t) => t.normalized), (t) => normalize(p.normalizers, t.content));
-    let size = p.model.size;
-    for (const t of p.addedTokens) {
-      this.addedById.set(t.id, t);
-      this.addedByContent.set(t.content, t);
-      size = Math.max(size, t.id + 1);
-    }
-    this.vocabSize = size;
+    this.added = new AddedVocabulary(p.addedTokens, p.model.size, p.normalizers.length ? (s) => normalize(p.normalizers, s) : null);
+    const size = this.vocabSize = this.added.size;
     this.decoder = p.decoder;
-    this.special = new Uint8Array(size);
-    for (const t of p.addedTokens) if (t.special) this.special[t.id] = 1;
     const byteLevelOnly = p.model.byteLevel && p.decoder.length === 1 && p.decoder[0].type === 'byteLevel';
     this.bytes = byteLevelOnly ? new Array(size) : null;
     if (this.bytes) {
@@ -97,69 +83,36 @@ export class BpeTokenizer implements Tokenizer {
   }
 
   encode(text: string, opts: EncodeOptions = {}): number[] {
-    const parseSpecial = opts.parseSpecialTokens ?? true;
-    const use = (t: AddedToken) => parseSpecial || !t.special;
     const ids: number[] = [];
     if (opts.addSpecialTokens ?? true) for (const id of this.template.prefix) ids.push(id);
-
-    const raw: Segment[] = [];
-    this.rawMatcher.split(text, use, raw);
-    const pieces: string[] = [];
-    for (let i = 0; i < raw.length; i++) {
-      const seg = raw[i];
-      if (typeof seg === 'number') { ids.push(seg); continue; }
-      const norm = this.normalizers.length ? normalize(this.normalizers, seg) : seg;
-      const segs: Segment[] = [];
-      this.normalizedMatcher.split(norm, use, segs);
-      for (let j = 0; j < segs.length; j++) {
-        const s = segs[j];
-        if (typeof s === 'number') { ids.push(s); continue; }
-        if (this.gpt2Split) {
-          // Fast path (GPT-2 style): pre-tokens as ranges of the text, looked up without slicing.
-          const t = this.gpt2Split.addPrefixSpace && !s.startsWith(' ') ? ' ' + s : s;
-          scanGpt2(t, (a, b) => this.model.encodeRange(t, a, b, ids));
-          continue;
-        }
-        pieces.length = 0;
-        // Only a segment at the input's first character counts as the start (Metaspace 'first').
-        preTokenize(this.preTokenizer, s, pieces, i === 0 && j === 0);
-        for (const piece of pieces) this.model.encodePiece(piece, ids);
-      }
-    }
+    this.encodeInto(text, opts.parseSpecialTokens ?? true, ids, null);
     if (opts.addSpecialTokens ?? true) for (const id of this.template.suffix) ids.push(id);
     return ids;
   }
 
   /** encode without special tokens, each id with the index of its pre-token (HF's word_ids). */
   encodeWords(text: string, opts: { parseSpecialTokens?: boolean } = {}): WordIds {
-    const parseSpecial = opts.parseSpecialTokens ?? true;
-    const use = (t: AddedToken) => parseSpecial || !t.special;
     const ids: number[] = [], wordIds: number[] = [];
     let word = 0;
-    const tag = () => { while (wordIds.length < ids.length) wordIds.push(word); word++; };
-    const raw: Segment[] = [];
-    this.rawMatcher.split(text, use, raw);
-    const pieces: string[] = [];
-    for (let i = 0; i < raw.length; i++) {
-      const seg = raw[i];
-      if (typeof seg === 'number') { ids.push(seg); tag(); continue; }
-      const norm = this.normalizers.length ? normalize(this.normalizers, seg) : seg;
-      const segs: Segment[] = [];
-      this.normalizedMatcher.split(norm, use, segs);
-      for (let j = 0; j < segs.length; j++) {
-        const s = segs[j];
-        if (typeof s === 'number') { ids.push(s); tag(); continue; }
-        if (this.gpt2Split) {
-          const t = this.gpt2Split.addPrefixSpace && !s.startsWith(' ') ? ' ' + s : s;
-          scanGpt2(t, (a, b) => { this.model.encodeRange(t, a, b, ids); tag(); });
-          continue;
-        }
-        pieces.length = 0;
-        preTokenize(this.preTokenizer, s, pieces, i === 0 && j === 0);
-        for (const piece of pieces) { this.model.encodePiece(piece, ids); tag(); }
-      }
-    }
+    this.encodeInto(text, opts.parseSpecialTokens ?? true, ids, () => { while (wordIds.length < ids.length) wordIds.push(word); word++; });
     return { ids, wordIds };
+  }
+
+  /** Appends text's ids; endWord (if given) is called after each added token and each pre-token. */
+  private encodeInto(text: string, parseSpecial: boolean, ids: number[], endWord: (() => void) | null): void {
+    const pieces: string[] = [];
+    this.added.split(text, parseSpecial, (id) => { ids.push(id); endWord?.(); }, (s, first) => {
+      if (this.gpt2Split) {
+        // Fast path (GPT-2 style): pre-tokens as ranges of the text, looked up without slicing.
+        const t = this.gpt2Split.addPrefixSpace && !s.startsWith(' ') ? ' ' + s : s;
+        scanGpt2(t, (a, b) => { this.model.encodeRange(t, a, b, ids); endWord?.(); });
+        return;
+      }
+      pieces.length = 0;
+      // Only a segment at the input's first character counts as the start (Metaspace 'first').
+      preTokenize(this.preTokenizer, s, pieces, first);
+      for (const piece of pieces) { this.model.encodePiece(piece, ids); endWord?.(); }
+    });
   }
 
   decode(ids: ArrayLike<number>, opts: DecodeOptions = {}): string {
@@ -167,7 +120,7 @@ export class BpeTokenizer implements Tokenizer {
     if (!this.bytes) {
       const tokens: string[] = [];
       for (let i = 0; i < ids.length; i++) {
-        if (skip && this.special[ids[i]]) continue;
+        if (skip && this.added.isSpecial(ids[i])) continue;
         const t = this.idToToken(ids[i]);
         if (t !== undefined) tokens.push(t);
       }
@@ -177,7 +130,7 @@ export class BpeTokenizer implements Tokenizer {
     let n = 0;
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i];
-      if (skip && this.special[id]) continue;
+      if (skip && this.added.isSpecial(id)) continue;
       const b = this.bytes[id];
       if (b) { parts.push(b); n += b.length; }
     }
@@ -191,19 +144,19 @@ export class BpeTokenizer implements Tokenizer {
     const skip = opts.skipSpecialTokens ?? false;
     const bytes = this.bytes;
     if (!bytes) return new PrefixStreamDecoder((ids) => this.decode(ids, opts));
-    return new ByteStreamDecoder((id) => (skip && this.special[id] ? undefined : bytes[id]));
+    return new ByteStreamDecoder((id) => (skip && this.added.isSpecial(id) ? undefined : bytes[id]));
   }
 
   idToToken(id: number): string | undefined {
-    return this.addedById.get(id)?.content ?? this.model.idToTokenTable[id];
+    return this.added.content(id) ?? this.model.idToTokenTable[id];
   }
 
   tokenToId(token: string): number | undefined {
-    return this.addedByContent.get(token)?.id ?? this.model.vocab.get(token);
+    return this.added.idOf(token) ?? this.model.vocab.get(token);
   }
 
   isSpecial(id: number): boolean {
-    return this.special[id] === 1;
+    return this.added.isSpecial(id);
   }
 
   /** The bytes a token stands for in a byte-level tokenizer (undefined for an unused id, or when not byte-level). */

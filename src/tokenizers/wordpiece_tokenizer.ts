@@ -1,7 +1,7 @@
 // A WordPiece tokenizer (BERT, DistilBERT) assembled from its parts in Hugging Face's order: added tokens
 // (raw) -> BertNormalizer -> added tokens (normalized) -> BertPreTokenizer -> WordPiece -> template.
 import { createHash } from 'node:crypto';
-import { AddedTokenMatcher, type AddedToken, type Segment } from './added_tokens.js';
+import { AddedVocabulary, type AddedToken } from './added_tokens.js';
 import { bertNormalize, bertPreTokenize, type BertNormalizerOptions } from './bert_normalizer.js';
 import { singlePrefixSuffix, type PostProcessor } from './post_processor.js';
 import { PrefixStreamDecoder, type DecodeOptions, type EncodeOptions, type StreamDecoder, type Tokenizer, type WordIds } from './tokenizer.js';
@@ -29,11 +29,7 @@ export class WordPieceTokenizer implements Tokenizer {
   readonly postProcessor: PostProcessor;
   private readonly template: { prefix: number[]; suffix: number[] };
   private readonly parts: WordPieceTokenizerParts;
-  private readonly rawMatcher: AddedTokenMatcher;
-  private readonly normalizedMatcher: AddedTokenMatcher;
-  private readonly addedById = new Map<number, AddedToken>();
-  private readonly addedByContent = new Map<string, AddedToken>();
-  private readonly special: Uint8Array;
+  private readonly added: AddedVocabulary;
   private fingerprintCache: string | null = null;
 
   constructor(p: WordPieceTokenizerParts) {
@@ -44,47 +40,25 @@ export class WordPieceTokenizer implements Tokenizer {
     this.bosId = p.bosId;
     this.eosId = p.eosId;
     this.padId = p.padId;
-    this.rawMatcher = new AddedTokenMatcher(p.addedTokens.filter((t) => !t.normalized));
-    this.normalizedMatcher = new AddedTokenMatcher(p.addedTokens.filter((t) => t.normalized), (t) => this.normalize(t.content));
-    let size = p.model.size;
-    for (const t of p.addedTokens) {
-      this.addedById.set(t.id, t);
-      this.addedByContent.set(t.content, t);
-      size = Math.max(size, t.id + 1);
-    }
-    this.vocabSize = size;
-    this.special = new Uint8Array(size);
-    for (const t of p.addedTokens) if (t.special) this.special[t.id] = 1;
+    const norm = p.normalizer;
+    this.added = new AddedVocabulary(p.addedTokens, p.model.size, norm ? (s) => bertNormalize(norm, s) : null);
+    this.vocabSize = this.added.size;
   }
 
   get fingerprint(): string {
     return (this.fingerprintCache ??= createHash('sha256').update(this.parts.fingerprintSource()).digest('hex').slice(0, 16));
   }
 
-  private normalize(s: string): string {
-    return this.parts.normalizer ? bertNormalize(this.parts.normalizer, s) : s;
-  }
-
   encodeWords(text: string, opts: { parseSpecialTokens?: boolean } = {}): WordIds {
-    const parseSpecial = opts.parseSpecialTokens ?? true;
-    const use = (t: AddedToken) => parseSpecial || !t.special;
     const ids: number[] = [], wordIds: number[] = [];
     let word = 0;
-    const tag = () => { while (wordIds.length < ids.length) wordIds.push(word); word++; };
-    const raw: Segment[] = [];
-    this.rawMatcher.split(text, use, raw);
+    const endWord = () => { while (wordIds.length < ids.length) wordIds.push(word); word++; };
     const pieces: string[] = [];
-    for (const seg of raw) {
-      if (typeof seg === 'number') { ids.push(seg); tag(); continue; }
-      const segs: Segment[] = [];
-      this.normalizedMatcher.split(this.normalize(seg), use, segs);
-      for (const s of segs) {
-        if (typeof s === 'number') { ids.push(s); tag(); continue; }
-        pieces.length = 0;
-        bertPreTokenize(s, pieces);
-        for (const piece of pieces) { this.model.encodeWord(piece, ids); tag(); }
-      }
-    }
+    this.added.split(text, opts.parseSpecialTokens ?? true, (id) => { ids.push(id); endWord(); }, (s) => {
+      pieces.length = 0;
+      bertPreTokenize(s, pieces);
+      for (const piece of pieces) { this.model.encodeWord(piece, ids); endWord(); }
+    });
     return { ids, wordIds };
   }
 
@@ -96,7 +70,7 @@ export class WordPieceTokenizer implements Tokenizer {
   decode(ids: ArrayLike<number>, opts: DecodeOptions = {}): string {
     const tokens: string[] = [];
     for (let i = 0; i < ids.length; i++) {
-      if (opts.skipSpecialTokens && this.special[ids[i]]) continue;
+      if (opts.skipSpecialTokens && this.added.isSpecial(ids[i])) continue;
       const t = this.idToToken(ids[i]);
       if (t !== undefined) tokens.push(t);
     }
@@ -108,14 +82,14 @@ export class WordPieceTokenizer implements Tokenizer {
   }
 
   idToToken(id: number): string | undefined {
-    return this.addedById.get(id)?.content ?? this.model.idToTokenTable[id];
+    return this.added.content(id) ?? this.model.idToTokenTable[id];
   }
 
   tokenToId(token: string): number | undefined {
-    return this.addedByContent.get(token)?.id ?? this.model.vocab.get(token);
+    return this.added.idOf(token) ?? this.model.vocab.get(token);
   }
 
   isSpecial(id: number): boolean {
-    return this.special[id] === 1;
+    return this.added.isSpecial(id);
   }
 }
