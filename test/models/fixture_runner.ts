@@ -7,6 +7,7 @@ import { causalLMLoss, causalLMModelLoss } from '../../src/train/losses.js';
 import { AdamW } from '../../src/train/optim/adamw.js';
 import { noGrad } from '../../src/tensor/tape.js';
 import { expectClose } from '../helpers/close.js';
+import { expectAfterAdamW, expectGradients } from '../helpers/golden_params.js';
 import { checkGreedyGeneration, fixtureCases, fixturePath, fixtureTensors } from '../helpers/fixtures.js';
 
 export function runFixtureSuite(name: string): void {
@@ -38,14 +39,7 @@ export function runFixtureSuite(name: string): void {
   test(`${name}: every gradient`, () => {
     const model = load().eval();
     causalLMModelLoss(model, ids, ids, B, T).backward();
-    const grads = fixtureTensors(name, 'grads.safetensors');
-    const params = new Map(model.namedParameters());
-    assert.equal(params.size, grads.size, 'one gradient per parameter');
-    for (const [key, g] of grads) {
-      const p = params.get(key);
-      assert.ok(p, `no parameter for gradient ${key}`);
-      expectClose(`grad ${key}`, p.grad!, g.data, { atol: tol.grads_atol, rtol: tol.grads_rtol });
-    }
+    expectGradients(model, fixtureTensors(name, 'grads.safetensors'), { atol: tol.grads_atol, rtol: tol.grads_rtol });
   });
 
   test(`${name}: two AdamW steps and the loss trajectory`, () => {
@@ -63,20 +57,8 @@ export function runFixtureSuite(name: string): void {
       opt.stepUpdate();
       opt.zeroGrad();
       if (step < 2) {
-        const after = fixtureTensors(name, step === 0 ? 'after1.safetensors' : 'after2.safetensors');
-        for (const [key, p] of model.namedParameters()) {
-          const want = after.get(key)!.data as Float32Array;
-          const g = refGrads.get(key)!.data;
-          for (let i = 0; i < p.size; i++) {
-            const unstable = g[i] !== 0 && Math.abs(g[i]) < tol.adamw_unstable_grad_below;
-            // A noise-decided element of step 1 (off by up to 2 lr) moves every step-2 gradient a little:
-            // step 2's stable elements get 3x the atol (mistral-tiny natively: 1.3e-5 from one such element).
-            const atol = unstable ? tol.adamw_unstable_atol : tol.adamw_atol * (step === 0 ? 1 : 3);
-            if (!(Math.abs(p.data[i] - want[i]) <= atol)) {
-              assert.fail(`after${step + 1} ${key}[${i}] = ${p.data[i]}, expected ${want[i]} (grad ${g[i]}, atol ${atol})`);
-            }
-          }
-        }
+        expectAfterAdamW(model, fixtureTensors(name, `after${step + 1}.safetensors`), refGrads, step,
+          { atol: tol.adamw_atol, unstableBelow: tol.adamw_unstable_grad_below, unstableAtol: tol.adamw_unstable_atol });
       }
     }
     expectClose('loss trajectory', traj, t.loss_trajectory.slice(0, 5), { atol: tol.loss_atol, rtol: 0 });
