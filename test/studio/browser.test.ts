@@ -4,19 +4,17 @@
 // the base model and a run's adapter side by side. Screenshots saved.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-import { startStudio } from '../../src/serve/studio/server.js';
+import { skipWithoutBrowser, withStudioPage } from './page.js';
 import { encodeChat, loadServedModel } from '../../src/serve/served_model.js';
 import { generate } from '../../src/generate/generate.js';
 import { openModel } from '../../src/run/model.js';
 import type { CausalLM } from '../../src/models/causal_lm.js';
 import { BASE_MODEL, baseAdapter } from '../serve/helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (apt-get install -y chromium); the studio's browser test needs it`;
+const skip = skipWithoutBrowser;
 
 const row = (step: number, scale = 1) => ({ step, loss: scale * 3 / step, lr: scale * 1e-3 * (1 - step / 40), grad_norm: scale * (1 + step / 10), tokens_per_sec: scale * 500 + step, elapsed_s: step / 2 });
 const lines = (rows: object[]) => rows.map((r) => JSON.stringify(r) + '\n').join('');
@@ -36,13 +34,7 @@ test('the studio draws a finished and a training run, overlaid, and the live one
   const sixth = JSON.stringify(liveRow(6));
   writeFileSync(live, lines([1, 2, 3, 4, 5].map((s) => liveRow(s))) + sixth.slice(0, 9));
 
-  const studio = await startStudio({ runsDir: root, port: 0, pollMs: 100 });
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true });
-  try {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    const pageErrors: string[] = [];
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    await page.goto(studio.url);
+  await withStudioPage({ runsDir: root, port: 0, pollMs: 100 }, 900, async (page) => {
     const points = (chart: string, run: string) => page.evaluate(([c, r]) => (window as any).studio.points(c, r), [chart, run]);
     const waitPoints = (chart: string, run: string, n: number) =>
       page.waitForFunction(([c, r, k]) => (window as any).studio.points(c, r) === k, [chart, run, n] as const, { timeout: 10_000 });
@@ -95,11 +87,7 @@ test('the studio draws a finished and a training run, overlaid, and the live one
     await page.screenshot({ path: shot, fullPage: true });
     assert.ok(statSync(shot).size > 10_000, 'the screenshot has content');
     t.diagnostic(`screenshot: ${shot}`);
-    assert.deepEqual(pageErrors, []);
-  } finally {
-    await browser.close();
-    await studio.close();
-  }
+  });
 });
 
 test('the playground streams the base model and a run\'s adapter side by side', { skip, timeout: 60_000 }, async (t) => {
@@ -111,13 +99,7 @@ test('the playground streams the base model and a run\'s adapter side by side', 
   writeFileSync(join(run, 'metrics.jsonl'), lines([row(1), row(2)]));
   writeFileSync(join(run, 'summary.json'), JSON.stringify({ status: 'finished 2 steps', interrupted: false, steps: 2, maxSteps: 2 }));
 
-  const studio = await startStudio({ runsDir: root, model: BASE_MODEL, port: 0, pollMs: 100 });
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true });
-  try {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 1100 } });
-    const pageErrors: string[] = [];
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    await page.goto(studio.url);
+  await withStudioPage({ runsDir: root, model: BASE_MODEL, port: 0, pollMs: 100 }, 1100, async (page) => {
     await page.waitForSelector('#pg-adapters input[data-adapter="lora-run"]:checked');
     const question = 'Hello';
     await page.fill('#pg-prompt', question);
@@ -140,9 +122,5 @@ test('the playground streams the base model and a run\'s adapter side by side', 
     const shot = join(out, 'studio-playground.png');
     await page.screenshot({ path: shot, fullPage: true });
     t.diagnostic(`screenshot: ${shot}`);
-    assert.deepEqual(pageErrors, []);
-  } finally {
-    await browser.close();
-    await studio.close();
-  }
+  });
 });

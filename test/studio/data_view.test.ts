@@ -3,17 +3,16 @@
 // drops and packing shown, and a bad option value reported under its field. Screenshot saved.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Page } from 'playwright-core';
-import { startStudio } from '../../src/serve/studio/server.js';
+import type { Page } from 'playwright-core';
+import { skipWithoutBrowser, withStudioPage } from './page.js';
 import { runDataInspect, type InspectedRow, type InspectSummary } from '../../src/run/data_inspect.js';
 import { IGNORE_INDEX } from '../../src/data/index.js';
 import { BASE_MODEL } from '../serve/helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (apt-get install -y chromium); the studio's browser test needs it`;
+const skip = skipWithoutBrowser;
 const SUPPORT = join(process.cwd(), 'data', 'support', 'train.jsonl');
 
 /** What data inspect itself gives for these options (the CLI's function, called directly). */
@@ -35,13 +34,7 @@ async function fill(page: Page, values: Record<string, string>) {
 
 test('the data view marks target and masked tokens as data inspect labels them, with drops, packing and option errors', { skip, timeout: 60_000 }, async (t) => {
   const out = mkdtempSync(join(tmpdir(), 'gptune-studio-data-'));
-  const studio = await startStudio({ runsDir: join(out, 'runs'), port: 0 });
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true });
-  try {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
-    const pageErrors: string[] = [];
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    await page.goto(studio.url);
+  await withStudioPage({ runsDir: join(out, 'runs'), port: 0 }, 1000, async (page) => {
     await page.waitForSelector('#dv-form [data-option="data"]');
 
     // A bad value comes back under its own field, in the CLI's words.
@@ -90,9 +83,5 @@ test('the data view marks target and masked tokens as data inspect labels them, 
     const shot = join(out, 'studio-data-packed.png');
     await page.screenshot({ path: shot, fullPage: true });
     t.diagnostic(`screenshots: ${join(out, 'studio-data.png')}, ${shot}`);
-    assert.deepEqual(pageErrors, []);
-  } finally {
-    await browser.close();
-    await studio.close();
-  }
+  });
 });

@@ -8,16 +8,15 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Page } from 'playwright-core';
-import { startStudio } from '../../src/serve/studio/server.js';
+import type { Page } from 'playwright-core';
+import { skipWithoutBrowser, withStudioPage } from './page.js';
 import { encodeChat, loadServedModel } from '../../src/serve/served_model.js';
 import { generate } from '../../src/generate/generate.js';
 import { openModel } from '../../src/run/model.js';
 import type { CausalLM } from '../../src/models/causal_lm.js';
 import { BASE_MODEL } from '../serve/helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (apt-get install -y chromium); the studio's browser test needs it`;
+const skip = skipWithoutBrowser;
 const SUPPORT = join(process.cwd(), 'data', 'support', 'train.jsonl');
 const STEPS = 60;
 
@@ -31,13 +30,7 @@ const waitStatus = (page: Page, run: string, want: string, timeout = 30_000) =>
 test('a run started from the page trains live, stops with a checkpoint, answers from it in the playground, and resumes to the end', { skip, timeout: 120_000 }, async (t) => {
   const out = mkdtempSync(join(tmpdir(), 'gptune-studio-launch-'));
   const root = join(out, 'runs');
-  const studio = await startStudio({ runsDir: root, model: BASE_MODEL, port: 0, pollMs: 100 });
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true });
-  try {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
-    const pageErrors: string[] = [];
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    await page.goto(studio.url);
+  await withStudioPage({ runsDir: root, model: BASE_MODEL, port: 0, pollMs: 100 }, 1000, async (page) => {
     await page.click('#new-run summary');
     await page.waitForSelector('#nr-form [data-option="lr"]');
     // Every train option is on the form except those the page decides itself.
@@ -106,9 +99,5 @@ test('a run started from the page trains live, stops with a checkpoint, answers 
     const shot = join(out, 'studio-resumed.png');
     await page.screenshot({ path: shot, fullPage: true });
     t.diagnostic(`screenshots in ${out}`);
-    assert.deepEqual(pageErrors, []);
-  } finally {
-    await browser.close();
-    await studio.close();
-  }
+  });
 });
