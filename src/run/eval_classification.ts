@@ -73,9 +73,9 @@ export function runClassificationEval(o: ClassificationEvalOptions): Classificat
   const head = model.task as 'seq_cls' | 'token_cls';
   const problemType = dataProblemType(model);
   const maxLength = Math.min(o.maxLength ?? model.maxPositions, model.maxPositions);
-  const { rows, counts } = loadClassificationRows(o.data, { tokenizer: m.tok?.tokenizer ?? null, label2id: labelIds(model), maxLength, problemType });
+  const { rows, counts, lines } = loadClassificationRows(o.data, { tokenizer: m.tok?.tokenizer ?? null, label2id: labelIds(model), maxLength, problemType });
   if (rows.length === 0) throw new GptuneError('no rows to evaluate', { file: o.data });
-  checkRows(rows, model, o.data, problemType);
+  checkRows(rows, lines, model, o.data, problemType);
 
   const L = model.numLabels;
   let lossSum = 0, lossCount = 0;
@@ -140,14 +140,14 @@ export function labelIds(model: TaskModel): Record<string, number> {
 }
 
 /** Every row labelled, token ids inside the vocabulary: checked by file:line before any forward. */
-function checkRows(rows: readonly ClassificationRow[], model: TaskModel, file: string, problemType: ProblemType): void {
+function checkRows(rows: readonly ClassificationRow[], lines: readonly number[], model: TaskModel, file: string, problemType: ProblemType): void {
   const vocab = typeof model.hfConfig.vocab_size === 'number' ? model.hfConfig.vocab_size : Infinity;
-  for (const r of rows) {
-    const where = { file, line: r.line };
+  rows.forEach((r, i) => {
+    const where = { file, line: lines[i] };
     if (problemType !== 'token_classification' && r.label === null) throw new UsageError('the row has no label: eval needs labelled rows (gptune predict labels unlabelled ones)', where);
     const bad = r.inputIds.find((id) => id >= vocab);
     if (bad !== undefined) throw new GptuneError(`token id ${bad} is outside the vocabulary (0..${vocab - 1})`, { ...where, key: 'input_ids' });
-  }
+  });
 }
 
 /** Label names in IOB2/IOBES form (O, B-PER, I-PER ...), which entity spans can be read from. */

@@ -125,7 +125,7 @@ function encode(x: UnlabelledInput, tok: LoadedTokenizer | null, tokens: boolean
     // Pre-tokenized: every token is its own word, special tokens (known only with a tokenizer) none.
     const wordIds = ids.map((id, i) => (tok?.tokenizer.isSpecial(id) ? null : i));
     const words = ids.map((id) => tok?.tokenizer.idToToken(id) ?? String(id));
-    return { row: { inputIds: ids, tokenTypeIds: x.typeIds?.slice(0, n) ?? null, label: null, tokenLabels: null, line: x.line }, wordIds, words, truncated: n < x.inputIds.length };
+    return { row: { inputIds: ids, tokenTypeIds: x.typeIds?.slice(0, n) ?? null, label: null, tokenLabels: null }, wordIds, words, truncated: n < x.inputIds.length };
   }
   if (!tok) throw new UsageError(`text inputs need a tokenizer, and the model has none: give --tokenizer${file ? ', or {"input_ids"} rows' : ''}`);
   if (tokens && x.textPair) throw new GptuneError('token classification takes one text per input, not a pair', where);
@@ -133,7 +133,7 @@ function encode(x: UnlabelledInput, tok: LoadedTokenizer | null, tokens: boolean
   // Word ids of the second text of a pair would repeat the first's; only the first text's words are tagged.
   const wordIds = e.wordIds.map((w, i) => (e.sequenceIds[i] === 0 ? w : null));
   const types = takesTypeIds(tok.tokenizer) ? e.typeIds : null;
-  return { row: { inputIds: e.ids, tokenTypeIds: types, label: null, tokenLabels: null, line: x.line }, wordIds, words: x.tokens ?? null, truncated: e.truncated };
+  return { row: { inputIds: e.ids, tokenTypeIds: types, label: null, tokenLabels: null }, wordIds, words: x.tokens ?? null, truncated: e.truncated };
 }
 
 function echo(x: UnlabelledInput): Prediction {

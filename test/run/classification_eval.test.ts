@@ -110,8 +110,9 @@ test('unknown labels and unlabelled rows are named by file:line; causal-LM flags
   const tmp = mkdtempSync(join(tmpdir(), 'gptune-clseval-'));
   try {
     const data = join(tmp, 'bad.jsonl');
-    writeFileSync(data, '{"text": "w5 w6", "label": "pos"}\n{"text": "w7", "label": "neg"}\n{"text": "w8", "label": "maybe"}\n');
-    assert.throws(() => runClassificationEval({ model: SEQCLS, data, ...base }), (e: Error) => e.message.includes(`${data}:3: 'label': unknown label "maybe"`) && /labels: neg, neu, pos/.test(e.message));
+    writeFileSync(data, '{"text": "w5 w6", "label": "pos"}\n{"text": "w7", "label": "neg"}\n{"text": "w8", "label": "maybe"}\n{"text": "w9", "label": "Pos"}\n');
+    // Every unknown label's row in one error, the first leading with file:line.
+    assert.throws(() => runClassificationEval({ model: SEQCLS, data, ...base }), (e: Error) => e.message === `${data}:3: 'label': unknown label "maybe" (labels: neg, neu, pos); also line 4 "Pos"`);
     writeFileSync(data, '{"text": "w5 w6", "label": "pos"}\n{"text": "w7"}\n');
     assert.throws(() => runClassificationEval({ model: SEQCLS, data, ...base }), (e: Error) => e.message.startsWith(`${data}:2: expected {"text", "label"}`));
     writeFileSync(data, '{"text": "w5 w6", "label": "pos"}\n{"text": "w7", "label": null}\n');
