@@ -124,3 +124,31 @@ test('predict: inputs refused by name', () => {
   assert.throws(() => runPredict(opts({ model: SEQCLS, tokenizer: undefined, text: ['w5'] })), /text inputs need a tokenizer/);
   assert.throws(() => runPredict(opts({ model: fixturePath('gpt2-tiny'), text: ['w5'] })), /causal language model with no classification head/);
 });
+
+test('pre-tokenized rows on RoBERTa and on GPT-2 / Llama score heads (last non-padding token) and a RoBERTa token head: HF\'s softmax', () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'gptune-predict-'));
+  try {
+    for (const name of ['roberta-seqcls', 'gpt2-seqcls', 'llama-seqcls', 'roberta-tokcls']) {
+      const cases = fixtureCases(`enc/${name}`);
+      const T = cases.input_ids[0].length;
+      const lens = cases.attention_mask.map((m: number[]) => m.reduce((a, x) => a + x, 0));
+      const data = join(tmp, `${name}.jsonl`);
+      writeFileSync(data, cases.input_ids.map((ids: number[], b: number) => JSON.stringify({ input_ids: ids.slice(0, lens[b]) })).join('\n') + '\n');
+      const logits = Array.from(fixtureTensors('enc', name, 'cases.safetensors').get('logits')!.data);
+      // Batches of 2: the shorter row is padded again by gptune with the config's pad_token_id.
+      const preds = runPredict(opts({ model: fixturePath('enc', name), tokenizer: undefined, data, topK: 3, batchSize: 2 }));
+      preds.forEach((p, b) => {
+        if (name.endsWith('tokcls')) {
+          // No tokenizer: each token is its own word; its score is the top softmax probability at that position.
+          const want = Array.from({ length: lens[b] }, (_, t) => Math.max(...softmax(logits.slice((b * T + t) * 3, (b * T + t) * 3 + 3))));
+          expectClose(`${name} row ${b}`, p.words!.map((w) => w.score), want, { atol: ATOL, rtol: 0 });
+        } else {
+          const byName = Object.fromEntries(p.labels!.map((l) => [l.label, l.score]));
+          expectClose(`${name} row ${b}`, ['neg', 'neu', 'pos'].map((n) => byName[n]), softmax(logits.slice(b * 3, b * 3 + 3)), { atol: ATOL, rtol: 0 });
+        }
+      });
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});
