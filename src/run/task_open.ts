@@ -8,7 +8,8 @@ import { taskOfArchitectures } from '../models/registry.js';
 import type { TaskKind, TaskModel } from '../models/task_model.js';
 import type { TaskLabels } from '../models/task_config.js';
 import type { DType } from '../formats/dtype.js';
-import { readModelConfig } from '../formats/hf_config.js';
+import { readModelConfig, ModelConfig } from '../formats/hf_config.js';
+import { readTaskLabels } from '../models/task_config.js';
 import { readAdapterConfig } from '../formats/peft_adapter.js';
 import { adapterTensors, loadAdapter } from '../lora/adapter.js';
 import { loadTokenizerDir, resolveTokenizer, type LoadedTokenizer } from '../tokenizers/load.js';
@@ -49,11 +50,16 @@ export function openTaskModel(dir: string, opts: OpenTaskModelOptions = {}): Ope
   const configPath = join(dir, 'config.json');
   if (!existsSync(configPath)) throw new UsageError(`${dir}: no config.json (a Hugging Face model directory has config.json and model.safetensors)`);
   const raw = readModelConfig(configPath).raw;
-  if (!opts.task && !taskOfArchitectures(raw)) throw new UsageError(noHeadMessage(dir, raw));
-  const { adapter, tokenizer, task, allowNewHead, trainableAdapter, ...load } = opts;
+  // gptune train saves the head's config.json beside a LoRA adapter (PEFT keeps no labels): it names the head and its labels.
+  const head = opts.adapter ? adapterHeadConfig(opts.adapter) : null;
+  const { adapter, tokenizer, allowNewHead, trainableAdapter, ...load } = opts;
+  const task = opts.task ?? (head ? taskOfArchitectures(head) ?? undefined : undefined);
+  if (!task && !taskOfArchitectures(raw)) throw new UsageError(noHeadMessage(dir, raw));
   if (adapter) checkAdapterTask(adapter, task ?? taskOfArchitectures(raw)!);
-  const loaded = loadTaskModel(dir, { ...load, task });
+  const headLabels = head && head.id2label ? readTaskLabels(new ModelConfig(head, join(adapter!, 'config.json'))) : null;
+  const loaded = loadTaskModel(dir, { ...load, task, id2label: load.id2label ?? headLabels?.id2label, problemType: load.problemType ?? headLabels?.problemType });
   const { model } = loaded;
+  if (head && typeof head.pad_token_id === 'number' && typeof model.hfConfig.pad_token_id !== 'number') (model.hfConfig as Record<string, unknown>).pad_token_id = head.pad_token_id;
   let fresh = loaded.newlyInitialized;
   if (adapter) {
     loadAdapter(model, adapter, { trainable: trainableAdapter ?? false });
@@ -84,6 +90,12 @@ function noHeadMessage(dir: string, raw: Record<string, unknown>): string {
   const what = !arch ? 'config.json names no architecture, so' : /(CausalLM|LMHeadModel)$/.test(arch) ? `${arch} is a causal language model` : `${arch} is a model`;
   return `${dir}: ${what} with no classification head: fine-tune one with ` +
     `gptune train --model ${dir} --task seq-cls --data labelled.jsonl (rows {"text", "label"})`;
+}
+
+/** The config.json gptune train writes beside a task adapter, or null (PEFT's own adapters have none). */
+function adapterHeadConfig(adapter: string): Record<string, unknown> | null {
+  const path = join(adapter, 'config.json');
+  return existsSync(path) ? readModelConfig(path).raw : null;
 }
 
 /** An adapter made for another head (a CAUSAL_LM adapter on a classifier, TOKEN_CLS on SEQ_CLS) is refused before loading. */

@@ -4,7 +4,6 @@
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readModelConfig, ModelConfig } from '../formats/hf_config.js';
-import { loadTaskModel } from '../models/load_task.js';
 import { taskArchitectureFor, taskOfArchitectures, isEncoderType } from '../models/registry.js';
 import { readTaskLabels, taskConfigToSave, PROBLEM_TYPES } from '../models/task_config.js';
 import type { ProblemType as HeadProblemType, TaskModel } from '../models/task_model.js';
@@ -12,8 +11,8 @@ import { dataLabels, loadClassificationRows, type ClassificationRow, type Proble
 import { ClassificationBatches, classificationEvalBatches, type ClassificationBatchOptions } from '../data/classification_batches.js';
 import { detectClassificationData } from '../data/detect.js';
 import { takesTypeIds } from '../tokenizers/encode_inputs.js';
-import type { Tokenizer } from '../tokenizers/tokenizer.js';
-import { loadTokenizerDir, resolveTokenizer, type LoadedTokenizer } from '../tokenizers/load.js';
+import type { LoadedTokenizer } from '../tokenizers/load.js';
+import { openTaskModel } from './task_open.js';
 import { applyLora, saveAdapter, loraCheckpointHooks } from '../lora/index.js';
 import { TASK_MODULES_TO_SAVE } from '../lora/config.js';
 import { taskBatchLoss } from '../train/task_losses.js';
@@ -82,10 +81,6 @@ export function prepareTaskTraining(o: TrainRunOptions, task: TaskRunKind, log: 
   // A head the checkpoint already trained keeps its labels; a fresh one takes the data's.
   const headTrained = taskOfArchitectures(config) === task;
 
-  const tok = o.tokenizer ? resolveTokenizer(o.tokenizer) : loadTokenizerDir(o.model);
-  const rowKind = detectClassificationData(o.data);
-  if (!tok && rowKind !== 'ids') throw new UsageError(`${o.model} has no tokenizer files: give --tokenizer (or pre-tokenized {"input_ids", "label"} rows)`);
-
   // problem_type: the config's, else the data's (HF infers it from the labels' type at the first batch).
   const configured = PROBLEM_TYPES.includes(config.problem_type as HeadProblemType) ? config.problem_type as ProblemType : null;
   const wanted: ProblemType | null = task === 'token_cls' ? 'token_classification' : configured;
@@ -100,19 +95,19 @@ export function prepareTaskTraining(o: TrainRunOptions, task: TaskRunKind, log: 
   if (id2label.length === 0) throw new GptuneError('no labels in the data (every row is unlabelled)', { file: o.data });
   const label2id = Object.fromEntries(id2label.map((n, i) => [n, i]));
 
-  const loaded = loadTaskModel(o.model, {
-    task, id2label: headTrained ? undefined : id2label, seed: o.seed,
+  const opened = openTaskModel(o.model, {
+    task, id2label: headTrained ? undefined : id2label, seed: o.seed, tokenizer: o.tokenizer, allowNewHead: true,
     problemType: problemType === 'token_classification' ? null : problemType,
   });
-  const model = loaded.model;
+  const { model, tok } = opened;
   const padId = choosePadId(model, tok, log);
 
   // Rows: the model's positions bound the length ([CLS] ... [SEP] included).
   const maxLength = Math.min(o.maxLength ?? o.seqLen ?? MAX_DEFAULT_SEQ_LEN, model.maxPositions);
-  const tokenizer: Tokenizer = tok?.tokenizer ?? ({} as Tokenizer); // pre-tokenized rows only (checked above)
   const read = (path: string) => {
-    const r = loadClassificationRows(path, { tokenizer, label2id: problemType === 'regression' ? {} : label2id, maxLength, problemType });
-    checkIds(r.rows, vocabSize(model), path);
+    // Without a tokenizer only {"input_ids"} rows load (a text row is refused by file:line).
+    const r = loadClassificationRows(path, { tokenizer: tok?.tokenizer ?? null, label2id: problemType === 'regression' ? {} : label2id, maxLength, problemType });
+    checkIds(r.rows, r.lines, vocabSize(model), path);
     return r;
   };
   const train = read(o.data);
@@ -150,7 +145,7 @@ export function prepareTaskTraining(o: TrainRunOptions, task: TaskRunKind, log: 
     classWeights: weights ? Array.from(weights) : null, loraAlpha: method === 'lora' ? o.loraAlpha ?? 2 * o.loraR : o.loraAlpha, backend: backend().name,
   };
   const dataSummary = { kind: 'classification', rows: rows.length, val: valRows?.length ?? 0, truncated: train.counts.truncated, perLabel: train.counts.perLabel, labels: id2label };
-  log(`${model.architecture}${loaded.newlyInitialized.length ? ' (new head)' : ''}: ${id2label.length} labels (${id2label.slice(0, 8).join(', ')}${id2label.length > 8 ? ', ...' : ''}), ${problemType}`);
+  log(`${model.architecture}${opened.newlyInitialized.length ? ' (new head)' : ''}: ${id2label.length} labels (${id2label.slice(0, 8).join(', ')}${id2label.length > 8 ? ', ...' : ''}), ${problemType}`);
   log(`data: ${rows.length} train / ${valRows?.length ?? 0} val rows of at most ${maxLength} tokens (${train.counts.truncated} truncated)`);
   log(`train: ${maxSteps} steps (${stepsPerEpoch} per epoch) of ${o.batchSize}x${o.gradAccum} rows, lr ${lr}, ${method} fine-tuning on the ${backend().name} backend`);
   return {
@@ -226,10 +221,10 @@ function vocabSize(model: TaskModel): number {
 }
 
 /** Pre-tokenized rows must fit the embedding table: the row named rather than a failed lookup. */
-function checkIds(rows: readonly ClassificationRow[], vocab: number, file: string): void {
+function checkIds(rows: readonly ClassificationRow[], lines: readonly number[], vocab: number, file: string): void {
   rows.forEach((r, i) => {
     const bad = r.inputIds.find((id) => id >= vocab);
-    if (bad !== undefined) throw new GptuneError(`row ${i + 1}: token id ${bad} is outside the model's vocabulary (0..${vocab - 1})`, { file, key: 'input_ids' });
+    if (bad !== undefined) throw new GptuneError(`token id ${bad} is outside the model's vocabulary (0..${vocab - 1})`, { file, line: lines[i], key: 'input_ids' });
   });
 }
 

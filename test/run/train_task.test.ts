@@ -17,6 +17,7 @@ import { GptuneError } from '../../src/util/errors.js';
 import { expectClose } from '../helpers/close.js';
 import { fixturePath } from '../helpers/fixtures.js';
 import type { PreparedTaskTraining } from '../../src/run/train_task.js';
+import { openTaskModel } from '../../src/run/task_open.js';
 import { classificationTrainBatch } from '../../src/data/classification_batches.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'gptune-cls-'));
@@ -123,11 +124,12 @@ test('GPT-2 with a score head: --task seq-cls on a causal LM, padding by EOS wri
   const head = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
   assert.equal(head.pad_token_id, 0);
   assert.deepEqual(head.architectures, ['GPT2ForSequenceClassification']);
-  const base = loadTaskModel(fixturePath('gpt2-tiny'), { task: 'seq_cls', id2label: Object.values(head.id2label) as string[] });
-  (base.model.hfConfig as Record<string, unknown>).pad_token_id = head.pad_token_id;
-  loadAdapter(base.model, out);
+  // openTaskModel (eval, predict) reads the head, its labels and pad_token_id from the adapter's config.json.
+  const opened = openTaskModel(fixturePath('gpt2-tiny'), { adapter: out });
+  assert.deepEqual(opened.labels.id2label, LABELS);
+  assert.equal(opened.padId, 0);
   const b = firstBatch(p);
-  expectClose('base + adapter logits', logitsOf(base.model, b), logitsOf(p.model, b), { atol: 1e-6 });
+  expectClose('base + adapter logits', logitsOf(opened.model, b), logitsOf(p.model, b), { atol: 1e-6 });
 });
 
 test('exact resume: a run stopped by SIGINT after step 1 and one stopped at step 4 continue to the uninterrupted weights', async () => {
@@ -167,7 +169,7 @@ test('bad labels name the file and line: an unknown class in --val-data, a list 
     (e: unknown) => e instanceof GptuneError && e.message.startsWith(`${bad}:2: 'label':`));
   const far = join(dir, 'far.jsonl');
   writeFileSync(far, JSON.stringify({ input_ids: [2, 500, 3], label: 'pos' }) + '\n');
-  await assert.rejects(train({ model: fixturePath('enc', 'bert-seqcls'), data: far, out: join(dir, 'r3'), maxSteps: 1 }), /row 1: token id 500 is outside the model's vocabulary \(0\.\.127\)/);
+  await assert.rejects(train({ model: fixturePath('enc', 'bert-seqcls'), data: far, out: join(dir, 'r3'), maxSteps: 1 }), (e: unknown) => e instanceof GptuneError && e.message.startsWith(`${far}:1: 'input_ids': token id 500 is outside the model's vocabulary (0..127)`));
 });
 
 test('--class-weights balanced weighs the cross-entropy by n / (classes x count), recorded in train_config.json', async () => {
