@@ -129,7 +129,7 @@ export function prepareTaskTraining(o: TrainRunOptions, task: TaskRunKind, log: 
     const loraAlpha = o.loraAlpha ?? 2 * o.loraR;
     const s = applyLora(model, {
       r: o.loraR, lora_alpha: loraAlpha, lora_dropout: o.loraDropout, target_modules: loraTargets(o.loraTargets), use_rslora: o.useRslora,
-      task_type: taskType, modules_to_save: [...TASK_MODULES_TO_SAVE[taskType]], base_model_name_or_path: o.model,
+      task_type: taskType, modules_to_save: [...TASK_MODULES_TO_SAVE[taskType], ...freshModules(opened.newlyInitialized)], base_model_name_or_path: o.model,
     }, { seed: o.seed });
     log(`lora (${taskType}): r ${o.loraR}, alpha ${loraAlpha} on ${s.adapted.length} modules, the head trained in full; ${s.trainableParams.toLocaleString()} trainable of ${s.totalParams.toLocaleString()} parameters`);
   }
@@ -183,6 +183,15 @@ export async function runTaskTraining(o: TrainRunOptions, p: PreparedTaskTrainin
 /** The parameters with config.json as a task model saves it (architectures, id2label/label2id, problem_type). */
 function savable(model: TaskModel): SavableModel {
   return { namedParameters: () => model.namedParameters(), hfConfig: taskConfigToSave(model.hfConfig, model.architecture, model.labels) };
+}
+
+/**
+ * Fresh head parts outside classifier/score (BERT's pooler under a masked-LM checkpoint): saved with the
+ * adapter too, or a reload would draw them anew (PEFT leaves them out, and its reloads differ).
+ */
+function freshModules(names: readonly string[]): string[] {
+  const mods = names.map((n) => n.replace(/\.(weight|bias)$/, '')).filter((m) => !/(^|\.)(classifier|score)(\.|$)/.test(m));
+  return [...new Set(mods)];
 }
 
 function flagOf(task: TaskRunKind): string {

@@ -186,3 +186,14 @@ test('--class-weights balanced weighs the cross-entropy by n / (classes x count)
   assert.ok(Math.abs(b.targetTokens - Array.from(b.labels).reduce((s, y) => s + p.batchOptions.classWeights![y], 0)) < 1e-6);
   await assert.rejects(train({ model: fixturePath('enc', 'bert-seqcls'), data, out: join(dir, 'r2'), maxSteps: 1, classWeights: '1,2' }), /--class-weights: 2 weights for 3 classes/);
 });
+
+test('LoRA on a masked-LM checkpoint: the fresh pooler is saved with the adapter, so eval/predict reopen the same classifier', async () => {
+  const dir = tmp(), out = join(dir, 'run');
+  const { p } = await train({ model: fixturePath('enc', 'bert-mlm'), task: 'seq-cls', data: idsRows(dir, 12), out, maxSteps: 3, loraR: 4 });
+  const cfg = JSON.parse(readFileSync(join(out, 'adapter_config.json'), 'utf8'));
+  assert.deepEqual(cfg.modules_to_save, ['classifier', 'score', 'bert.pooler.dense']);
+  const opened = openTaskModel(fixturePath('enc', 'bert-mlm'), { adapter: out });
+  assert.deepEqual(opened.newlyInitialized, []);
+  const b = firstBatch(p);
+  expectClose('base + adapter logits', logitsOf(opened.model, b), logitsOf(p.model, b), { atol: 1e-6 });
+});
