@@ -12,7 +12,8 @@ export type ProblemType = 'single_label_classification' | 'multi_label_classific
 export type ClassificationRow = { inputIds: number[]; tokenTypeIds: number[] | null; label: number | number[] | null; tokenLabels: number[] | null };
 
 export interface LoadClassificationOptions {
-  tokenizer: Tokenizer;
+  /** null: only pre-tokenized {"input_ids"} rows can be read (a text row is refused by file:line). */
+  tokenizer: Tokenizer | null;
   /** The model's label2id; null/undefined builds one from this data (training only). */
   label2id?: Record<string, number> | null;
   /** Tokens per row, special tokens included; longer rows are cut (and counted). */
@@ -51,20 +52,26 @@ export function classificationRowKind(row: unknown): 'text' | 'text-pair' | 'tok
  * as HF's run_glue/run_ner do (sorted(set(labels))), so ids do not depend on row order. Integer
  * labels with no label2id are class ids as they are (LABEL_0..LABEL_max).
  */
-export function loadClassificationRows(path: string, opts: LoadClassificationOptions): { rows: ClassificationRow[]; label2id: Record<string, number>; counts: ClassificationCounts } {
+export function loadClassificationRows(path: string, opts: LoadClassificationOptions): { rows: ClassificationRow[]; label2id: Record<string, number>; counts: ClassificationCounts; /** Each row's line in the file, for errors. */ lines: number[] } {
   const raw = /\.(csv)$/i.test(path) ? readCsvRows(path) : readJsonRows(path);
   const label2id = opts.label2id ? { ...opts.label2id } : buildLabel2id(raw, opts.problemType);
   const numLabels = Object.keys(label2id).length;
+  // Every row with an unknown label is named in one error (the first leads), not one per run.
+  const unknown: { v: string; line: number; key: string }[] = [];
   const idOf = (v: string | number, line: number, key: string): number => {
     if (typeof v === 'number') {
       if (Number.isInteger(v) && v >= 0 && v < numLabels) return v;
       throw new GptuneError(`label ${v} is not a class id (0..${numLabels - 1})`, { file: path, line, key });
     }
     const id = label2id[v];
-    if (id === undefined) throw new GptuneError(`unknown label ${JSON.stringify(v)} (labels: ${Object.keys(label2id).slice(0, 20).join(', ')})`, { file: path, line, key });
-    return id;
+    if (id === undefined && !unknown.some((u) => u.line === line && u.v === v)) unknown.push({ v, line, key });
+    return id ?? 0;
   };
-  const types = takesTypeIds(opts.tokenizer);
+  const types = opts.tokenizer ? takesTypeIds(opts.tokenizer) : true;
+  const tokenizer = (line: number): Tokenizer => {
+    if (!opts.tokenizer) throw new GptuneError('text rows need a tokenizer, and the model has none (give --tokenizer, or {"input_ids"} rows)', { file: path, line });
+    return opts.tokenizer;
+  };
   const counts: ClassificationCounts = { rows: 0, truncated: 0, perLabel: {} };
   const seen = (name: string | number) => { const k = String(name); counts.perLabel[k] = (counts.perLabel[k] ?? 0) + 1; };
   const rows = raw.map((r): ClassificationRow => {
@@ -73,7 +80,7 @@ export function loadClassificationRows(path: string, opts: LoadClassificationOpt
       if (!r.tokens || !r.tags) throw new GptuneError('token classification needs {"tokens": [...], "tags": [...]} rows', { file: path, line: r.line });
       if (r.tokens.length !== r.tags.length) throw new GptuneError(`${r.tokens.length} tokens but ${r.tags.length} tags`, { file: path, line: r.line, key: 'tags' });
       const tagIds = r.tags.map((t) => { seen(t); return idOf(t, r.line, 'tags'); });
-      const e = encodeWordsInput(opts.tokenizer, r.tokens, null, { maxLength: opts.maxLength });
+      const e = encodeWordsInput(tokenizer(r.line), r.tokens, null, { maxLength: opts.maxLength });
       if (e.truncated) counts.truncated++;
       // The label goes on each word's first sub-token; later sub-tokens and special tokens get -100.
       const tokenLabels = e.wordIds.map((w, i) => (w === null || (i > 0 && e.wordIds[i - 1] === w) ? IGNORE_INDEX : tagIds[w]));
@@ -85,11 +92,36 @@ export function loadClassificationRows(path: string, opts: LoadClassificationOpt
       if (ids.length > opts.maxLength) { counts.truncated++; ids = ids.slice(0, opts.maxLength); typeIds = typeIds?.slice(0, opts.maxLength) ?? null; }
       return { inputIds: ids, tokenTypeIds: typeIds, label, tokenLabels: null };
     }
-    const e = encodeInput(opts.tokenizer, r.text!, r.textPair ?? null, { maxLength: opts.maxLength });
+    const e = encodeInput(tokenizer(r.line), r.text!, r.textPair ?? null, { maxLength: opts.maxLength });
     if (e.truncated) counts.truncated++;
     return { inputIds: e.ids, tokenTypeIds: types ? e.typeIds : null, label, tokenLabels: null };
   });
-  return { rows, label2id, counts };
+  if (unknown.length) {
+    const [u, ...more] = unknown;
+    const also = more.length ? `; also ${more.slice(0, 9).map((m) => `line ${m.line} ${JSON.stringify(m.v)}`).join(', ')}${more.length > 9 ? ` and ${more.length - 9} more` : ''}` : '';
+    throw new GptuneError(`unknown label ${JSON.stringify(u.v)} (labels: ${Object.keys(label2id).slice(0, 20).join(', ')})${also}`, { file: path, line: u.line, key: u.key });
+  }
+  return { rows, label2id, counts, lines: raw.map((r) => r.line) };
+}
+
+/**
+ * What a file's labels describe, for a head that has none yet, without tokenizing: the problem (tokens +
+ * tags rows -> token classification; any list label -> multi-label; numbers with a fraction -> regression;
+ * else single-label) unless given, and the label map loadClassificationRows would build (sorted names).
+ */
+export function dataLabels(path: string, problemType: ProblemType | null = null): { problemType: ProblemType; label2id: Record<string, number> } {
+  const raw = /\.(csv)$/i.test(path) ? readCsvRows(path) : readJsonRows(path);
+  const problem = problemType ?? inferProblemType(raw);
+  return { problemType: problem, label2id: buildLabel2id(raw, problem) };
+}
+
+function inferProblemType(raw: RawRow[]): ProblemType {
+  if (raw.some((r) => r.tags)) return 'token_classification';
+  const labels = raw.flatMap((r) => (r.label == null ? [] : [r.label]));
+  if (labels.some((l) => Array.isArray(l))) return 'multi_label_classification';
+  const nums = labels.map((l) => (typeof l === 'number' ? l : typeof l === 'string' && l.trim() !== '' ? Number(l) : NaN));
+  if (nums.length > 0 && nums.every(Number.isFinite) && nums.some((x) => !Number.isInteger(x))) return 'regression';
+  return 'single_label_classification';
 }
 
 function readLabel(r: RawRow, problem: ProblemType, file: string, idOf: (v: string | number, line: number, key: string) => number, numLabels: number,

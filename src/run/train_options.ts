@@ -7,6 +7,7 @@ import { TRUNCATIONS } from '../data/task.js';
 import { DEFAULT_BUCKET_MB } from '../train/grad_buckets.js';
 import { COMPUTE_DTYPES } from '../tensor/compute_dtype.js';
 import { baseQuantOption } from './model.js';
+import { ALL_LINEAR } from '../lora/config.js';
 
 export const SAVE_DTYPES = ['F32', 'F16', 'BF16'] as const;
 
@@ -27,6 +28,7 @@ export const TRAIN_OPTIONS = {
   nHead: opt.int({ min: 1, default: 4, help: 'attention heads (--init)' }),
   nKvHead: opt.int({ min: 1, defaultRule: '--n-head', help: 'key/value heads (--init llama)' }),
   vocabSize: opt.int({ min: 1, defaultRule: 'the tokenizer\'s', help: 'vocabulary size (--init)' }),
+  task: opt.choice(['seq-cls', 'token-cls'], { defaultRule: 'the head the --model\'s config names, else what labelled --data rows need', help: 'train a classification head (sequence or token); a checkpoint without that head gets a fresh one (as from_pretrained)' }),
   // Data.
   data: opt.string({ arg: 'path', required: true, help: 'training data: .txt file or folder, JSONL {"text"}, {"input_ids"}, or task rows' }),
   valData: opt.string({ arg: 'path', help: 'validation data (same formats)' }),
@@ -38,6 +40,7 @@ export const TRAIN_OPTIONS = {
   packing: opt.bool({ default: false, help: 'task data: pack several examples per row (block-diagonal attention)' }),
   cacheDir: opt.string({ arg: 'dir', defaultRule: '$GPTUNE_CACHE_DIR, else ~/.cache/gptune', help: 'where token caches go (the data is only read)' }),
   skipBadRows: opt.bool({ default: false, help: 'skip malformed JSONL rows (and count them) instead of failing' }),
+  classWeights: opt.string({ arg: 'balanced|w0,w1,...', help: 'classification: weigh each class in the cross-entropy (balanced: n / (classes x count), as scikit-learn), for imbalanced labels' }),
   // Where the result goes.
   out: opt.string({ arg: 'dir', required: true, help: 'output directory (a Hugging Face model dir or a PEFT adapter, plus checkpoints)' }),
   resume: opt.bool({ default: false, help: 'continue the run in --out from its last checkpoint' }),
@@ -81,3 +84,10 @@ export const TRAIN_OPTIONS = {
 };
 
 export type TrainRunOptions = OptionValues<typeof TRAIN_OPTIONS>;
+
+/** --lora-targets: 'all-linear' or a regex as PEFT takes a string, else a comma-separated list of names. */
+export function loraTargets(spec: string | undefined): string | string[] | null {
+  if (spec === undefined) return null;
+  if (spec === ALL_LINEAR || /[\\^$*+?()[\]|]/.test(spec)) return spec;
+  return spec.split(',').map((s) => s.trim()).filter(Boolean);
+}
