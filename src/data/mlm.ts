@@ -18,18 +18,38 @@ export interface MaskingOptions {
   /** HF's mask_replace_prob / random_replace_prob (0.8 / 0.1; the rest stay unchanged). */
   maskReplace?: number;
   randomReplace?: number;
-  /** Whole-word masking: per token id, WORD_START / ENDS_WORD flags (wordBoundaries); null = per token. */
+  /** Whole-word masking: per token id, WORD_START flags (wordBoundaries); null = per token. */
   wholeWord?: Uint8Array | null;
 }
 
-/** The token begins a word (a WordPiece token without '##'; a byte-level token that starts with whitespace). */
+/** The token begins a word (a WordPiece token without '##'; a byte-level token with whitespace before its text). */
 export const WORD_START = 1;
-/** The token ends in whitespace (byte-level 'Ċ'): the next token begins a word. */
-export const ENDS_WORD = 2;
 
 /** A masked batch: what the trainer's TrainBatch needs (attention mask set where rows are padded). */
 export interface MaskedBatch extends Batch {
   attentionMask: Int32Array | null;
+}
+
+function isSpecial(special: Uint8Array, id: number): boolean {
+  return id < 0 || id >= special.length || special[id] === 1;
+}
+
+/**
+ * 1 where a token begins a word, as HF 5's _calc_word_ids_and_prob_mask decides from offsets: a non-special
+ * token after a special one (or at the row's start), or one the token flags mark as starting a word.
+ * From ids alone a WordPiece word is its pre-token ("jaw-bone" is three words; HF 5, reading offsets, makes
+ * it one); byte-level words begin where whitespace precedes text, as HF 5's trimmed offsets make them
+ * (a newline token is no gap: "purse,\nI" is one word there, and here).
+ */
+export function wordStarts(ids: ArrayLike<number>, padding: Uint8Array | null, special: Uint8Array, flags: Uint8Array): Uint8Array {
+  const starts = new Uint8Array(ids.length);
+  for (let t = 0; t < ids.length; t++) {
+    const id = ids[t];
+    if (padding?.[t] || isSpecial(special, id)) continue;
+    const prev = t > 0 ? ids[t - 1] : -1;
+    if (t === 0 || padding?.[t - 1] || isSpecial(special, prev) || (flags[id] & WORD_START) !== 0) starts[t] = 1;
+  }
+  return starts;
 }
 
 /** One seed from several integers (a murmur-style mix), for per-batch and per-row generators. */
@@ -57,25 +77,26 @@ export function maskBatch(b: Batch, o: MaskingOptions, seed: number): MaskedBatc
   const inputIds = b.inputIds.slice(), labels = new Int32Array(B * T).fill(IGNORE_INDEX);
   let attentionMask: Int32Array | null = null;
   let chosen = 0;
-  const isSpecial = (id: number) => id < 0 || id >= o.special.length || o.special[id] === 1;
   for (let r = 0; r < B; r++) {
     const rng = new Rng(mixSeed(seed, r));
     const row = r * T;
+    const ids = b.inputIds.subarray(row, row + T);
+    const padding = new Uint8Array(T);
+    for (let t = 0; t < T; t++) if (b.labels[row + t] === IGNORE_INDEX) padding[t] = 1; // collate leaves padding without a label
+    const starts = o.wholeWord ? wordStarts(ids, padding, o.special, o.wholeWord) : null;
     let wordChosen = false;
     for (let t = 0; t < T; t++) {
-      const i = row + t, id = b.inputIds[i];
-      if (b.labels[i] === IGNORE_INDEX) { // padding (collate leaves it without a label)
+      const i = row + t, id = ids[t];
+      if (padding[t]) {
         attentionMask ??= new Int32Array(B * T).fill(1);
         attentionMask[i] = 0;
         continue;
       }
-      if (isSpecial(id)) { wordChosen = false; continue; }
-      if (o.wholeWord) {
-        // HF 5: a word starts after a gap or a special token; its first token alone draws (mlm_probability
-        // per word), and every token of a chosen word becomes the mask token (no random / unchanged).
-        const prev = t > 0 ? b.inputIds[i - 1] : -1;
-        const starts = t === 0 || isSpecial(prev) || b.labels[i - 1] === IGNORE_INDEX || (o.wholeWord[id] & WORD_START) !== 0 || (o.wholeWord[prev] & ENDS_WORD) !== 0;
-        if (starts) wordChosen = rng.uniform() < p;
+      if (isSpecial(o.special, id)) continue;
+      if (starts) {
+        // HF 5: a word's first token alone draws (mlm_probability per word), and every token of a chosen
+        // word becomes the mask token (whole-word masking forces mask_replace_prob to 1).
+        if (starts[t]) wordChosen = rng.uniform() < p;
         if (wordChosen) { labels[i] = id; inputIds[i] = o.maskId; chosen++; }
         continue;
       }

@@ -9,7 +9,7 @@ export const MODEL_FILES: readonly NamePattern[] = [
 ];
 export const ADAPTER_FILES: readonly NamePattern[] = [ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE];
 export const TOKENIZER_FILES: readonly NamePattern[] = [
-  'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'added_tokens.json', 'vocab.json', 'merges.txt',
+  'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'added_tokens.json', 'vocab.json', 'merges.txt', 'vocab.txt',
   'tokenizer.model', 'chat_template.jinja', 'chat_template.json',
 ];
 /** What a training run writes beside its weights. */

@@ -5,6 +5,7 @@ export { readConfigFile } from './config_file.js';
 export { openModel, requireTokenizer, withTokenizerEos, taskEncoding, type OpenedModel, type OpenModelOptions } from './model.js';
 export { TRAIN_OPTIONS, SAVE_DTYPES, type TrainRunOptions } from './train_options.js';
 export { prepareTraining, runTraining, type PreparedTraining, type TrainingResult, type Log } from './train.js';
+export { prepareMaskedLM, runMaskedLMTraining, isMaskedLMRun, type PreparedMaskedLM } from './train_mlm.js';
 export { START_OPTIONS, startPreset, runStart, type StartOptions, type StartReport } from './start.js';
 export { GENERATE_OPTIONS, runGenerate, type GenerateRunOptions } from './generate.js';
 export { EVAL_OPTIONS, runEval, type EvalRunOptions, type EvalResult } from './eval.js';

@@ -7,7 +7,7 @@ import { singlePrefixSuffix } from './post_processor.js';
 import { stringifyTokenizerJson, tokenizerFromJson, type TokenizerJson, type AddedTokenJson } from './tokenizer_json.js';
 import { specialTokenOptions, type LoadedTokenizer } from './load.js';
 import type { Tokenizer } from './tokenizer.js';
-import { WORD_START, ENDS_WORD } from '../data/mlm.js';
+import { WORD_START } from '../data/mlm.js';
 
 export interface MaskedLMTokens {
   maskId: number;
@@ -52,7 +52,7 @@ export function maskedLMTokens(t: LoadedTokenizer, source: string): MaskedLMToke
 
 /**
  * Per token id, for whole-word masking: WORD_START where a token begins a word (WordPiece: no '##';
- * byte-level and SentencePiece: begins with whitespace or '▁'), ENDS_WORD where it ends in whitespace.
+ * byte-level: whitespace then text, HF 5's offset gap; SentencePiece: '▁' then text).
  */
 export function wordBoundaries(tok: Tokenizer): Uint8Array {
   const flags = new Uint8Array(tok.vocabSize);
@@ -62,8 +62,7 @@ export function wordBoundaries(tok: Tokenizer): Uint8Array {
     if (piece === undefined) continue;
     if (wp !== null) { if (!piece.startsWith(wp)) flags[id] = WORD_START; continue; }
     const text = tok.decode([id]);
-    if (piece.startsWith('▁') || /^\s/u.test(text)) flags[id] |= WORD_START;
-    if (/\s$/u.test(text)) flags[id] |= ENDS_WORD;
+    if (/^[\s▁]+[^\s▁]/u.test(piece) || /^\s+\S/u.test(text)) flags[id] = WORD_START;
   }
   return flags;
 }
