@@ -45,16 +45,17 @@ export interface PreparedMaskedLM {
   dist: null;
 }
 
-/** Masked-LM when asked (--task mlm, --init bert|roberta), or for an encoder checkpoint given raw text (not labelled rows). */
+/**
+ * Masked-LM when asked (--task mlm, --init bert|roberta), or for an encoder checkpoint (a bare encoder or
+ * a *ForMaskedLM) given raw text; labelled rows on such a checkpoint train a classifier instead.
+ */
 export function isMaskedLMRun(o: TrainRunOptions): boolean {
   if (o.task === 'mlm' || o.init === 'bert' || o.init === 'roberta') return true;
   if (!o.model || !existsSync(join(o.model, 'config.json'))) return false;
   const config = readModelConfig(join(o.model, 'config.json')).raw;
   const task = taskOfArchitectures(config);
-  if (task === 'masked_lm') return true;
-  if (!isEncoderType(config.model_type) || task !== null) return false;
-  // A bare encoder (BertModel): raw text means masked LM; labelled rows are a classifier's.
-  return listSources(o.data).every((f) => detectClassificationData(f) === null);
+  if (!isEncoderType(config.model_type) || (task !== null && task !== 'masked_lm')) return false;
+  return detectClassificationData(listSources(o.data)[0]) === null;
 }
 
 export function prepareMaskedLM(o: TrainRunOptions, log: Log = () => {}): PreparedMaskedLM {

@@ -100,3 +100,18 @@ test('continued pre-training of a masked LM with LoRA saves a PEFT adapter (task
   assert.deepEqual([...cfg.target_modules].sort(), ['query', 'value']);
   assert.ok(existsSync(join(out, 'adapter_model.safetensors')) && existsSync(join(out, 'tokenizer.json')));
 });
+
+test('routing: a masked-LM dir trains as a masked LM on raw text, not on labelled rows; --task mlm forces it', () => {
+  const dir = tmp();
+  const text = join(dir, 'a.txt'), rows = join(dir, 'rows.jsonl');
+  writeFileSync(text, 'some text');
+  writeFileSync(rows, '{"text": "good", "label": "pos"}\n');
+  const mlm = fixturePath('enc', 'bert-mlm'), cls = fixturePath('enc', 'bert-seqcls');
+  const is = (flags: Record<string, unknown>) => run.isMaskedLMRun(options({ out: join(dir, 'o'), ...flags }));
+  assert.equal(is({ model: mlm, data: text }), true);
+  assert.equal(is({ model: mlm, data: rows }), false);
+  assert.equal(is({ model: cls, data: text }), false);
+  assert.equal(is({ model: cls, data: text, task: 'mlm' }), true);
+  assert.equal(is({ model: join(root, 'assets', 'base-model'), data: text }), false);
+  assert.equal(is({ init: 'roberta', data: text }), true);
+});
