@@ -74,6 +74,8 @@ export const DEFAULT_TARGET_MODULES: Readonly<Record<string, readonly string[]>>
   gemma3_text: ['q_proj', 'v_proj'],
   bert: ['query', 'value'],
   roberta: ['query', 'value'],
+  // PEFT 0.21 has no entry for distilbert (get_peft_model needs target_modules); its query and value, as for BERT.
+  distilbert: ['q_lin', 'v_lin'],
 };
 
 /** The heads PEFT puts in modules_to_save for a task type (PeftModelForSequenceClassification / ...TokenClassification). */

@@ -301,12 +301,12 @@ function describeNames(names: string[]): string {
 }
 
 /**
- * The parameters of the modules in cfg.modules_to_save (a name equal to an entry or ending in '.' + it),
- * trained in full and saved with the adapter under base_model.model.<parameter>, as PEFT saves them.
+ * The parameters of the modules in cfg.modules_to_save (a name ending in an entry, PEFT's _set_trainable test:
+ * "classifier" also selects DistilBERT's pre_classifier), trained in full and saved under base_model.model.<parameter>, as PEFT saves them.
  */
 export function modulesToSaveParameters(model: Module, cfg: Pick<LoraConfig, 'modules_to_save'>): Array<[string, Tensor]> {
   const names = cfg.modules_to_save ?? [];
   if (!names.length) return [];
-  const selected = model.namedModules().filter(([n]) => n && names.some((t) => n === t || n.endsWith('.' + t))).map(([n]) => n + '.');
+  const selected = model.namedModules().filter(([n]) => n && names.some((t) => n.endsWith(t))).map(([n]) => n + '.');
   return model.namedParameters().filter(([n]) => selected.some((m) => n.startsWith(m)) && !/\.lora_[AB]\./.test(n));
 }

@@ -5,6 +5,7 @@ import { Qwen3ForCausalLM } from './qwen3.js';
 import { Gemma3ForCausalLM, gemma3ConfigFrom } from './gemma3.js';
 import type { CausalLM } from './causal_lm.js';
 import { BertForMaskedLM, BertForSequenceClassification, BertForTokenClassification, bertConfigFrom, bertWeightName, type BertFamily } from './bert.js';
+import { DistilBertForMaskedLM, DistilBertForSequenceClassification, DistilBertForTokenClassification, distilBertConfigFrom, distilBertWeightName } from './distilbert.js';
 import { DecoderForSequenceClassification, decoderClassifierWeightName, DECODER_HEAD_NAMES } from './decoder_classification.js';
 import { readTaskLabels } from './task_config.js';
 import { ModelConfig } from '../formats/hf_config.js';
@@ -87,6 +88,15 @@ function decoderWithHead(type: string): TaskArchitecture {
 const TASK_ARCHITECTURES: Record<string, TaskArchitecture> = {
   bert: bertFamily('bert'),
   roberta: bertFamily('roberta'),
+  distilbert: {
+    tasks: ['seq_cls', 'token_cls', 'masked_lm'],
+    create: (raw, source, task) => {
+      const { config, labels } = distilBertConfigFrom(raw, source);
+      const cls = { seq_cls: DistilBertForSequenceClassification, token_cls: DistilBertForTokenClassification, masked_lm: DistilBertForMaskedLM }[task];
+      return new cls(config, labels, raw);
+    },
+    mapWeightName: distilBertWeightName,
+  },
   ...Object.fromEntries(Object.keys(DECODER_HEAD_NAMES).map((t) => [t, decoderWithHead(t)])),
 };
 

@@ -6,6 +6,7 @@ export { openModel, requireTokenizer, withTokenizerEos, taskEncoding, type Opene
 export { TRAIN_OPTIONS, SAVE_DTYPES, type TrainRunOptions } from './train_options.js';
 export { prepareTraining, runTraining, type PreparedTraining, type PreparedRun, type TrainingResult, type Log } from './train.js';
 export { type PreparedTaskTraining } from './train_task.js';
+export { prepareMaskedLM, runMaskedLMTraining, isMaskedLMRun, type PreparedMaskedLM } from './train_mlm.js';
 export { START_OPTIONS, startPreset, runStart, type StartOptions, type StartReport } from './start.js';
 export { GENERATE_OPTIONS, runGenerate, type GenerateRunOptions } from './generate.js';
 export { EVAL_OPTIONS, runEval, type EvalRunOptions, type EvalResult } from './eval.js';

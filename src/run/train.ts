@@ -16,6 +16,7 @@ import { writeRunResult } from '../train/run_output.js';
 import { UsageError, GptuneError } from '../util/errors.js';
 import { openModel, taskEncoding, withTokenizerEos } from './model.js';
 import { DEFAULT_LR, INIT_SEQ_LEN, MAX_DEFAULT_SEQ_LEN, loraTargets, type TrainRunOptions } from './train_options.js';
+import { isMaskedLMRun, runMaskedLMTraining, type PreparedMaskedLM } from './train_mlm.js';
 import { distributed, shardBatches, type Distributed } from '../train/distributed.js';
 import { runTrainLoop, type Log } from './train_loop.js';
 import { prepareTaskTraining, runTaskTraining, taskRunKind, type PreparedTaskTraining } from './train_task.js';
@@ -56,6 +57,7 @@ const lrRule = (o: TrainRunOptions, method: 'full' | 'lora') => DEFAULT_LR[o.ini
 export type PreparedRun = PreparedTraining | PreparedTaskTraining;
 
 export function prepareTraining(o: TrainRunOptions, log: Log = () => {}): PreparedRun {
+  if (isMaskedLMRun(o)) throw new UsageError('an encoder on raw text trains as a masked LM: use runTraining (or prepareMaskedLM)');
   // Labelled rows, a classification checkpoint or --task: a task-head run (HF's AutoModelFor<Task>).
   const task = taskRunKind(o);
   if (task) return prepareTaskTraining(o, task, log);
@@ -152,13 +154,16 @@ function llamaIntermediate(width: number): number {
 
 export interface TrainingResult {
   summary: TrainSummary;
-  prepared: PreparedRun;
+  prepared: PreparedRun | PreparedMaskedLM;
 }
 
 /** `gptune train`: prepare, train, and save the run's result and record into o.out. */
-export async function runTraining(o: TrainRunOptions, log: Log = () => {}, prepared: PreparedRun = prepareTraining(o, log)): Promise<TrainingResult> {
-  if (prepared.kind === 'classification') return runTaskTraining(o, prepared, log);
-  const p = prepared;
+export async function runTraining(o: TrainRunOptions, log: Log = () => {}, prepared?: PreparedRun): Promise<TrainingResult> {
+  // An encoder on raw text trains as a masked LM (src/run/train_mlm.ts).
+  if (!prepared && isMaskedLMRun(o)) return runMaskedLMTraining(o, log);
+  const run = prepared ?? prepareTraining(o, log);
+  if (run.kind === 'classification') return runTaskTraining(o, run, log);
+  const p = run;
   const { model } = p;
   const weightHooks: Pick<TrainHooks, 'saveWeights' | 'loadWeights'> = p.method === 'full'
     ? fullFineTuneHooks(model, p.extraFiles)

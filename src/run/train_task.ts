@@ -58,6 +58,7 @@ export interface PreparedTaskTraining {
  * (a classifier keeps training as one), else what labelled --data rows ask for; null: a language-model run.
  */
 export function taskRunKind(o: TrainRunOptions): TaskRunKind | null {
+  if (o.task === 'mlm') return null; // train_mlm.ts
   if (o.task) return o.task === 'seq-cls' ? 'seq_cls' : 'token_cls';
   const configPath = o.model ? join(o.model, 'config.json') : null;
   if (configPath && existsSync(configPath)) {

@@ -40,6 +40,6 @@ test('gptune train --model <bert> --data labelled.csv: a classifier with eval du
 test('gptune train --help lists --task and --class-weights', () => {
   const r = gptune('train', '--help');
   assert.equal(r.code, 0, r.err);
-  assert.match(r.out, /--task <seq-cls\|token-cls>/);
+  assert.match(r.out, /--task <mlm\|seq-cls\|token-cls>/);
   assert.match(r.out, /--class-weights <balanced\|w0,w1,...>/);
 });

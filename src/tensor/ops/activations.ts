@@ -39,3 +39,14 @@ export function tanh(x: Tensor): Tensor {
   record('tanh', out, [x], [out], () => be.tanhBackward(x.gradBuffer(), out.grad!, out.data, x.size));
   return out;
 }
+
+/** ReLU, for small tensors (DistilBERT's classifier input, [B, dim]): plain loops, the gradient passes where y > 0 (torch's choice at 0). */
+export function relu(x: Tensor): Tensor {
+  const out = Tensor.empty(x.shape);
+  for (let i = 0; i < x.size; i++) out.data[i] = x.data[i] > 0 ? x.data[i] : 0;
+  record('relu', out, [x], [out], () => {
+    const dx = x.gradBuffer(), dout = out.grad!;
+    for (let i = 0; i < x.size; i++) if (out.data[i] > 0) dx[i] += dout[i];
+  });
+  return out;
+}
