@@ -1,10 +1,10 @@
 # PyTorch peer for the model benchmarks as its users run it: Hugging Face transformers models
-# (GPT2LMHeadModel, LlamaForCausalLM) with random weights, SDPA attention, PEFT's LoRA, in fp32 or
-# under torch.autocast('cpu', bfloat16). Reads one JSON config on stdin, prints one JSON line.
+# (GPT2LMHeadModel, LlamaForCausalLM; BertForSequenceClassification for an encoder hf_config) with
+# random weights, SDPA attention, PEFT's LoRA, in fp32 or under torch.autocast('cpu', bfloat16). Reads one JSON config on stdin, prints one JSON line.
 import json, sys, time
 import torch
 import transformers
-from transformers import AutoConfig, AutoModelForCausalLM, GPT2Config, LlamaConfig
+from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSequenceClassification, GPT2Config, LlamaConfig
 
 torch.set_num_threads(2)
 torch.manual_seed(0)
@@ -12,7 +12,8 @@ cfg = json.load(sys.stdin)
 L, C, H, V, T, B = cfg["n_layer"], cfg["n_embd"], cfg["n_head"], cfg["vocab_size"], cfg["seq_len"], cfg["batch"]
 NPOS = max(cfg.get("n_positions", 1024), T)
 hf_config = cfg.get("hf_config")
-llama = cfg.get("arch") == "llama" or hf_config is not None
+encoder = hf_config is not None and hf_config.get("model_type") in ("bert", "roberta")
+llama = cfg.get("arch") == "llama" or (hf_config is not None and not encoder)
 bf16 = cfg.get("dtype", "fp32") == "bf16-autocast"
 
 if cfg.get("checkpoint"):
@@ -30,6 +31,8 @@ else:
 if cfg.get("checkpoint"):
     # A bf16 checkpoint loaded as users load it: weights stay bf16, compute under autocast.
     model = AutoModelForCausalLM.from_pretrained(cfg["checkpoint"], attn_implementation="sdpa", dtype=torch.bfloat16)
+elif encoder:
+    model = AutoModelForSequenceClassification.from_config(config, attn_implementation="sdpa", dtype=torch.float32)
 else:
     model = AutoModelForCausalLM.from_config(config, attn_implementation="sdpa", dtype=torch.float32)
 
@@ -40,6 +43,16 @@ def autocast():
 
 mode = cfg["mode"]
 ids = torch.randint(0, V, (B, T))
+batch = {"input_ids": ids, "labels": ids}
+if encoder:
+    # The batch of bench/workers/task_step.ts: ids (i * 2654435761) mod vocab; with pad_to, rows 1, 3, 5 ...
+    # keep pad_to real tokens, the rest padding (mask 0, pad id); class labels b mod num_labels.
+    ids = ((torch.arange(B * T, dtype=torch.int64) * 2654435761) % V).reshape(B, T)
+    mask = torch.ones(B, T, dtype=torch.int64)
+    if cfg.get("pad_to") is not None:
+        ids[1::2, cfg["pad_to"]:] = config.pad_token_id
+        mask[1::2, cfg["pad_to"]:] = 0
+    batch = {"input_ids": ids, "attention_mask": mask, "labels": torch.arange(B) % config.num_labels}
 out = {"config": f"torch {torch.__version__}, transformers {transformers.__version__}, "
                  f"{'bf16 weights, ' if cfg.get('checkpoint') else ''}{'bf16 autocast' if bf16 else 'fp32'}, {model.config._attn_implementation} attention, "
                  f"{torch.get_num_threads()} threads"}
@@ -57,7 +70,7 @@ if mode in ("train", "lora", "fwdbwd"):
 
     def step():
         with autocast():
-            loss = model(input_ids=ids, labels=ids).loss
+            loss = model(**batch).loss
         loss.backward()
         if opt is not None:
             opt.step()

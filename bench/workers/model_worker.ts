@@ -1,5 +1,6 @@
 // One model benchmark in its own process (so peak RSS belongs to it alone): GPT-2 with random
 // weights, timed in one mode. Config JSON in argv[2]; one JSON line out, like the PyTorch peer.
+// An encoder hf_config (BERT family) trains its ForSequenceClassification head instead (task.ts).
 import { readFileSync } from 'node:fs';
 import { GPT2LMHeadModel, gpt2ConfigFrom } from '../../src/models/gpt2.js';
 import { LlamaForCausalLM, llamaConfigFrom } from '../../src/models/llama.js';
@@ -11,6 +12,8 @@ import { applyLora } from '../../src/lora/index.js';
 import { createModel } from '../../src/models/registry.js';
 import { loadModel } from '../../src/models/load.js';
 import { computeDtype, setComputeDtype } from '../../src/tensor/compute_dtype.js';
+import { isEncoderType } from '../../src/models/registry.js';
+import { timeTaskSteps } from './task_step.js';
 
 interface Config {
   mode: 'train' | 'lora' | 'fwdbwd' | 'generate';
@@ -18,6 +21,8 @@ interface Config {
   hf_config?: Record<string, unknown>;
   /** A bf16 checkpoint folder, loaded as `gptune train --method lora` loads it (linear weights kept bf16). */
   checkpoint?: string;
+  /** Encoders: rows 1, 3, 5 ... padded after this many real tokens (the attention mask's normal case). */
+  pad_to?: number;
   /** 'bf16': products with weights in bf16 (as --compute-dtype bf16), against the peer under autocast. */
   compute_dtype?: 'f32' | 'bf16';
   arch?: 'gpt2' | 'llama';
@@ -31,6 +36,7 @@ async function main() {
   const cfg = JSON.parse(process.argv[2]) as Config;
   // Training modes only: decode compares f32 weights read at f32 (the peer's autocast decode rows say so).
   if (cfg.compute_dtype && cfg.mode !== 'generate') setComputeDtype(cfg.compute_dtype);
+  if (cfg.hf_config && isEncoderType(cfg.hf_config.model_type)) return finish(timeTaskSteps(cfg));
   const positions = Math.max(cfg.n_positions ?? 1024, cfg.seq_len);
   const model: CausalLM = cfg.checkpoint ? loadModel(cfg.checkpoint, { keepStoredDtype: true }).model
     : cfg.hf_config ? createModel(cfg.hf_config, 'bench config')
@@ -70,6 +76,10 @@ async function main() {
     for (let i = 0; i < n; i++) step();
     out.tokens_per_sec = (B * T * n) / ((performance.now() - t0) / 1000);
   }
+  finish(out);
+}
+
+function finish(out: Record<string, number>): void {
   // VmHWM, not getrusage's maxRSS: that one survives exec, so a child would report its parent's size.
   const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
   out.max_rss_mb = hwm ? Number(hwm[1]) / 1024 : process.resourceUsage().maxRSS / 1024;

@@ -9,12 +9,12 @@ import { runBlocks } from '../tensor/blocks.js';
 import { add } from '../tensor/ops/elementwise.js';
 import { geluErf, tanh } from '../tensor/ops/activations.js';
 import { linear } from '../tensor/ops/linear.js';
-import { reshape, slice } from '../tensor/ops/layout.js';
+import { reshape, scatterRows, slice } from '../tensor/ops/layout.js';
 import { attention } from '../tensor/ops/attention.js';
-import { dropout, nextDropoutSeed } from '../tensor/ops/dropout.js';
+import { dropout, dropoutPacking, nextDropoutSeed } from '../tensor/ops/dropout.js';
 import { Rng } from '../util/rng.js';
 import { ModelConfig } from '../formats/hf_config.js';
-import { paddingSegments, type TaskInput, type TaskKind, type TaskModel } from './task_model.js';
+import { packTokens, type PackedTokens, type TaskInput, type TaskKind, type TaskModel } from './task_model.js';
 import { readTaskLabels, type TaskLabels } from './task_config.js';
 
 export type BertFamily = 'bert' | 'roberta';
@@ -83,7 +83,8 @@ class BertEmbeddings extends Module {
     this.token_type_embeddings = new Embedding(cfg.type_vocab_size, cfg.hidden_size);
     this.LayerNorm = new LayerNorm(cfg.hidden_size, cfg.layer_norm_eps);
   }
-  forward(input: TaskInput): Tensor {
+  /** -> [B, T, C]; with pack, [1, N, C] over the packed tokens only. */
+  forward(input: TaskInput, pack: PackedTokens | null = null): Tensor {
     const { ids, batch: B, seqLen: T } = input;
     const positions = this.cfg.model_type === 'roberta' ? robertaPositions(ids, B, T, this.cfg.pad_token_id) : bertPositions(B, T);
     const maxPos = positions.reduce((m, p) => Math.max(m, p), 0);
@@ -94,8 +95,10 @@ class BertEmbeddings extends Module {
     for (let i = 0; i < B * T; i++) {
       if (types[i] < 0 || types[i] >= this.cfg.type_vocab_size) throw new RangeError(`${this.cfg.model_type}: token_type_id ${types[i]} at ${i} is outside 0..${this.cfg.type_vocab_size - 1}`);
     }
-    const x = add(add(this.word_embeddings.forward(ids, [B, T]), this.token_type_embeddings.forward(types, [B, T])),
-      this.position_embeddings.forward(positions, [B, T]));
+    const take = (a: Int32Array) => (pack ? Int32Array.from(pack.index, (i) => a[i]) : a);
+    const shape = pack ? [1, pack.index.length] : [B, T];
+    const x = add(add(this.word_embeddings.forward(take(ids), shape), this.token_type_embeddings.forward(take(types), shape)),
+      this.position_embeddings.forward(take(positions), shape));
     return this.LayerNorm.forward(x);
   }
 }
@@ -222,11 +225,20 @@ export class BertModel extends Module {
     this.encoder = new BertEncoder(cfg);
     this.pooler = withPooler ? new BertPooler(cfg) : null;
   }
-  /** -> last hidden state [B, T, hidden]. */
+  /**
+   * -> last hidden state [B, T, hidden]. A padded batch runs on its real tokens only, packed into one
+   * sequence whose attention segments are the rows (exactly HF's key-padding mask for every real
+   * token); padding positions come back as 0 (their outputs are never read).
+   */
   forward(input: TaskInput, drop: Drop): Tensor {
-    const segments = paddingSegments(input.attentionMask, input.batch * input.seqLen);
-    return runBlocks({ dropoutSeed: input.dropoutSeed }, () => drop(this.embeddings.forward(input)), this.encoder.layer,
-      (layer, x) => layer.forward(x, segments, drop));
+    const { batch: B, seqLen: T } = input;
+    const pack = packTokens(input.attentionMask, B, T);
+    const opts = { dropoutSeed: input.dropoutSeed, dropoutPacking: pack ? dropoutPacking(pack.index, pack.padded) : null };
+    const h = runBlocks(opts, () => drop(this.embeddings.forward(input, pack)), this.encoder.layer,
+      (layer, x) => layer.forward(x, pack?.segments ?? null, drop));
+    if (!pack) return h;
+    const C = this.cfg.hidden_size;
+    return reshape(scatterRows(reshape(h, [pack.index.length, C]), pack.index, B * T), [B, T, C]);
   }
 }
 

@@ -40,16 +40,33 @@ export interface TaskModel extends Module {
   initWeights(seed: number, names?: ReadonlySet<string>): void;
 }
 
-/** The padding mask as attention segments: a token sees only tokens (segment 1), never padding; null when nothing is padded. */
-export function paddingSegments(mask: Int32Array | null | undefined, n: number): Int32Array | null {
+/**
+ * A padded batch with its padding taken out: the real tokens of every row, in order, as one packed
+ * sequence [1, N] whose attention segments are the rows, so a token sees exactly its own row's real
+ * tokens (Hugging Face's key-padding mask) and no work is spent on padding.
+ */
+export interface PackedTokens {
+  /** [N] flat position b * T + t of each real token. */
+  index: Int32Array;
+  /** [N] the row b of each real token: the attention segments of the packed sequence. */
+  segments: Int32Array;
+  /** Padded positions, B * T. */
+  padded: number;
+}
+
+/** Packs the real tokens of a [B, T] mask; null when nothing is padded (or nothing is left). */
+export function packTokens(mask: Int32Array | null | undefined, batch: number, seqLen: number): PackedTokens | null {
+  const n = batch * seqLen;
   if (!mask) return null;
   if (mask.length < n) throw new Error(`attention_mask has ${mask.length} entries, needs ${n}`);
-  let padded = false;
-  for (let i = 0; i < n; i++) if (mask[i] === 0) { padded = true; break; }
-  if (!padded) return null;
-  // Padding queries see only padding keys (their outputs are never read); every real query's
-  // scores are exactly those of a key-padding mask, as Hugging Face applies it.
-  const seg = new Int32Array(n);
-  for (let i = 0; i < n; i++) seg[i] = mask[i] === 0 ? 0 : 1;
-  return seg;
+  let real = 0;
+  for (let i = 0; i < n; i++) if (mask[i] !== 0) real++;
+  if (real === n || real === 0) return null;
+  const index = new Int32Array(real), segments = new Int32Array(real);
+  for (let i = 0, j = 0; i < n; i++) {
+    if (mask[i] === 0) continue;
+    index[j] = i;
+    segments[j++] = Math.floor(i / seqLen);
+  }
+  return { index, segments, padded: n };
 }

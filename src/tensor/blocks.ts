@@ -2,7 +2,7 @@
 // freed when it ends), optionally checkpointed, and the forward's dropout seed is in scope, so model
 // files only list blocks.
 import { forwardBlock } from './tape.js';
-import { dropoutCursor, withDropoutCursor, withDropoutSeed, type DropoutRows } from './ops/dropout.js';
+import { dropoutCursor, withDropoutCursor, withDropoutPacking, withDropoutSeed, type DropoutPacking, type DropoutRows } from './ops/dropout.js';
 import { checkpoint } from './ops/checkpoint.js';
 import type { Tensor } from './tensor.js';
 
@@ -14,6 +14,8 @@ export interface BlockRunOptions {
   dropoutRows?: DropoutRows;
   /** Keep only each block's input and recompute the block during backward. */
   gradientCheckpointing?: boolean;
+  /** The blocks run on packed tokens [1, N, C] (padding taken out): their dropout masks are the padded batch's. */
+  dropoutPacking?: DropoutPacking | null;
 }
 
 /**
@@ -37,5 +39,6 @@ export function runBlocks<Block extends { parameters(): Tensor[] }>(opts: BlockR
     }
     return x;
   };
-  return opts.dropoutSeed === undefined ? run() : withDropoutSeed(opts.dropoutSeed, run, opts.dropoutRows);
+  const packed = () => withDropoutPacking(opts.dropoutPacking ?? null, run);
+  return opts.dropoutSeed === undefined ? packed() : withDropoutSeed(opts.dropoutSeed, packed, opts.dropoutRows);
 }

@@ -1,4 +1,4 @@
-// GELU (tanh form) and SiLU: native (every ISA) vs reference, accumulation, and float64 gradchecks.
+// GELU (tanh and erf forms), SiLU and tanh: native (every ISA) vs reference, accumulation, and float64 gradchecks.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ref from '../../src/backend/reference/activations.js';
@@ -52,6 +52,28 @@ test('native activations vs reference, every ISA, odd sizes', () => {
         v.backend[op.bwd](dx, dout, saved, n);
         expectClose(`${op.name} bwd ${v.name} n=${n}`, dx, wantDx, { atol: 1e-6, rtol: 2e-6 });
       }
+    }
+  }
+});
+
+// BERT's gelu in its tails: Phi comes from erfc, not 1 - erf, so the result keeps its relative accuracy
+// where the output is tiny (x -> -inf) and where Phi -> 1; beyond |x| = 6 only float32's own x^2 error is left.
+test('native gelu_erf keeps relative accuracy on [-6, 6] (forward and backward), every ISA', () => {
+  const n = 1201;
+  const x = Float32Array.from({ length: n }, (_, i) => -6 + i * 0.01);
+  const wantOut = new Float32Array(n), wantDx = new Float32Array(n), ones = new Float32Array(n).fill(1);
+  ref.geluErfForward(wantOut, x, n);
+  ref.geluErfBackward(wantDx, ones, x, n);
+  for (const v of variants) {
+    v.activate();
+    const out = new Float32Array(n), dx = new Float32Array(n);
+    v.backend.geluErfForward(out, x, n);
+    v.backend.geluErfBackward(dx, ones, x, n);
+    expectClose(`gelu_erf fwd ${v.name}`, out, wantOut, { atol: 1e-30, rtol: 1e-5 });
+    // Phi(x) + x phi(x) cancels near x = -0.75: the bound scales with the two terms, not their sum.
+    for (let i = 0; i < n; i++) {
+      const xi = x[i], phi = 0.5 * (1 + ref.erf(xi * Math.SQRT1_2)), dens = Math.abs(xi) * Math.exp(-0.5 * xi * xi) / Math.sqrt(2 * Math.PI);
+      assert.ok(Math.abs(dx[i] - wantDx[i]) <= 1e-5 * (phi + dens), `gelu_erf bwd ${v.name} x=${xi}: ${dx[i]} vs ${wantDx[i]}`);
     }
   }
 });

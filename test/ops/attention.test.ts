@@ -130,6 +130,11 @@ function shapes(): Shape[] {
   // Sliding windows (Mistral, Gemma's local layers): shorter than T, with and without segments.
   out.push({ B: 2, T: 70, H: 4, KVH: 1, D: 8, causal: true, segments: null, window: 16 });
   out.push({ B: 1, T: 129, H: 2, KVH: 2, D: 16, causal: true, segments: runSegments(1, 129, 5), window: 33 });
+  // Encoders (BERT): no causal mask; a key-padding mask (real tokens 1, padding 0), and packed rows
+  // of real tokens (segments = row ids, lengths off the tile grid) as a padded batch runs.
+  out.push({ B: 2, T: 100, H: 2, KVH: 2, D: 64, causal: false, segments: Int32Array.from({ length: 200 }, (_, i) => (i < 100 || i % 100 < 37 ? 1 : 0)) });
+  const rows = [70, 128, 5, 64, 33];
+  out.push({ B: 1, T: 300, H: 2, KVH: 2, D: 64, causal: false, segments: Int32Array.from(rows.flatMap((n, r) => Array(n).fill(r))) });
   return out;
 }
 

@@ -43,6 +43,8 @@ struct Vec1 {
   static Vec1 max(Vec1 a, Vec1 b) { return each([&](int i) { return a.v[i] > b.v[i] ? a.v[i] : b.v[i]; }); }
   static Vec1 min(Vec1 a, Vec1 b) { return each([&](int i) { return a.v[i] < b.v[i] ? a.v[i] : b.v[i]; }); }
   static Vec1 sqrt(Vec1 a) { return each([&](int i) { return std::sqrt(a.v[i]); }); }
+  // a where x < 0, else b (NaN and -0 take b)
+  static Vec1 select_neg(Vec1 x, Vec1 a, Vec1 b) { return each([&](int i) { return x.v[i] < 0.f ? a.v[i] : b.v[i]; }); }
   // Round to nearest by the 1.5 * 2^23 trick (exact for |a| < 2^22; no SSE4.1 needed).
   static Vec1 round(Vec1 a) { return each([&](int i) { return (a.v[i] + 12582912.f) - 12582912.f; }); }
   // 2^n for an integral n in [-127, 127]; n = -127 gives 0.
@@ -92,6 +94,9 @@ struct Vec256 {
   GPTUNE_AVX2 static Vec256 max(Vec256 a, Vec256 b) { return {_mm256_max_ps(a.v, b.v)}; }
   GPTUNE_AVX2 static Vec256 min(Vec256 a, Vec256 b) { return {_mm256_min_ps(a.v, b.v)}; }
   GPTUNE_AVX2 static Vec256 sqrt(Vec256 a) { return {_mm256_sqrt_ps(a.v)}; }
+  GPTUNE_AVX2 static Vec256 select_neg(Vec256 x, Vec256 a, Vec256 b) {
+    return {_mm256_blendv_ps(b.v, a.v, _mm256_cmp_ps(x.v, _mm256_setzero_ps(), _CMP_LT_OQ))};
+  }
   GPTUNE_AVX2 static Vec256 round(Vec256 a) { return {_mm256_round_ps(a.v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)}; }
   GPTUNE_AVX2 static Vec256 pow2i(Vec256 n) {
     __m256i e = _mm256_add_epi32(_mm256_cvtps_epi32(n.v), _mm256_set1_epi32(127));
@@ -127,6 +132,9 @@ struct Vec512 {
   GPTUNE_AVX512 static Vec512 max(Vec512 a, Vec512 b) { return {_mm512_max_ps(a.v, b.v)}; }
   GPTUNE_AVX512 static Vec512 min(Vec512 a, Vec512 b) { return {_mm512_min_ps(a.v, b.v)}; }
   GPTUNE_AVX512 static Vec512 sqrt(Vec512 a) { return {_mm512_sqrt_ps(a.v)}; }
+  GPTUNE_AVX512 static Vec512 select_neg(Vec512 x, Vec512 a, Vec512 b) {
+    return {_mm512_mask_blend_ps(_mm512_cmp_ps_mask(x.v, _mm512_setzero_ps(), _CMP_LT_OQ), b.v, a.v)};
+  }
   GPTUNE_AVX512 static Vec512 round(Vec512 a) { return {_mm512_roundscale_ps(a.v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)}; }
   GPTUNE_AVX512 static Vec512 pow2i(Vec512 n) {
     __m512i e = _mm512_add_epi32(_mm512_cvtps_epi32(n.v), _mm512_set1_epi32(127));

@@ -1,5 +1,6 @@
 // Layout ops: reshape (a view), and copies for transpose, split, concat and slice. They move
-// memory only (TypedArray.set is a memcpy), so they stay in TypeScript.
+// memory only (TypedArray.set is a memcpy), so they stay in TypeScript; scatterRows (unpacking
+// packed tokens) runs on the embedding gather/scatter kernels.
 import { backend } from '../../backend/select.js';
 import { Tensor } from '../tensor.js';
 import { record } from '../tape.js';
@@ -118,5 +119,30 @@ export function transpose(x: Tensor, axis1: number, axis2: number): Tensor {
   };
   move(out.data, x.data, false, false);
   record('transpose', out, [x], [], () => move(x.gradBuffer(), out.grad!, true, true));
+  return out;
+}
+
+/**
+ * x [N, ...row] -> [rows, ...row]: row i of x lands at row index[i], every other row is 0 (packed
+ * tokens back in their padded batch). index: N distinct rows in [0, rows).
+ */
+export function scatterRows(x: Tensor, index: Int32Array, rows: number): Tensor {
+  const n = x.rank > 0 ? x.shape[0] : 0;
+  if (x.rank < 1 || index.length !== n) throw new ShapeError('scatterRows', `${index.length} row indices for x ${shapeStr(x.shape)}`);
+  const seen = new Uint8Array(rows);
+  for (let i = 0; i < n; i++) {
+    const r = index[i];
+    if (!(r >= 0 && r < rows) || seen[r]) throw new RangeError(`scatterRows: index[${i}] = ${r} is ${seen[r] ? 'repeated' : `outside [0, ${rows})`}`);
+    seen[r] = 1;
+  }
+  const dim = n > 0 ? x.size / n : sizeOf(x.shape.slice(1));
+  const out = Tensor.zeros([rows, ...x.shape.slice(1)]);
+  const be = backend();
+  be.embeddingBackward(out.data, x.data, index, n, dim); // out[index[i]] += x[i], onto zeros
+  record('scatterRows', out, [x], [], () => {
+    const g = Tensor.empty(x.shape);
+    be.embeddingForward(g.data, out.grad!, index, n, dim); // dx[i] = dout[index[i]]
+    be.axpy(x.gradBuffer(), 1, g.data, x.size);
+  });
   return out;
 }
