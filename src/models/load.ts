@@ -6,7 +6,7 @@ import { openCheckpoint } from '../formats/checkpoint.js';
 import { saveSafetensors, type HalfWidener, type Tensor as FileTensor } from '../formats/safetensors.js';
 import { backend } from '../backend/select.js';
 import type { DType } from '../formats/dtype.js';
-import type { QuantType } from '../formats/ggml_quant.js';
+import { quantizable, type QuantDType } from '../backend/quant_weight.js';
 import { shapeStr } from '../tensor/shape.js';
 import { writeOutputDir } from '../util/output_dir.js';
 import { MODEL_OUTPUT } from '../formats/output_files.js';
@@ -38,15 +38,16 @@ export interface LoadOptions {
   keepStoredDtype?: boolean;
   /**
    * Quantize the frozen linear weights (not the lm_head, as QLoRA leaves it) to ggml's Q8_0 (int8)
-   * or Q4_0 (q4) blocks of 32 along the input dimension; rows of other lengths stay as they are.
+   * or Q4_0 (q4) blocks of 32 along the input dimension (rows of other lengths stay as they are), or
+   * to bitsandbytes' NF4 with double quantization (nf4; any weight of whole 64-value blocks).
    */
   baseQuant?: BaseQuant;
 }
 
-/** --base-quant's values and the ggml block type each keeps weights in. */
-export const BASE_QUANTS = ['int8', 'q4'] as const;
+/** --base-quant's values and the block type each keeps weights in (ggml's, or bitsandbytes' NF4). */
+export const BASE_QUANTS = ['int8', 'q4', 'nf4'] as const;
 export type BaseQuant = (typeof BASE_QUANTS)[number];
-export const BASE_QUANT_TYPE: Record<BaseQuant, QuantType> = { int8: 'Q8_0', q4: 'Q4_0' };
+export const BASE_QUANT_TYPE: Record<BaseQuant, QuantDType> = { int8: 'Q8_0', q4: 'Q4_0', nf4: 'NF4' };
 
 export function loadModel(dir: string, { keepStoredDtype = false, baseQuant }: LoadOptions = {}): LoadedModel {
   if (!existsSync(dir)) throw new Error(`${dir}: no such model directory`);
@@ -84,7 +85,7 @@ export function loadWeightsInto(model: Module, dir: string, mapName: (key: strin
   // Quantized weights and their layout: Conv1D's [in, out] is quantized transposed (blocks along in).
   const quant = baseQuant ? BASE_QUANT_TYPE[baseQuant] : null;
   const quantLayout = new Map(quant ? model.namedModules().flatMap(([name, m]) =>
-    m instanceof Linear && name !== 'lm_head' && m.inFeatures % 32 === 0
+    m instanceof Linear && name !== 'lm_head' && quantizable(quant, m.outFeatures, m.inFeatures)
       ? [[m.weight, m.layout] as const] : []) : []);
   const loaded = new Set<string>();
   const unused: string[] = [];
