@@ -79,6 +79,10 @@ export function loadWeightsInto(model: Module, dir: string, mapName: (key: strin
   { keepStoredDtype = false, baseQuant }: LoadOptions = {}): { dtype: DType; missing: string[]; unused: string[]; path: string } {
   // Weights kept in their stored dtype are views of the memory-mapped file: no copy, no fresh memory.
   const source = openCheckpoint(dir, { map: keepStoredDtype });
+  // Weights quantized at load are read with plain reads into one reused f32 buffer: read through the
+  // mapping, their pages would stay resident as long as it lives (the embedding's bf16 view keeps it).
+  const quantSource = baseQuant && keepStoredDtype ? openCheckpoint(dir) : source;
+  let scratch = new Float32Array(0);
   const params = new Map(model.namedParameters());
   // Kept in the stored dtype: what GEMMs and lookups read as 16 bits (not norms and biases, which stay f32).
   const halfCapable = new Set(model.namedModules().flatMap(([, m]) => m instanceof Linear || m instanceof Embedding ? [m.weight] : []));
@@ -112,8 +116,10 @@ export function loadWeightsInto(model: Module, dir: string, mapName: (key: strin
       if (info.dtype === 'F16' || info.dtype === 'BF16') dtype = info.dtype;
       const layout = quantLayout.get(p);
       if (quant && layout) {
-        source.readFloat32Into(key, p.data, widen);
-        p.quantizeFrom(p.data, quant, layout === 'in_out');
+        if (scratch.length < p.size) scratch = new Float32Array(p.size);
+        const w = scratch.subarray(0, p.size);
+        quantSource.readFloat32Into(key, w, widen);
+        p.quantizeFrom(w, quant, layout === 'in_out');
       } else if (keepStoredDtype && (info.dtype === 'F16' || info.dtype === 'BF16') && halfCapable.has(p)) {
         p.storeHalf({ dtype: info.dtype, bits: source.readHalfBits(key) });
       } else {
@@ -125,6 +131,7 @@ export function loadWeightsInto(model: Module, dir: string, mapName: (key: strin
     }
   } finally {
     source.close();
+    if (quantSource !== source) quantSource.close();
     progress(-1);
   }
   const missing = [...params.keys()].filter((n) => !loaded.has(n));

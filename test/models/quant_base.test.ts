@@ -125,3 +125,13 @@ test('serve and chat open their base quantized with --base-quant (loadServedMode
   const kinds = new Set(served.model.namedParameters().map(([, p]) => p.storedDtype));
   assert.ok(kinds.has('Q4_0') && !kinds.has('Q8_0'), [...kinds].join(', '));
 });
+
+test('a bf16 checkpoint kept mapped (keepStoredDtype, as LoRA loads it) quantizes to the same blocks as one read into f32', () => {
+  const mapped = loadModel(fixturePath('gemma3-tiny'), { keepStoredDtype: true, baseQuant: 'nf4' }).model;
+  const read = new Map(loadModel(fixturePath('gemma3-tiny'), { baseQuant: 'nf4' }).model.namedParameters());
+  const nf4 = mapped.namedParameters().filter(([, p]) => p.storedDtype === 'NF4');
+  assert.ok(nf4.length >= 7 * 3, `${nf4.length} NF4 weights`);
+  for (const [n, p] of nf4) assert.deepEqual(p.weightOperand, read.get(n)!.weightOperand, n);
+  // The embedding stays a bf16 view of the mapped file; nothing quantized reads through it.
+  assert.ok(mapped.namedParameters().some(([n, p]) => n.includes('embed') && p.storedDtype === 'BF16'));
+});
