@@ -7,7 +7,7 @@ export function nativeBackend(addon: NativeAddon): Backend {
   const k = addon;
   const gemmQuant = (c: F32, a: F32, b: QuantWeight, m: number, n: number, k_: number, ta: boolean, tb: boolean, acc: boolean) =>
     b.dtype === 'NF4'
-      ? k.gemmNf4(c, a, b.blocks, b.absmaxCodes, b.absmax2, DYNAMIC_MAP, b.offset, m, n, k_, ta, tb !== b.transposed, acc)
+      ? k.gemmNf4(c, a, b.blocks, m, n, k_, ta, tb !== b.transposed, acc, b.absmaxCodes, b.absmax2, DYNAMIC_MAP, b.offset)
       : k.gemmQuant(c, a, b.blocks, m, n, k_, ta, tb !== b.transposed, acc, b.dtype === 'Q4_0');
   return {
     name: 'native',
