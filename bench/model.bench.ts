@@ -164,6 +164,14 @@ export function run(ctx: BenchContext): BenchRow[] {
     const p = pair({ mode: 'lora', ...shape, batch: 4, seq_len: 256, steps: 1, warmup: 1, lora_r: 8, lora_alpha: 16 }, PEER_DTYPES.slice(1));
     push(p, 'bf16 base', `lora r8 ${name} B4xT256`, 'tokens_per_sec', 'tokens/s');
     push(p, 'bf16 base', `lora r8 ${name} peak RSS`, 'max_rss_mb', 'MB');
+    // QLoRA-style quantized bases (--base-quant) at the 1B shape, against the same peer run (its base in bf16).
+    if (name !== 'Llama-3.2-1B') continue;
+    for (const quant of ['int8', 'nf4', 'q4'] as const) {
+      const q = p.map((peer) => ({ ...peer, ours: runOurs(ctx, { mode: 'lora', ...shape, batch: 4, seq_len: 256, steps: 1, warmup: 1, lora_r: 8, lora_alpha: 16,
+        base_quant: quant, compute_dtype: bf16Mode({ mode: 'lora' }, peer.dtype) ? 'bf16' : 'f32' }) }));
+      push(q, 'bf16 base', `lora r8 ${name} --base-quant ${quant} B4xT256`, 'tokens_per_sec', 'tokens/s');
+      push(q, 'bf16 base', `lora r8 ${name} --base-quant ${quant} peak RSS`, 'max_rss_mb', 'MB');
+    }
   }
   // BERT-base fine-tuning (issue: encoders): the full step (AdamW) and forward+backward alone, at
   // 8 x 128 tokens unpadded and with half the rows padded after 64 tokens (the attention mask's normal

@@ -10,7 +10,7 @@ import { generate } from '../../src/generate/generate.js';
 import type { CausalLM } from '../../src/models/causal_lm.js';
 import { applyLora } from '../../src/lora/index.js';
 import { createModel } from '../../src/models/registry.js';
-import { loadModel } from '../../src/models/load.js';
+import { loadModel, type BaseQuant } from '../../src/models/load.js';
 import { computeDtype, setComputeDtype } from '../../src/tensor/compute_dtype.js';
 import { isEncoderType } from '../../src/models/registry.js';
 import { timeTaskSteps } from './task_step.js';
@@ -21,8 +21,15 @@ interface Config {
   hf_config?: Record<string, unknown>;
   /** A bf16 checkpoint folder, loaded as `gptune train --method lora` loads it (linear weights kept bf16). */
   checkpoint?: string;
+<<<<<<< HEAD
   /** Encoders: rows 1, 3, 5 ... padded after this many real tokens (the attention mask's normal case). */
   pad_to?: number;
+=======
+  /** --base-quant for the checkpoint's frozen linear weights (int8, q4, nf4). */
+  base_quant?: BaseQuant;
+  /** Recompute each block's forward in backward (--gradient-checkpointing). */
+  gradient_checkpointing?: boolean;
+>>>>>>> nf4
   /** 'bf16': products with weights in bf16 (as --compute-dtype bf16), against the peer under autocast. */
   compute_dtype?: 'f32' | 'bf16';
   arch?: 'gpt2' | 'llama';
@@ -38,7 +45,7 @@ async function main() {
   if (cfg.compute_dtype && cfg.mode !== 'generate') setComputeDtype(cfg.compute_dtype);
   if (cfg.hf_config && isEncoderType(cfg.hf_config.model_type)) return finish(timeTaskSteps(cfg));
   const positions = Math.max(cfg.n_positions ?? 1024, cfg.seq_len);
-  const model: CausalLM = cfg.checkpoint ? loadModel(cfg.checkpoint, { keepStoredDtype: true }).model
+  const model: CausalLM = cfg.checkpoint ? loadModel(cfg.checkpoint, { keepStoredDtype: true, baseQuant: cfg.base_quant }).model
     : cfg.hf_config ? createModel(cfg.hf_config, 'bench config')
     : cfg.arch === 'llama'
     ? new LlamaForCausalLM(llamaConfigFrom({
@@ -67,7 +74,7 @@ async function main() {
     if (cfg.mode === 'lora') await applyBenchLora(model, cfg);
     const opt = cfg.mode === 'fwdbwd' ? null : new AdamW(model.parameters().filter((p) => p.requiresGrad), { lr: 1e-4 });
     const step = () => {
-      causalLMModelLoss(model, ids, ids, B, T).backward();
+      causalLMModelLoss(model, ids, ids, B, T, { gradientCheckpointing: cfg.gradient_checkpointing }).backward();
       if (opt) { opt.stepUpdate(); opt.zeroGrad(); } else model.zeroGrad();
     };
     for (let i = 0; i < (cfg.warmup ?? 2); i++) step();

@@ -7,6 +7,8 @@
 // - Backward kernels ACCUMULATE (+=) into their gradient outputs, so a tensor used twice sums its grads.
 // - Token ids and targets are Int32Array; -100 in targets means "ignore" (Hugging Face's ignore_index).
 
+import type { Nf4Blocks } from '../formats/nf4.js';
+
 export type F32 = Float32Array;
 export type I32 = Int32Array;
 export type BackendName = 'reference' | 'native';
@@ -17,7 +19,13 @@ export interface HalfWeight { readonly dtype: 'BF16' | 'F16'; readonly bits: Uin
  * stored rows. transposed: the blocks hold the transpose of the logical tensor (GPT-2's Conv1D
  * [in, out] kept as [out, in], ggml's layout, so blocks run along the input dimension).
  */
-export interface QuantWeight { readonly dtype: 'Q8_0' | 'Q4_0'; readonly blocks: Uint8Array; readonly transposed: boolean }
+export interface GgmlQuantWeight { readonly dtype: 'Q8_0' | 'Q4_0'; readonly blocks: Uint8Array; readonly transposed: boolean }
+/**
+ * A weight in bitsandbytes' NF4 with double quantization (formats/nf4.ts): blocks of 64 over the
+ * stored tensor flattened row-major (so across rows when a row is not whole blocks). transposed as above.
+ */
+export interface Nf4Weight extends Nf4Blocks { readonly dtype: 'NF4'; readonly transposed: boolean }
+export type QuantWeight = GgmlQuantWeight | Nf4Weight;
 /** A frozen weight kept in something other than f32; kernels widen it as they read it. */
 export type StoredWeight = HalfWeight | QuantWeight;
 export function isQuantWeight(w: StoredWeight): w is QuantWeight { return 'blocks' in w; }

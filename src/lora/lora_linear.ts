@@ -160,7 +160,7 @@ function storeBack(weight: Tensor, W: Float32Array, dtype = weight.storedDtype):
     if (weight.storedDtype === 'F32' && weight.data !== W) weight.data.set(W);
     return;
   }
-  if (dtype === 'Q8_0' || dtype === 'Q4_0') {
+  if (dtype === 'Q8_0' || dtype === 'Q4_0' || dtype === 'NF4') {
     weight.quantizeFrom(W, dtype);
     return;
   }

@@ -6,7 +6,7 @@ import { openCheckpoint } from '../formats/checkpoint.js';
 import { saveSafetensors, type HalfWidener, type Tensor as FileTensor } from '../formats/safetensors.js';
 import { backend } from '../backend/select.js';
 import type { DType } from '../formats/dtype.js';
-import type { QuantType } from '../formats/ggml_quant.js';
+import { quantizable, type QuantDType } from '../backend/quant_weight.js';
 import { shapeStr } from '../tensor/shape.js';
 import { writeOutputDir } from '../util/output_dir.js';
 import { MODEL_OUTPUT } from '../formats/output_files.js';
@@ -38,15 +38,16 @@ export interface LoadOptions {
   keepStoredDtype?: boolean;
   /**
    * Quantize the frozen linear weights (not the lm_head, as QLoRA leaves it) to ggml's Q8_0 (int8)
-   * or Q4_0 (q4) blocks of 32 along the input dimension; rows of other lengths stay as they are.
+   * or Q4_0 (q4) blocks of 32 along the input dimension (rows of other lengths stay as they are), or
+   * to bitsandbytes' NF4 with double quantization (nf4; any weight of whole 64-value blocks).
    */
   baseQuant?: BaseQuant;
 }
 
-/** --base-quant's values and the ggml block type each keeps weights in. */
-export const BASE_QUANTS = ['int8', 'q4'] as const;
+/** --base-quant's values and the block type each keeps weights in (ggml's, or bitsandbytes' NF4). */
+export const BASE_QUANTS = ['int8', 'q4', 'nf4'] as const;
 export type BaseQuant = (typeof BASE_QUANTS)[number];
-export const BASE_QUANT_TYPE: Record<BaseQuant, QuantType> = { int8: 'Q8_0', q4: 'Q4_0' };
+export const BASE_QUANT_TYPE: Record<BaseQuant, QuantDType> = { int8: 'Q8_0', q4: 'Q4_0', nf4: 'NF4' };
 
 export function loadModel(dir: string, { keepStoredDtype = false, baseQuant }: LoadOptions = {}): LoadedModel {
   if (!existsSync(dir)) throw new Error(`${dir}: no such model directory`);
@@ -78,13 +79,17 @@ export function loadWeightsInto(model: Module, dir: string, mapName: (key: strin
   { keepStoredDtype = false, baseQuant }: LoadOptions = {}): { dtype: DType; missing: string[]; unused: string[]; path: string } {
   // Weights kept in their stored dtype are views of the memory-mapped file: no copy, no fresh memory.
   const source = openCheckpoint(dir, { map: keepStoredDtype });
+  // Weights quantized at load are read with plain reads into one reused f32 buffer: read through the
+  // mapping, their pages would stay resident as long as it lives (the embedding's bf16 view keeps it).
+  const quantSource = baseQuant && keepStoredDtype ? openCheckpoint(dir) : source;
+  let scratch = new Float32Array(0);
   const params = new Map(model.namedParameters());
   // Kept in the stored dtype: what GEMMs and lookups read as 16 bits (not norms and biases, which stay f32).
   const halfCapable = new Set(model.namedModules().flatMap(([, m]) => m instanceof Linear || m instanceof Embedding ? [m.weight] : []));
   // Quantized weights and their layout: Conv1D's [in, out] is quantized transposed (blocks along in).
   const quant = baseQuant ? BASE_QUANT_TYPE[baseQuant] : null;
   const quantLayout = new Map(quant ? model.namedModules().flatMap(([name, m]) =>
-    m instanceof Linear && name !== 'lm_head' && m.inFeatures % 32 === 0
+    m instanceof Linear && name !== 'lm_head' && quantizable(quant, m.outFeatures, m.inFeatures)
       ? [[m.weight, m.layout] as const] : []) : []);
   const loaded = new Set<string>();
   const unused: string[] = [];
@@ -111,8 +116,10 @@ export function loadWeightsInto(model: Module, dir: string, mapName: (key: strin
       if (info.dtype === 'F16' || info.dtype === 'BF16') dtype = info.dtype;
       const layout = quantLayout.get(p);
       if (quant && layout) {
-        source.readFloat32Into(key, p.data, widen);
-        p.quantizeFrom(p.data, quant, layout === 'in_out');
+        if (scratch.length < p.size) scratch = new Float32Array(p.size);
+        const w = scratch.subarray(0, p.size);
+        quantSource.readFloat32Into(key, w, widen);
+        p.quantizeFrom(w, quant, layout === 'in_out');
       } else if (keepStoredDtype && (info.dtype === 'F16' || info.dtype === 'BF16') && halfCapable.has(p)) {
         p.storeHalf({ dtype: info.dtype, bits: source.readHalfBits(key) });
       } else {
@@ -124,6 +131,7 @@ export function loadWeightsInto(model: Module, dir: string, mapName: (key: strin
     }
   } finally {
     source.close();
+    if (quantSource !== source) quantSource.close();
     progress(-1);
   }
   const missing = [...params.keys()].filter((n) => !loaded.has(n));

@@ -18,7 +18,7 @@ export interface OpenedModel extends Omit<ModelDir, 'chatTemplate'> {
 
 /** --base-quant, one declaration for every command that opens a model (train, generate, eval, serve, chat). */
 export const baseQuantOption = () => opt.choice(BASE_QUANTS, {
-  help: 'quantize the frozen linear weights at load: int8 (ggml Q8_0) or q4 (ggml Q4_0), blocks of 32 with an f16 scale (LoRA trains on top, as QLoRA)',
+  help: 'quantize the frozen linear weights at load: int8 (ggml Q8_0) or q4 (ggml Q4_0), blocks of 32 with an f16 scale, or nf4 (QLoRA\'s NormalFloat4 with double quantization, as bitsandbytes); LoRA trains on top, as QLoRA',
 });
 
 /** models/model_dir.ts reads the folder; here the EOS ids fall back to the tokenizer's EOS and the template is compiled. */

@@ -7,7 +7,7 @@ import { type Shape, checkShape, shapeStr, sizeOf } from './shape.js';
 import { backward as runBackward, track } from './tape.js';
 import { isQuantWeight, type HalfWeight, type QuantWeight, type StoredWeight } from '../backend/backend.js';
 import { bf16ToF32, f16ToF32 } from '../formats/dtype.js';
-import { dequantize, quantBytes, quantize } from '../formats/ggml_quant.js';
+import { dequantizeWeight, heldBytes, quantizable, quantizeWeight, quantShapeRule, quantWeightBytes } from '../backend/quant_weight.js';
 
 export type TensorKind = 'param' | 'activation' | 'view' | 'const';
 
@@ -134,12 +134,12 @@ export class Tensor {
     this.requiresGrad = false;
   }
 
-  /** Keeps this 2-D parameter as ggml Q8_0/Q4_0 blocks and drops its f32 buffer; frozen from then on. */
+  /** Keeps this 2-D parameter as ggml Q8_0/Q4_0 or NF4 blocks and drops its f32 buffer; frozen from then on. */
   storeQuant(w: QuantWeight): void {
     if (this.kind !== 'param' || this.rank !== 2) throw new Error(`${this.toString()}: only 2-D parameters can be quantized`);
-    const rowLen = w.transposed ? this.shape[0] : this.shape[1];
-    if (rowLen % 32 !== 0) throw new Error(`${this.toString()}: rows of ${rowLen} values are not whole 32-value ${w.dtype} blocks`);
-    if (w.blocks.length !== quantBytes(w.dtype, this.size)) throw new Error(`${this.toString()}: ${w.blocks.length} bytes of ${w.dtype} for ${this.size} elements`);
+    const [rows, cols] = w.transposed ? [this.shape[1], this.shape[0]] : this.shape;
+    if (!quantizable(w.dtype, rows, cols)) throw new Error(`${this.toString()}: stored as [${rows}, ${cols}], not ${quantShapeRule(w.dtype)}`);
+    if (heldBytes(w) !== quantWeightBytes(w.dtype, this.size)) throw new Error(`${this.toString()}: ${heldBytes(w)} bytes of ${w.dtype} for ${this.size} elements`);
     this.stored = w;
     this.buffer = EMPTY;
     this.unallocated = false;
@@ -147,7 +147,7 @@ export class Tensor {
   }
 
   /**
-   * Quantizes f32 values W (in this tensor's layout) to ggml blocks and keeps those. transposed:
+   * Quantizes f32 values W (in this tensor's layout) to ggml or NF4 blocks and keeps those. transposed:
    * quantize W^T, so blocks run along the first dimension (a Conv1D [in, out] weight's input).
    * Defaults to how the weight is quantized now.
    */
@@ -158,7 +158,7 @@ export class Tensor {
       src = new Float32Array(this.size); // [cols, rows]
       for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) src[c * rows + r] = W[r * cols + c];
     }
-    this.storeQuant({ dtype, blocks: quantize(dtype, src), transposed });
+    this.storeQuant(quantizeWeight(dtype, src, transposed));
   }
 
   /** The values as float32: the buffer itself, or a widened (exact) or dequantized copy. */
@@ -166,7 +166,7 @@ export class Tensor {
     const s = this.stored;
     if (!s) return this.data;
     if (!isQuantWeight(s)) return s.dtype === 'BF16' ? bf16ToF32(s.bits) : f16ToF32(s.bits);
-    const w = dequantize(s.dtype, s.blocks, this.size);
+    const w = dequantizeWeight(s, this.size);
     if (!s.transposed) return w;
     const [rows, cols] = this.shape, out = new Float32Array(this.size); // w is [cols, rows]
     for (let c = 0; c < cols; c++) for (let r = 0; r < rows; r++) out[r * cols + c] = w[c * rows + r];

@@ -63,7 +63,8 @@ function nativeArgs(): Map<string, string[]> {
 const CONTROLS = new Set(['isa', 'threads', 'setThreads', 'setIsa', 'fmaPeak', 'bf16Hardware', 'mapFile', 'populateMapped']);
 // Native kernels that serve one Backend method for another operand type (src/backend/native/index.ts
 // dispatches): the method's arguments, then these extra ones.
-const VARIANTS: Record<string, { method: string; extra: string[] }> = { gemmHalf: { method: 'gemm', extra: ['f16'] }, gemmQuant: { method: 'gemm', extra: ['q4'] } };
+const VARIANTS: Record<string, { method: string; extra: string[] }> = { gemmHalf: { method: 'gemm', extra: ['f16'] }, gemmQuant: { method: 'gemm', extra: ['q4'] },
+  gemmNf4: { method: 'gemm', extra: ['absmaxCodes', 'absmax2', 'code8', 'offset'] } };
 // Native kernels that take one trailing argument more than their Backend method (the B operand's kind).
 const EXTRA: Record<string, string[]> = { gemmBf16: ['bKind'] };
 

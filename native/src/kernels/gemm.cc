@@ -77,6 +77,29 @@ GPTUNE_KERNEL(gemmQuant) {
   gemm::sgemm_stored_b(c, a, b, kind, m, n, k, trans_a, trans_b, accumulate);
 }
 
+// gemmNf4(c, a, b, m, n, k, transA, transB, accumulate, absmaxCodes, absmax2, code8, offset): gemm with B
+// in bitsandbytes' NF4 with double quantization (src/formats/nf4.ts; b its nibbles) over stored B
+// flattened row-major ([K,N], or [N,K] when transB), dequantized as op(B) is packed.
+GPTUNE_KERNEL(gemmNf4) {
+  const int64_t m = args.dim(3, "m"), n = args.dim(4, "n"), k = args.dim(5, "k");
+  const bool trans_a = args.flag(6, "transA"), trans_b = args.flag(7, "transB"), accumulate = args.flag(8, "accumulate");
+  const int64_t mn = product(args, m, n, "m*n"), mk = product(args, m, k, "m*k"), kn = product(args, k, n, "k*n");
+  if (kn % 64 != 0) args.fail("b", std::to_string(kn) + " values are not whole 64-value NF4 blocks");
+  const int64_t nb = kn / 64;
+  float* c = args.f32(0, "c", mn);
+  const float* a = args.f32(1, "a", mk);
+  gemm::Nf4View w;
+  w.q = args.u8(2, "b", kn / 2);
+  w.absmax_codes = args.u8(9, "absmaxCodes", nb);
+  w.absmax2 = args.f32(10, "absmax2", (nb + 255) / 256);
+  w.code8 = args.f32(11, "code8", 256);
+  w.offset = static_cast<float>(args.number(12, "offset"));
+  if (overlap(c, mn, a, mk)) args.fail("c", "overlaps 'a'");
+  const uint8_t* cb = reinterpret_cast<const uint8_t*>(c);
+  if (mn > 0 && cb < w.q + kn / 2 && w.q < reinterpret_cast<const uint8_t*>(c + mn)) args.fail("c", "overlaps 'b'");
+  gemm::sgemm_stored_b(c, a, &w, gemm::STORED_NF4, m, n, k, trans_a, trans_b, accumulate);
+}
+
 }  // namespace gptune
 
 namespace gptune {

@@ -19,6 +19,9 @@ export interface NativeAddon extends NativeKernels {
   /** gemm with B as ggml blocks along its stored rows: Q8_0, or Q4_0 when q4 is set. */
   gemmQuant(c: F32, a: F32, b: Uint8Array, m: number, n: number, k: number, transA: boolean, transB: boolean,
     accumulate: boolean, q4: boolean): void;
+  /** gemm with B in NF4 with double quantization over stored B flattened (formats/nf4.ts; b its nibbles); code8 is DYNAMIC_MAP. */
+  gemmNf4(c: F32, a: F32, b: Uint8Array, m: number, n: number, k: number, transA: boolean, transB: boolean, accumulate: boolean,
+    absmaxCodes: Uint8Array, absmax2: F32, code8: F32, offset: number): void;
   /** The instruction set the kernels dispatch to: 'avx512' | 'avx2' | 'scalar'. */
   isa(): string;
   threads(): number;

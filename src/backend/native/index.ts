@@ -1,19 +1,24 @@
 // The native backend: the addon's kernels under the Backend interface (marshalling only).
-import { isQuantWeight, type Backend } from '../backend.js';
+import { isQuantWeight, type Backend, type F32, type QuantWeight } from '../backend.js';
+import { DYNAMIC_MAP } from '../../formats/nf4.js';
 import type { NativeAddon } from './binding.js';
 
 export function nativeBackend(addon: NativeAddon): Backend {
   const k = addon;
+  const gemmQuant = (c: F32, a: F32, b: QuantWeight, m: number, n: number, k_: number, ta: boolean, tb: boolean, acc: boolean) =>
+    b.dtype === 'NF4'
+      ? k.gemmNf4(c, a, b.blocks, m, n, k_, ta, tb !== b.transposed, acc, b.absmaxCodes, b.absmax2, DYNAMIC_MAP, b.offset)
+      : k.gemmQuant(c, a, b.blocks, m, n, k_, ta, tb !== b.transposed, acc, b.dtype === 'Q4_0');
   return {
     name: 'native',
     get threads() { return addon.threads(); },
     gemm: (c, a, b, m, n, k_, ta, tb, acc) => b instanceof Float32Array
       ? k.gemm(c, a, b, m, n, k_, ta, tb, acc)
-      : isQuantWeight(b) ? k.gemmQuant(c, a, b.blocks, m, n, k_, ta, tb !== b.transposed, acc, b.dtype === 'Q4_0')
+      : isQuantWeight(b) ? gemmQuant(c, a, b, m, n, k_, ta, tb, acc)
         : k.gemmHalf(c, a, b.bits, m, n, k_, ta, tb, acc, b.dtype === 'F16'),
     gemmBf16: (c, a, b, m, n, k_, ta, tb, acc) => b instanceof Float32Array
       ? k.gemmBf16(c, a, b, m, n, k_, ta, tb, acc, 0)
-      : isQuantWeight(b) ? k.gemmQuant(c, a, b.blocks, m, n, k_, ta, tb !== b.transposed, acc, b.dtype === 'Q4_0')
+      : isQuantWeight(b) ? gemmQuant(c, a, b, m, n, k_, ta, tb, acc)
         : k.gemmBf16(c, a, b.bits, m, n, k_, ta, tb, acc, b.dtype === 'F16' ? 2 : 1),
     get bf16Hardware() { return addon.bf16Hardware() === 1; },
     addBias: k.addBias, sumRows: k.sumRows, halfToF32: k.halfToF32,

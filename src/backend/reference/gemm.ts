@@ -2,7 +2,7 @@
 // Sums are accumulated in double (JS numbers) and rounded to float32 once, when stored in C.
 import { isQuantWeight, type F32, type StoredWeight } from '../backend.js';
 import { bf16ToF32, f16ToF32, f32ToBF16 } from '../../formats/dtype.js';
-import { dequantize } from '../../formats/ggml_quant.js';
+import { dequantizeWeight } from '../quant_weight.js';
 
 /** gemm of both operands rounded to bf16 (nearest, ties to even): the spec of the native gemmBf16. */
 export function gemmBf16(c: F32, a: F32, bIn: F32 | StoredWeight, m: number, n: number, k: number,
@@ -27,7 +27,7 @@ export function gemm(c: F32, a: F32, bIn: F32 | StoredWeight, m: number, n: numb
   let b: F32;
   if (bIn instanceof Float32Array) b = bIn;
   else if (isQuantWeight(bIn)) {
-    b = dequantize(bIn.dtype, bIn.blocks, k * n);
+    b = dequantizeWeight(bIn, k * n);
     if (bIn.transposed) transB = !transB;
   } else b = bIn.dtype === 'BF16' ? bf16ToF32(bIn.bits) : f16ToF32(bIn.bits);
   // Element strides of op(A)[i,p] and op(B)[p,j] inside the stored arrays.

@@ -124,10 +124,11 @@ void gemv_axpy(float* y, const float* X, const float* x, int64_t rows, int64_t c
   axpy_any(y, F32Rows{X, cols}, x, rows, cols, acc);
 }
 void gemv_dot_stored(float* y, const void* X, Stored kind, const float* x, int64_t rows, int64_t cols, bool acc) {
-  if (GemvRowsFn f = (kind == STORED_Q8_0 || kind == STORED_Q4_0) ? pick_dot_blocks(kind) : nullptr) {
-    const uint8_t* blocks = static_cast<const uint8_t*>(X);
+  const GemvRowsFn f = kind == STORED_Q8_0 || kind == STORED_Q4_0 ? pick_dot_blocks(kind)
+                       : kind == STORED_NF4 && cols % 64 == 0 ? pick_dot_nf4() : nullptr;
+  if (f) {
     parallel_for(rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(cols, 1)),
-                 [&](int64_t r0, int64_t r1) { f(y, blocks, x, cols, r0, r1, acc); });
+                 [&](int64_t r0, int64_t r1) { f(y, X, x, cols, r0, r1, acc); });
     return;
   }
   dot_any(y, StoredRows{X, cols, kind}, x, rows, cols, acc);

@@ -20,7 +20,8 @@ inline float fold(float* s) {
 
 // AVX-512: dot_rows<32>, two 16-lane accumulators (block elements 0..15 and 16..31).
 template <bool Q4>
-GPTUNE_AVX512 void dot_blocks_avx512(float* y, const uint8_t* X, const float* x, int64_t cols, int64_t r0, int64_t r1, bool acc) {
+GPTUNE_AVX512 void dot_blocks_avx512(float* y, const void* Xv, const float* x, int64_t cols, int64_t r0, int64_t r1, bool acc) {
+  const uint8_t* X = static_cast<const uint8_t*>(Xv);
   const int64_t nb = cols / 32, bytes = Q4 ? 18 : 34;
   for (int64_t r = r0; r < r1; ++r) {
     const uint8_t* blk = X + r * nb * bytes;
@@ -43,7 +44,8 @@ GPTUNE_AVX512 void dot_blocks_avx512(float* y, const uint8_t* X, const float* x,
 
 // AVX2: dot_rows<16>, two 8-lane accumulators; a block is two steps of 16 elements.
 template <bool Q4>
-GPTUNE_AVX2 void dot_blocks_avx2(float* y, const uint8_t* X, const float* x, int64_t cols, int64_t r0, int64_t r1, bool acc) {
+GPTUNE_AVX2 void dot_blocks_avx2(float* y, const void* Xv, const float* x, int64_t cols, int64_t r0, int64_t r1, bool acc) {
+  const uint8_t* X = static_cast<const uint8_t*>(Xv);
   const int64_t nb = cols / 32, bytes = Q4 ? 18 : 34;
   for (int64_t r = r0; r < r1; ++r) {
     const uint8_t* blk = X + r * nb * bytes;

@@ -30,7 +30,19 @@ const Kit& kit_scalar();
 // and f16 value is an f32 value), so a product with a half-precision weight equals the f32 one bit for bit.
 // Q8_0 / Q4_0 are ggml's blocks of 32 along a stored row (an f16 scale d, then int8 or 4-bit quants);
 // dequantized values q*d are exact f32 products, so the same holds for them.
-enum Stored { STORED_F32 = 0, STORED_BF16 = 1, STORED_F16 = 2, STORED_Q8_0 = 3, STORED_Q4_0 = 4 };
+// NF4 is bitsandbytes' NormalFloat4 with double quantization over the flattened matrix (an Nf4View);
+// its values NF4[code] * absmax are exact f32 products as well.
+enum Stored { STORED_F32 = 0, STORED_BF16 = 1, STORED_F16 = 2, STORED_Q8_0 = 3, STORED_Q4_0 = 4, STORED_NF4 = 5 };
+// An NF4 matrix (src/formats/nf4.ts): blocks of 64 values over the stored matrix flattened row-major.
+struct Nf4View {
+  const uint8_t* q;             // [n/2] two codes a byte, the first in the high nibble
+  const uint8_t* absmax_codes;  // [n/64] codes into code8
+  const float* absmax2;         // [ceil(n/64/256)] scales of the absmax codes
+  const float* code8;           // [256] the signed 8-bit dynamic map
+  float offset;                 // added to each dequantized absmax
+};
+// dst[0:n] = flattened elements e0..e0+n of an NF4 matrix, dequantized (nf4.cc).
+void dequant_nf4(float* dst, const Nf4View& w, int64_t e0, int64_t n);
 // One IEEE f16 pattern -> f32, exact (widen.cc).
 float f16_to_f32(uint16_t h);
 // dst[0:n] = src[0:n] widened to f32 (widen.cc).
@@ -48,6 +60,7 @@ inline int64_t stored_row_bytes(Stored kind, int64_t cols) {
 }
 // dst[0:n] = stored row r (of ld values) of a 16-bit or quantized matrix, columns c0..c0+n, in f32.
 inline void load_row(float* dst, const void* base, Stored kind, int64_t ld, int64_t r, int64_t c0, int64_t n) {
+  if (kind == STORED_NF4) return dequant_nf4(dst, *static_cast<const Nf4View*>(base), r * ld + c0, n);
   const uint8_t* row = static_cast<const uint8_t*>(base) + r * stored_row_bytes(kind, ld);
   if (kind == STORED_Q8_0 || kind == STORED_Q4_0) dequant(dst, row, kind, c0, n);
   else widen(dst, reinterpret_cast<const uint16_t*>(row) + c0, n, kind);
@@ -63,8 +76,10 @@ void gemv_axpy_stored(float* y, const void* X, Stored kind, const float* x, int6
 
 // y[r] (+)= dot(X[r, :], x) for r in [r0, r1) with X [rows, cols] as ggml blocks (gemv_quant.cc): the
 // fused per-ISA loop for kind Q8_0 / Q4_0, or null where there is none (then rows are dequantized first).
-using GemvRowsFn = void (*)(float* y, const uint8_t* X, const float* x, int64_t cols, int64_t r0, int64_t r1, bool acc);
+// X is the blocks, or for NF4 (pick_dot_nf4, nf4.cc; rows of whole 64-value blocks) an Nf4View.
+using GemvRowsFn = void (*)(float* y, const void* X, const float* x, int64_t cols, int64_t r0, int64_t r1, bool acc);
 GemvRowsFn pick_dot_blocks(Stored kind);
+GemvRowsFn pick_dot_nf4();
 
 // C[M,N] = (accumulate ? C : 0) + op(A) @ op(B) on the pool's threads, with the kit cpu_isa() picks.
 void sgemm(float* c, const float* a, const float* b, int64_t m, int64_t n, int64_t k,
