@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { type BenchContext, type BenchRow, runPeer, timeit } from './harness.js';
 import { backend } from '../src/backend/select.js';
+import { readBandwidth } from './bandwidth.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const GPT2_124M = { n_layer: 12, n_embd: 768, n_head: 12, vocab_size: 50257 };
@@ -75,13 +76,6 @@ function runOurs(ctx: BenchContext, cfg: object): Record<string, number> | null 
     return null;
   }
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
-}
-
-/** Read bandwidth: a threaded sum over 1 GiB (far beyond the caches), in GB/s. */
-function readBandwidth(): number {
-  const a = new Float32Array(1 << 28).fill(1);
-  const s = timeit(() => { backend().sum(a, a.length); }, { warmup: 1, minIters: 5, minSeconds: 1 });
-  return a.byteLength / s / 1e9;
 }
 
 export function run(ctx: BenchContext): BenchRow[] {

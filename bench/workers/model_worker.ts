@@ -21,15 +21,12 @@ interface Config {
   hf_config?: Record<string, unknown>;
   /** A bf16 checkpoint folder, loaded as `gptune train --method lora` loads it (linear weights kept bf16). */
   checkpoint?: string;
-<<<<<<< HEAD
   /** Encoders: rows 1, 3, 5 ... padded after this many real tokens (the attention mask's normal case). */
   pad_to?: number;
-=======
   /** --base-quant for the checkpoint's frozen linear weights (int8, q4, nf4). */
   base_quant?: BaseQuant;
   /** Recompute each block's forward in backward (--gradient-checkpointing). */
   gradient_checkpointing?: boolean;
->>>>>>> nf4
   /** 'bf16': products with weights in bf16 (as --compute-dtype bf16), against the peer under autocast. */
   compute_dtype?: 'f32' | 'bf16';
   arch?: 'gpt2' | 'llama';

@@ -23,6 +23,8 @@ class Args {
   float* f32(size_t i, const char* name, size_t min_len) { return typed<float>(i, name, min_len, napi_float32_array, "Float32Array", false); }
   // Uint16Array argument (f16 / bf16 bit patterns read from a checkpoint).
   uint16_t* u16(size_t i, const char* name, size_t min_len) { return typed<uint16_t>(i, name, min_len, napi_uint16_array, "Uint16Array", false); }
+  // Uint32Array argument (bf16 pairs packed for the GEMM's kernel).
+  uint32_t* u32(size_t i, const char* name, size_t min_len, bool nullable = false) { return typed<uint32_t>(i, name, min_len, napi_uint32_array, "Uint32Array", nullable); }
   // Uint8Array argument (ggml quantized blocks), min_len in bytes.
   uint8_t* u8(size_t i, const char* name, size_t min_len) { return typed<uint8_t>(i, name, min_len, napi_uint8_array, "Uint8Array", false); }
   // Int32Array argument; with nullable, JS null gives nullptr.
@@ -68,6 +70,15 @@ class Args {
   // The raw argument, for kernels that take a non-numeric value (an ArrayBuffer).
   napi_value value(size_t i, const char* name) { return arg(i, name); }
   napi_value make_number(double d) { napi_value v; napi_create_double(env_, d, &v); return v; }
+  // A new Uint32Array of n elements (zeroed); *data points at its storage.
+  napi_value make_u32(size_t n, uint32_t** data) {
+    void* p = nullptr;
+    napi_value ab, out;
+    if (napi_create_arraybuffer(env_, n * 4, &p, &ab) != napi_ok || napi_create_typedarray(env_, napi_uint32_array, n, ab, 0, &out) != napi_ok)
+      throw ArgError(std::string(kernel_) + ": could not allocate " + std::to_string(n * 4) + " bytes");
+    *data = static_cast<uint32_t*>(p);
+    return out;
+  }
   napi_value make_string(const char* s) { napi_value v; napi_create_string_utf8(env_, s, NAPI_AUTO_LENGTH, &v); return v; }
 
   [[noreturn]] void fail(const char* name, const std::string& what) {

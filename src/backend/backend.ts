@@ -29,6 +29,13 @@ export type QuantWeight = GgmlQuantWeight | Nf4Weight;
 /** A frozen weight kept in something other than f32; kernels widen it as they read it. */
 export type StoredWeight = HalfWeight | QuantWeight;
 export function isQuantWeight(w: StoredWeight): w is QuantWeight { return 'blocks' in w; }
+/**
+ * op(B) of gemmBf16 rounded to bf16 once and laid out for the backend's kernel (packBf16), for a
+ * weight that many products share while it does not change (the fused head's row blocks). `data` is
+ * the backend's own: AVX-512 BF16 panels, or the operand itself where the backend rounds per call.
+ */
+export interface PackedBf16 { readonly dtype: 'PACKED_BF16'; readonly n: number; readonly k: number; readonly transB: boolean; readonly data: Uint32Array | F32 | HalfWeight }
+export function isPackedBf16(w: F32 | StoredWeight | PackedBf16): w is PackedBf16 { return !(w instanceof Float32Array) && w.dtype === 'PACKED_BF16'; }
 
 /** A target id that counts for no loss and no gradient (PyTorch's and Hugging Face's -100). */
 export const IGNORE_INDEX = -100;
@@ -54,8 +61,15 @@ export interface Backend {
    * A quantized B (--base-quant) is multiplied as gemm does (dequantized exactly, f32 sums): its values
    * are not bf16 values, and QLoRA computes on the dequantized weight in the compute dtype it was given.
    */
-  gemmBf16(c: F32, a: F32, b: F32 | StoredWeight, m: number, n: number, k: number,
+  gemmBf16(c: F32, a: F32, b: F32 | StoredWeight | PackedBf16, m: number, n: number, k: number,
     transA: boolean, transB: boolean, accumulate: boolean): void;
+  /**
+   * op(B) [k, n] (B [k, n], or [n, k] when transB) prepared for gemmBf16: the same results as passing
+   * b itself, with the rounding and packing done here once. Valid while b's values do not change.
+   * reuse: an earlier packing (any operand) whose memory may be overwritten and returned: packing a
+   * changing weight each step into the same buffer spares the page faults of a new one.
+   */
+  packBf16(b: F32 | HalfWeight, n: number, k: number, transB: boolean, reuse?: PackedBf16): PackedBf16;
   /** Whether gemmBf16 runs on bf16 hardware (AVX-512 BF16); elsewhere it rounds and runs the f32 GEMM. */
   readonly bf16Hardware: boolean;
   /** out[r,c] += bias[c] for out [rows, cols]. */

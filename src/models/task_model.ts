@@ -70,3 +70,20 @@ export function packTokens(mask: Int32Array | null | undefined, batch: number, s
   }
   return { index, segments, padded: n };
 }
+
+/**
+ * The padding mask as attention segments over the padded batch (DistilBERT's path; BERT packs instead,
+ * see packTokens): a token sees only tokens (segment 1), never padding; null when nothing is padded.
+ */
+export function paddingSegments(mask: Int32Array | null | undefined, n: number): Int32Array | null {
+  if (!mask) return null;
+  if (mask.length < n) throw new Error(`attention_mask has ${mask.length} entries, needs ${n}`);
+  let padded = false;
+  for (let i = 0; i < n; i++) if (mask[i] === 0) { padded = true; break; }
+  if (!padded) return null;
+  // Padding queries see only padding keys (their outputs are never read); every real query's
+  // scores are exactly those of a key-padding mask, as Hugging Face applies it.
+  const seg = new Int32Array(n);
+  for (let i = 0; i < n; i++) seg[i] = mask[i] === 0 ? 0 : 1;
+  return seg;
+}

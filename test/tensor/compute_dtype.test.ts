@@ -46,3 +46,47 @@ test('bf16 compute with gradient checkpointing replays each block in bf16: the s
   assert.equal(replayed.loss, plain.loss);
   plain.grads.forEach((g, i) => assert.deepEqual(replayed.grads[i], g, `parameter ${i}`));
 });
+
+test('the fused head in bf16 packs its weight once per call: the same loss and gradients as one gemmBf16 per block, and an updated weight is used', async () => {
+  const { linearCrossEntropy } = await import('../../src/tensor/ops/linear_cross_entropy.js');
+  const { Tensor } = await import('../../src/tensor/tensor.js');
+  const { gemmBf16: refGemmBf16 } = await import('../../src/backend/reference/gemm.js');
+  const { crossEntropyForward, crossEntropyBackward } = await import('../../src/backend/reference/crossentropy.js');
+  const V = 700, C = 48, R = 40;
+  const rand = (n: number, s: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + s) * 0.5);
+  const targets = Int32Array.from({ length: R }, (_, i) => (i * 131) % V);
+  const W = Tensor.param(rand(V * C, 1), [V, C], 'w'), h = Tensor.param(rand(R * C, 2), [R, C], 'h');
+  // The spec: logits = bf16(h) @ bf16(W)^T, cross-entropy in f32, dh = bf16(dlogits) @ bf16(W), dW = bf16(dlogits)^T bf16(h).
+  const spec = () => {
+    const logits = new Float32Array(R * V), losses = new Float32Array(R), lse = new Float32Array(R);
+    refGemmBf16(logits, h.data, W.data, R, V, C, false, true, false);
+    crossEntropyForward(losses, lse, logits, targets, R, V);
+    const dl = new Float32Array(R * V);
+    crossEntropyBackward(dl, new Float32Array(R).fill(1), logits, lse, targets, R, V); // per unit of loss sum, as the op
+    const dh = new Float32Array(R * C), dW = new Float32Array(V * C);
+    refGemmBf16(dh, dl, W.data, R, C, V, false, false, false);
+    refGemmBf16(dW, dl, h.data, V, C, R, true, false, false);
+    return { loss: losses.reduce((s, x) => s + x, 0) / R, dh: dh.map((x) => x / R), dW: dW.map((x) => x / R) };
+  };
+  const previous = setComputeDtype('bf16');
+  try {
+    for (let round = 0; round < 2; round++) {
+      h.grad = null; W.grad = null;
+      const loss = linearCrossEntropy(h, W, targets, { blockRows: 12 }); // 4 blocks share one packing
+      loss.backward();
+      const want = spec();
+      const close = (got: Float32Array, exp: Float32Array, what: string) => {
+        const scale = Math.max(...exp.map(Math.abs));
+        const worst = Math.max(...got.map((g, i) => Math.abs(g - exp[i])));
+        assert.ok(worst <= 1e-4 * scale + 1e-7, `round ${round} ${what}: ${worst} of ${scale}`);
+      };
+      assert.ok(Math.abs(loss.data[0] - want.loss) < 1e-5 * want.loss, `round ${round} loss ${loss.data[0]} vs ${want.loss}`);
+      close(h.grad!, want.dh, 'dh');
+      close(W.grad!, want.dW, 'dW');
+      // An optimizer-like update in place: the next call must multiply the new values (no stale packing).
+      W.data.set(rand(V * C, 7));
+    }
+  } finally {
+    setComputeDtype(previous);
+  }
+});

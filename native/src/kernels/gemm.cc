@@ -3,6 +3,7 @@
 #include "kernels/gemm/kit.h"
 #include "registry.h"
 #include <cstring>
+#include <algorithm>
 #include <vector>
 
 namespace gptune {
@@ -103,35 +104,31 @@ GPTUNE_KERNEL(gemmNf4) {
 }  // namespace gptune
 
 namespace gptune {
-namespace {
-
-// x rounded to the nearest bf16 (ties to even) and widened back: the reference's rounding, for the
-// path without AVX-512 BF16. NaN stays NaN.
-float round_bf16(float x) {
-  uint32_t u;
-  std::memcpy(&u, &x, 4);
-  if ((u & 0x7FFFFFFFu) > 0x7F800000u) return x;
-  u = (u + 0x7FFFu + ((u >> 16) & 1u)) & 0xFFFF0000u;
-  std::memcpy(&x, &u, 4);
-  return x;
-}
-
-}  // namespace
 
 // bf16Hardware(): 1 when gemmBf16 runs on AVX-512 BF16 instructions, else 0.
 GPTUNE_KERNEL(bf16Hardware) { result = args.make_number(gemm::sgemm_bf16_available() ? 1 : 0); }
 
 // gemmBf16(c, a, b, m, n, k, transA, transB, accumulate, bKind): the product of op(A) and op(B) each
 // rounded to bf16, summed in f32 (mixed precision, as autocast). bKind 0: b is a Float32Array;
-// 1: bf16 patterns, 2: f16 patterns (Uint16Array).
+// 1: bf16 patterns, 2: f16 patterns (Uint16Array); 3: packBf16's Uint32Array.
 GPTUNE_KERNEL(gemmBf16) {
   const int64_t m = args.dim(3, "m"), n = args.dim(4, "n"), k = args.dim(5, "k");
   const bool trans_a = args.flag(6, "transA"), trans_b = args.flag(7, "transB"), accumulate = args.flag(8, "accumulate");
   const int64_t kind = args.dim(9, "bKind");
-  if (kind > 2) args.fail("bKind", "must be 0 (f32), 1 (bf16) or 2 (f16)");
+  if (kind > 3) args.fail("bKind", "must be 0 (f32), 1 (bf16), 2 (f16) or 3 (packBf16's panels)");
   const int64_t mn = product(args, m, n, "m*n"), mk = product(args, m, k, "m*k"), kn = product(args, k, n, "k*n");
   float* c = args.f32(0, "c", mn);
   const float* a = args.f32(1, "a", mk);
+  if (kind == 3) {
+    // transB was fixed when packed (the caller checks it); the panels are read in place.
+    if (!gemm::sgemm_bf16_available()) args.fail("b", "is packed for AVX-512 BF16, which is off now (setIsa): pack it again");
+    const uint32_t* bp = args.u32(2, "b", gemm::bf16_packed_words(n, k));
+    if (overlap(c, mn, a, mk)) args.fail("c", "overlaps 'a'");
+    if (m == 0 || n == 0) return;
+    if (k == 0) { if (!accumulate) std::memset(c, 0, sizeof(float) * mn); return; }
+    gemm::sgemm_bf16(c, a, nullptr, nullptr, gemm::STORED_F32, m, n, k, trans_a, trans_b, accumulate, bp);
+    return;
+  }
   const float* b = kind == 0 ? args.f32(2, "b", kn) : nullptr;
   const uint16_t* b16 = kind == 0 ? nullptr : args.u16(2, "b", kn);
   const void* bptr = b ? static_cast<const void*>(b) : static_cast<const void*>(b16);
@@ -140,16 +137,57 @@ GPTUNE_KERNEL(gemmBf16) {
   if (mn > 0 && kn > 0 && reinterpret_cast<const char*>(c) < static_cast<const char*>(bptr) + bbytes &&
       static_cast<const char*>(bptr) < reinterpret_cast<const char*>(c + mn)) args.fail("c", "overlaps 'b'");
   const gemm::Stored stored = kind == 0 ? gemm::STORED_F32 : kind == 1 ? gemm::STORED_BF16 : gemm::STORED_F16;
-  if (m >= 2 && n >= 2 && k > 0 && gemm::sgemm_bf16_available()) {
+  if (m == 0 || n == 0) return;
+  if (k > 0 && (m == 1 || n == 1)) {
+    // A matrix-vector product: the vector rounded once, the matrix rounded row by row as it streams
+    // (no copy of it). op(A) [1,K] and op(B) [K,1] are K contiguous values whatever their flags.
+    if (m == 1) {
+      std::vector<float> x(a, a + k);
+      gemm::round_to_bf16(x.data(), k);
+      if (trans_b) gemm::gemv_dot_bf16(c, bptr, stored, x.data(), n, k, accumulate);  // B [N,K]
+      else gemm::gemv_axpy_bf16(c, bptr, stored, x.data(), k, n, accumulate);         // B [K,N]
+    } else {
+      std::vector<float> x(k);
+      if (b) std::copy(b, b + k, x.begin()); else gemm::widen(x.data(), b16, k, stored);
+      gemm::round_to_bf16(x.data(), k);
+      if (trans_a) gemm::gemv_axpy_bf16(c, a, gemm::STORED_F32, x.data(), k, m, accumulate);  // A [K,M]
+      else gemm::gemv_dot_bf16(c, a, gemm::STORED_F32, x.data(), m, k, accumulate);           // A [M,K]
+    }
+    return;
+  }
+  if (k > 0 && gemm::sgemm_bf16_available()) {
     gemm::sgemm_bf16(c, a, b, b16, stored, m, n, k, trans_a, trans_b, accumulate);
     return;
   }
   // Elsewhere: round copies of both operands, then the f32 GEMM (same values, summed in another order).
   std::vector<float> ar(a, a + mk), br(kn);
-  for (float& x : ar) x = round_bf16(x);
-  if (b) for (int64_t i = 0; i < kn; ++i) br[i] = round_bf16(b[i]);
-  else { gemm::widen(br.data(), b16, kn, stored); for (float& x : br) x = round_bf16(x); }
+  gemm::round_to_bf16(ar.data(), mk);
+  if (b) std::copy(b, b + kn, br.begin());
+  else gemm::widen(br.data(), b16, kn, stored);
+  gemm::round_to_bf16(br.data(), kn);
   gemm::sgemm(c, ar.data(), br.data(), m, n, k, trans_a, trans_b, accumulate);
+}
+
+// packBf16(b, n, k, transB, reuse, bKind): op(B) rounded to bf16 and laid out in the kernel's panels,
+// for gemmBf16 (bKind 3), once for a weight that many products share: into `reuse` (a Uint32Array
+// from an earlier call for the same n, k) or a new one; null without AVX-512 BF16. b and bKind as
+// gemmBf16's (0 f32, 1 bf16, 2 f16).
+GPTUNE_KERNEL(packBf16) {
+  const int64_t n = args.dim(1, "n"), k = args.dim(2, "k");
+  const bool trans_b = args.flag(3, "transB");
+  const int64_t kind = args.dim(5, "bKind");
+  if (kind > 2) args.fail("bKind", "must be 0 (f32), 1 (bf16) or 2 (f16)");
+  const int64_t kn = product(args, k, n, "k*n");
+  const float* b = kind == 0 ? args.f32(0, "b", kn) : nullptr;
+  const uint16_t* b16 = kind == 0 ? nullptr : args.u16(0, "b", kn);
+  if (!gemm::sgemm_bf16_available()) { napi_get_null(args.env(), &result); return; }
+  uint32_t* dst = nullptr;
+  const int64_t words = gemm::bf16_packed_words(n, k);
+  dst = args.u32(4, "reuse", words, true);
+  if (dst) result = args.value(4, "reuse");
+  else result = args.make_u32(words, &dst);  // a fresh buffer of hundreds of MB costs its page faults again
+  const gemm::Stored stored = kind == 0 ? gemm::STORED_F32 : kind == 1 ? gemm::STORED_BF16 : gemm::STORED_F16;
+  gemm::pack_bf16_b(dst, b, b16, stored, n, k, trans_b);
 }
 
 }  // namespace gptune

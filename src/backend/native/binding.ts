@@ -5,12 +5,14 @@ import { existsSync } from 'node:fs';
 import { packagePath } from '../../util/package_root.js';
 import type { Backend, F32 } from '../backend.js';
 
-export type NativeKernels = Omit<Backend, 'name' | 'threads' | 'gemm' | 'gemmBf16' | 'bf16Hardware'>;
+export type NativeKernels = Omit<Backend, 'name' | 'threads' | 'gemm' | 'gemmBf16' | 'packBf16' | 'bf16Hardware'>;
 export interface NativeAddon extends NativeKernels {
   gemm(c: F32, a: F32, b: F32, m: number, n: number, k: number, transA: boolean, transB: boolean, accumulate: boolean): void;
-  /** gemmBf16 with B as f32 (bKind 0) or 16-bit patterns: bf16 (1) or IEEE f16 (2). */
-  gemmBf16(c: F32, a: F32, b: F32 | Uint16Array, m: number, n: number, k: number, transA: boolean, transB: boolean,
-    accumulate: boolean, bKind: 0 | 1 | 2): void;
+  /** gemmBf16 with B as f32 (bKind 0), 16-bit patterns: bf16 (1) or IEEE f16 (2), or packBf16's panels (3). */
+  gemmBf16(c: F32, a: F32, b: F32 | Uint16Array | Uint32Array, m: number, n: number, k: number, transA: boolean, transB: boolean,
+    accumulate: boolean, bKind: 0 | 1 | 2 | 3): void;
+  /** op(B) as AVX-512 BF16 panels for gemmBf16's bKind 3, in `reuse` when given; null without AVX-512 BF16. b and bKind as gemmBf16's. */
+  packBf16(b: F32 | Uint16Array, n: number, k: number, transB: boolean, reuse: Uint32Array | null, bKind: 0 | 1 | 2): Uint32Array | null;
   /** 1 when gemmBf16 runs on AVX-512 BF16 instructions. */
   bf16Hardware(): number;
   /** gemm with B as 16-bit patterns: bf16, or IEEE f16 when f16 is set. */

@@ -1,5 +1,6 @@
 // The native backend: the addon's kernels under the Backend interface (marshalling only).
-import { isQuantWeight, type Backend, type F32, type QuantWeight } from '../backend.js';
+import { isPackedBf16, isQuantWeight, type Backend, type F32, type HalfWeight, type PackedBf16, type QuantWeight, type StoredWeight } from '../backend.js';
+import { checkPacked } from '../reference/gemm.js';
 import { DYNAMIC_MAP } from '../../formats/nf4.js';
 import type { NativeAddon } from './binding.js';
 
@@ -9,6 +10,10 @@ export function nativeBackend(addon: NativeAddon): Backend {
     b.dtype === 'NF4'
       ? k.gemmNf4(c, a, b.blocks, m, n, k_, ta, tb !== b.transposed, acc, b.absmaxCodes, b.absmax2, DYNAMIC_MAP, b.offset)
       : k.gemmQuant(c, a, b.blocks, m, n, k_, ta, tb !== b.transposed, acc, b.dtype === 'Q4_0');
+  const gemmBf16 = (c: F32, a: F32, b: F32 | StoredWeight, m: number, n: number, k_: number, ta: boolean, tb: boolean, acc: boolean) => b instanceof Float32Array
+    ? k.gemmBf16(c, a, b, m, n, k_, ta, tb, acc, 0)
+    : isQuantWeight(b) ? gemmQuant(c, a, b, m, n, k_, ta, tb, acc)
+      : k.gemmBf16(c, a, (b as HalfWeight).bits, m, n, k_, ta, tb, acc, b.dtype === 'F16' ? 2 : 1);
   return {
     name: 'native',
     get threads() { return addon.threads(); },
@@ -16,10 +21,21 @@ export function nativeBackend(addon: NativeAddon): Backend {
       ? k.gemm(c, a, b, m, n, k_, ta, tb, acc)
       : isQuantWeight(b) ? gemmQuant(c, a, b, m, n, k_, ta, tb, acc)
         : k.gemmHalf(c, a, b.bits, m, n, k_, ta, tb, acc, b.dtype === 'F16'),
-    gemmBf16: (c, a, b, m, n, k_, ta, tb, acc) => b instanceof Float32Array
-      ? k.gemmBf16(c, a, b, m, n, k_, ta, tb, acc, 0)
-      : isQuantWeight(b) ? gemmQuant(c, a, b, m, n, k_, ta, tb, acc)
-        : k.gemmBf16(c, a, b.bits, m, n, k_, ta, tb, acc, b.dtype === 'F16' ? 2 : 1),
+    gemmBf16: (c, a, b, m, n, k_, ta, tb, acc) => {
+      if (isPackedBf16(b)) {
+        checkPacked(b, n, k_, tb);
+        if (!(b.data instanceof Uint32Array)) return gemmBf16(c, a, b.data, m, n, k_, ta, tb, acc);
+        return k.gemmBf16(c, a, b.data, m, n, k_, ta, tb, acc, 3);
+      }
+      return gemmBf16(c, a, b, m, n, k_, ta, tb, acc);
+    },
+    // AVX-512 BF16 panels where the kernel runs on them (m of 1 included); elsewhere the operand
+    // itself, rounded per call as gemmBf16 does.
+    packBf16: (b, n, k_, tb, reuse): PackedBf16 => {
+      const into = reuse && reuse.data instanceof Uint32Array && reuse.n === n && reuse.k === k_ ? reuse.data : null;
+      const data = b instanceof Float32Array ? k.packBf16(b, n, k_, tb, into, 0) : k.packBf16(b.bits, n, k_, tb, into, b.dtype === 'F16' ? 2 : 1);
+      return { dtype: 'PACKED_BF16', n, k: k_, transB: tb, data: data ?? b };
+    },
     get bf16Hardware() { return addon.bf16Hardware() === 1; },
     addBias: k.addBias, sumRows: k.sumRows, halfToF32: k.halfToF32,
     add: k.add, mul: k.mul, scale: k.scale, axpy: k.axpy, addMul: k.addMul, sum: k.sum, sumSquares: k.sumSquares,

@@ -1,15 +1,33 @@
 // Reference GEMM: the spec for the native kernel, a plain triple loop that is obviously right.
 // Sums are accumulated in double (JS numbers) and rounded to float32 once, when stored in C.
-import { isQuantWeight, type F32, type StoredWeight } from '../backend.js';
+import { isPackedBf16, isQuantWeight, type F32, type HalfWeight, type PackedBf16, type StoredWeight } from '../backend.js';
 import { bf16ToF32, f16ToF32, f32ToBF16 } from '../../formats/dtype.js';
 import { dequantizeWeight } from '../quant_weight.js';
 
 /** gemm of both operands rounded to bf16 (nearest, ties to even): the spec of the native gemmBf16. */
-export function gemmBf16(c: F32, a: F32, bIn: F32 | StoredWeight, m: number, n: number, k: number,
+export function gemmBf16(c: F32, a: F32, bIn: F32 | StoredWeight | PackedBf16, m: number, n: number, k: number,
   transA: boolean, transB: boolean, accumulate: boolean): void {
+  if (isPackedBf16(bIn)) {
+    checkPacked(bIn, n, k, transB);
+    bIn = bIn.data as F32; // packBf16 below: op(B) already rounded, in B's layout
+  }
   if (!(bIn instanceof Float32Array) && isQuantWeight(bIn)) return gemm(c, a, bIn, m, n, k, transA, transB, accumulate);
   const b = bIn instanceof Float32Array ? bIn : bIn.dtype === 'BF16' ? bf16ToF32(bIn.bits) : f16ToF32(bIn.bits);
   gemm(c, roundToBf16(a), roundToBf16(b), m, n, k, transA, transB, accumulate);
+}
+
+/** The spec's packing: op(B) rounded to bf16 once (B's layout kept); nothing to reuse. */
+export function packBf16(b: F32 | HalfWeight, n: number, k: number, transB: boolean, _reuse?: PackedBf16): PackedBf16 {
+  const w = b instanceof Float32Array ? b : b.dtype === 'BF16' ? bf16ToF32(b.bits) : f16ToF32(b.bits);
+  if (w.length < n * k) throw new RangeError(`packBf16: b holds ${w.length} values, op(B) [${k}, ${n}] needs ${n * k}`);
+  return { dtype: 'PACKED_BF16', n, k, transB, data: roundToBf16(w.subarray(0, n * k)) };
+}
+
+/** A packed operand is only valid for the product it was packed for. */
+export function checkPacked(p: PackedBf16, n: number, k: number, transB: boolean): void {
+  if (p.n !== n || p.k !== k || p.transB !== transB) {
+    throw new RangeError(`gemmBf16: operand packed as op(B) [${p.k}, ${p.n}] transB ${p.transB}, used as [${k}, ${n}] transB ${transB}`);
+  }
 }
 
 function roundToBf16(x: F32): F32 {

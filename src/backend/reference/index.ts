@@ -2,7 +2,7 @@
 // native kernels are tested against, and the fallback when the addon cannot load.
 import type { Backend } from '../backend.js';
 import { add, addMul, axpy, mul, scale, sum, sumSquares } from './elementwise.js';
-import { gemm, gemmBf16 } from './gemm.js';
+import { gemm, gemmBf16, packBf16 } from './gemm.js';
 import { addBias, sumRows } from './bias.js';
 import { halfToF32 } from './convert.js';
 import { geluBackward, geluErfBackward, geluErfForward, geluForward, siluBackward, siluForward, tanhBackward, tanhForward } from './activations.js';
@@ -20,7 +20,7 @@ import { adamw, sgd } from './optimizers.js';
 export const referenceBackend: Backend = {
   name: 'reference',
   threads: 1,
-  gemm, gemmBf16, bf16Hardware: false, addBias, sumRows, halfToF32,
+  gemm, gemmBf16, packBf16, bf16Hardware: false, addBias, sumRows, halfToF32,
   add, mul, scale, axpy, addMul, sum, sumSquares,
   geluForward, geluBackward, siluForward, siluBackward, geluErfForward, geluErfBackward, tanhForward, tanhBackward,
   layerNormForward, layerNormBackward, rmsNormForward, rmsNormBackward,

@@ -4,7 +4,7 @@
 // then two axpys, and nothing but the small results is kept. Rows without a target (-100: prompt
 // tokens under completion-only loss, padding) are skipped entirely: no logits are computed for them.
 import { backend } from '../../backend/select.js';
-import { weightGemm } from '../compute_dtype.js';
+import { weightGemm, weightProduct } from '../compute_dtype.js';
 import { Tensor } from '../tensor.js';
 import { needsGrad, record } from '../tape.js';
 import { ShapeError, shapeStr } from '../shape.js';
@@ -54,6 +54,9 @@ export function linearCrossEntropy(hidden: Tensor, weight: Tensor, targets: Int3
   const dh = dHidden ? Tensor.empty([block, C]) : null;
   let sum = 0;
   const x = hidden.data, W = weight.weightOperand;
+  // The weight is the same operand in every block: in bf16 it is rounded and packed once per call.
+  const logitsOf = weightProduct(be, W, V, C, true);                  // (n, V) = h (n, C) @ W^T
+  const dHiddenOf = dh ? weightProduct(be, W, C, V, false) : null;   // (n, C) = dlogits (n, V) @ W (V, C)
   for (let start = 0; start < kept.length; start += block) {
     const n = Math.min(block, kept.length - start);
     for (let r = 0; r < n; r++) {
@@ -61,14 +64,14 @@ export function linearCrossEntropy(hidden: Tensor, weight: Tensor, targets: Int3
       h.data.set(x.subarray(row * C, row * C + C), r * C);
       tgt[r] = targets[row];
     }
-    mm(logits.data, h.data, W, n, V, C, false, true, false);
+    logitsOf(logits.data, h.data, n, false, false);
     be.crossEntropyForward(losses.data, lse.data, logits.data, tgt, n, V);
     sum += be.sum(losses.data, n);
     if (!dLogits) continue;
     dLogits.data.fill(0, 0, n * V);
     be.crossEntropyBackward(dLogits.data, ones!.data, logits.data, lse.data, tgt, n, V);
     if (dh && dHidden) {
-      mm(dh.data, dLogits.data, W, n, C, V, false, false, false); // (n, C) = dlogits (n, V) @ W (V, C)
+      dHiddenOf!(dh.data, dLogits.data, n, false, false);
       for (let r = 0; r < n; r++) dHidden.data.set(dh.data.subarray(r * C, r * C + C), kept[start + r] * C);
     }
     if (dWeight) mm(dWeight.data, dLogits.data, h.data, V, C, n, true, false, true); // (V, C) += dlogits^T h

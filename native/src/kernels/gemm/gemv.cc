@@ -2,6 +2,7 @@
 // shapes): the packed path would pack (and for transposes, transpose) the whole matrix to use 1/32
 // of each micro-tile, while a GEMV streams the matrix once. Per-ISA copies of one loop nest.
 #include <algorithm>
+#include <cstring>
 #include <vector>
 #include "kernels/gemm/kit.h"
 #include "simd/cpu.h"
@@ -23,6 +24,16 @@ struct F32Rows {
   GPTUNE_INLINE const float* operator()(int64_t r, int64_t j0, int64_t) const { return X + r * cols + j0; }
 };
 thread_local std::vector<float> t_row;
+
+GPTUNE_INLINE void round_bf16(float* d, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) {
+    uint32_t u;
+    std::memcpy(&u, d + j, 4);
+    const uint32_t r = (u + 0x7FFFu + ((u >> 16) & 1u)) & 0xFFFF0000u;
+    u = (u & 0x7FFFFFFFu) > 0x7F800000u ? u : r;
+    std::memcpy(d + j, &u, 4);
+  }
+}
 struct StoredRows {
   const void* X;
   int64_t cols;
@@ -31,6 +42,23 @@ struct StoredRows {
     if (t_row.size() < size_t(w)) t_row.resize(w);
     load_row(t_row.data(), X, kind, cols, r, j0, w);
     return t_row.data();
+  }
+};
+
+// Rows rounded to the nearest bf16 (ties to even, NaN kept) as they are read: gemmBf16 with m or n
+// of 1. A product of two bf16 values is exact in f32, so FMAs on rounded values are bf16 products
+// with f32 sums, as vdpbf16ps computes them; X is f32 or 16-bit (bf16 rows are already rounded).
+struct RoundedRows {
+  const void* X;
+  int64_t cols;
+  Stored kind;
+  GPTUNE_INLINE const float* operator()(int64_t r, int64_t j0, int64_t w) const {
+    if (t_row.size() < size_t(w)) t_row.resize(w);
+    float* d = t_row.data();
+    if (kind == STORED_F32) std::memcpy(d, static_cast<const float*>(X) + r * cols + j0, w * sizeof(float));
+    else load_row(d, X, kind, cols, r, j0, w);
+    if (kind != STORED_BF16) round_bf16(d, w);
+    return d;
   }
 };
 
@@ -136,6 +164,14 @@ void gemv_dot_stored(float* y, const void* X, Stored kind, const float* x, int64
 void gemv_axpy_stored(float* y, const void* X, Stored kind, const float* x, int64_t rows, int64_t cols, bool acc) {
   axpy_any(y, StoredRows{X, cols, kind}, x, rows, cols, acc);
 }
+
+void gemv_dot_bf16(float* y, const void* X, Stored kind, const float* x, int64_t rows, int64_t cols, bool acc) {
+  dot_any(y, RoundedRows{X, cols, kind}, x, rows, cols, acc);
+}
+void gemv_axpy_bf16(float* y, const void* X, Stored kind, const float* x, int64_t rows, int64_t cols, bool acc) {
+  axpy_any(y, RoundedRows{X, cols, kind}, x, rows, cols, acc);
+}
+void round_to_bf16(float* x, int64_t n) { round_bf16(x, n); }
 
 }  // namespace gemm
 }  // namespace gptune

@@ -74,6 +74,12 @@ void gemv_axpy(float* y, const float* X, const float* x, int64_t rows, int64_t c
 void gemv_dot_stored(float* y, const void* X, Stored kind, const float* x, int64_t rows, int64_t cols, bool acc);
 void gemv_axpy_stored(float* y, const void* X, Stored kind, const float* x, int64_t rows, int64_t cols, bool acc);
 
+// The same for gemmBf16 (m or n of 1): X (f32, bf16 or f16) rounded to bf16 as each row is read; x
+// must be rounded already (round_to_bf16: nearest, ties to even, in place).
+void gemv_dot_bf16(float* y, const void* X, Stored kind, const float* x, int64_t rows, int64_t cols, bool acc);
+void gemv_axpy_bf16(float* y, const void* X, Stored kind, const float* x, int64_t rows, int64_t cols, bool acc);
+void round_to_bf16(float* x, int64_t n);
+
 // y[r] (+)= dot(X[r, :], x) for r in [r0, r1) with X [rows, cols] as ggml blocks (gemv_quant.cc): the
 // fused per-ISA loop for kind Q8_0 / Q4_0, or null where there is none (then rows are dequantized first).
 // X is the blocks, or for NF4 (pick_dot_nf4, nf4.cc; rows of whole 64-value blocks) an Nf4View.
@@ -92,8 +98,12 @@ void sgemm_stored_b(float* c, const float* a, const void* b, Stored kind, int64_
 // summed in f32 (bf16.cc; vdpbf16ps). B is f32 (b) or 16-bit patterns (b16, kind BF16 or F16). Only
 // where sgemm_bf16_available(): AVX-512 BF16, and m, n >= 2 (gemm.cc rounds and calls sgemm otherwise).
 bool sgemm_bf16_available();
+// bpacked, when given, is all of op(B) from pack_bf16_b (then b and b16 are not read; any m >= 1).
 void sgemm_bf16(float* c, const float* a, const float* b, const uint16_t* b16, Stored bkind, int64_t m, int64_t n,
-                int64_t k, bool trans_a, bool trans_b, bool accumulate);
+                int64_t k, bool trans_a, bool trans_b, bool accumulate, const uint32_t* bpacked = nullptr);
+// op(B) rounded and laid out once for sgemm_bf16 (bf16_packed_words(n, k) 32-bit words).
+int64_t bf16_packed_words(int64_t n, int64_t k);
+void pack_bf16_b(uint32_t* dst, const float* b, const uint16_t* b16, Stored bkind, int64_t n, int64_t k, bool trans_b);
 
 }  // namespace gemm
 }  // namespace gptune
