@@ -16,6 +16,7 @@ import { writeRunResult } from '../train/run_output.js';
 import { UsageError, GptuneError } from '../util/errors.js';
 import { openModel, taskEncoding, withTokenizerEos } from './model.js';
 import { DEFAULT_LR, INIT_SEQ_LEN, MAX_DEFAULT_SEQ_LEN, type TrainRunOptions } from './train_options.js';
+import { isMaskedLMRun, runMaskedLMTraining, type PreparedMaskedLM } from './train_mlm.js';
 import { distributed, shardBatches, type Distributed } from '../train/distributed.js';
 import { setComputeDtype, type ComputeDtype } from '../tensor/compute_dtype.js';
 
@@ -51,6 +52,7 @@ export interface PreparedTraining {
 const lrRule = (o: TrainRunOptions, method: 'full' | 'lora') => DEFAULT_LR[o.init ? 'init' : method];
 
 export function prepareTraining(o: TrainRunOptions, log: Log = () => {}): PreparedTraining {
+  if (isMaskedLMRun(o)) throw new UsageError('an encoder on raw text trains as a masked LM: use runTraining (or prepareMaskedLM)');
   const dist = distributed(o.distributed);
   if (dist && !dist.isRoot) log = () => {};
   const ranks = dist?.size ?? 1;
@@ -124,7 +126,7 @@ export function prepareTraining(o: TrainRunOptions, log: Log = () => {}): Prepar
 }
 
 /** --lora-targets: 'all-linear' or a regex as PEFT takes a string, else a comma-separated list of names. */
-function loraTargets(spec: string | undefined): string | string[] | null {
+export function loraTargets(spec: string | undefined): string | string[] | null {
   if (spec === undefined) return null;
   if (spec === ALL_LINEAR || /[\\^$*+?()[\]|]/.test(spec)) return spec;
   return spec.split(',').map((s) => s.trim()).filter(Boolean);
@@ -151,7 +153,7 @@ function llamaIntermediate(width: number): number {
 
 export interface TrainingResult {
   summary: TrainSummary;
-  prepared: PreparedTraining;
+  prepared: PreparedTraining | PreparedMaskedLM;
 }
 
 /** bf16 compute where the CPU has AVX-512 BF16; elsewhere f32, said once (rounding alone would only be slower). */
@@ -164,8 +166,10 @@ function trainingComputeDtype(wanted: ComputeDtype, log: Log): ComputeDtype {
 }
 
 /** `gptune train`: prepare, train, and save the run's result and record into o.out. */
-export async function runTraining(o: TrainRunOptions, log: Log = () => {}, prepared = prepareTraining(o, log)): Promise<TrainingResult> {
-  const p = prepared;
+export async function runTraining(o: TrainRunOptions, log: Log = () => {}, prepared?: PreparedTraining): Promise<TrainingResult> {
+  // An encoder on raw text trains as a masked LM (src/run/train_mlm.ts).
+  if (!prepared && isMaskedLMRun(o)) return runMaskedLMTraining(o, log);
+  const p = prepared ?? prepareTraining(o, log);
   const { model } = p;
   const weightHooks: Pick<TrainHooks, 'saveWeights' | 'loadWeights'> = p.method === 'full'
     ? fullFineTuneHooks(model, p.extraFiles)

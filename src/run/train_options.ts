@@ -20,7 +20,10 @@ export const DEFAULT_LR = { init: 6e-4, lora: 2e-4, full: 5e-5 } as const;
 export const TRAIN_OPTIONS = {
   // What to start from.
   model: opt.string({ arg: 'dir', help: 'a Hugging Face model directory to start from' }),
-  init: opt.choice(['gpt2', 'llama'], { help: 'start from scratch with this architecture' }),
+  init: opt.choice(['gpt2', 'llama', 'bert', 'roberta'], { help: 'start from scratch with this architecture (bert, roberta: a masked LM)' }),
+  task: opt.choice(['mlm'], { defaultRule: 'mlm for an encoder (BERT family) on raw text, else causal LM', help: 'the objective: mlm = masked-LM training of an encoder' }),
+  mlmProbability: opt.number({ min: 0, max: 1, default: 0.15, help: 'masked LM: fraction of tokens chosen (of those 80% [MASK], 10% random, 10% unchanged)' }),
+  wholeWordMask: opt.bool({ default: false, help: 'masked LM: choose whole words (each word with --mlm-probability) and mask all its tokens' }),
   tokenizer: opt.string({ arg: 'name|dir', help: 'tokenizer for --init (built in: gpt2), or to override the model\'s' }),
   nLayer: opt.int({ min: 1, default: 4, help: 'layers (--init)' }),
   nEmbd: opt.int({ min: 1, default: 256, help: 'hidden size (--init)' }),
