@@ -18,6 +18,7 @@ import { registerChat } from './commands/chat.js';
 import { registerExport } from './commands/export.js';
 import { registerStudio } from './commands/studio.js';
 import { registerData } from './commands/data.js';
+import { registerPredict } from './commands/predict.js';
 
 export function buildProgram(): Command {
   const program = new Command('gptune')
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerTrain(program);
   registerGenerate(program);
   registerEval(program);
+  registerPredict(program);
   registerMerge(program);
   registerTokenize(program);
   registerTokenizerTrain(program);

@@ -9,10 +9,11 @@ import { readRows } from './jsonl.js';
 
 export type ProblemType = 'single_label_classification' | 'multi_label_classification' | 'regression' | 'token_classification';
 
-export type ClassificationRow = { inputIds: number[]; tokenTypeIds: number[] | null; label: number | number[] | null; tokenLabels: number[] | null };
+export type ClassificationRow = { inputIds: number[]; tokenTypeIds: number[] | null; label: number | number[] | null; tokenLabels: number[] | null; /** The row's line in its file, for errors. */ line?: number };
 
 export interface LoadClassificationOptions {
-  tokenizer: Tokenizer;
+  /** null: only pre-tokenized {"input_ids"} rows can be read (a text row is refused by file:line). */
+  tokenizer: Tokenizer | null;
   /** The model's label2id; null/undefined builds one from this data (training only). */
   label2id?: Record<string, number> | null;
   /** Tokens per row, special tokens included; longer rows are cut (and counted). */
@@ -64,7 +65,11 @@ export function loadClassificationRows(path: string, opts: LoadClassificationOpt
     if (id === undefined) throw new GptuneError(`unknown label ${JSON.stringify(v)} (labels: ${Object.keys(label2id).slice(0, 20).join(', ')})`, { file: path, line, key });
     return id;
   };
-  const types = takesTypeIds(opts.tokenizer);
+  const types = opts.tokenizer ? takesTypeIds(opts.tokenizer) : true;
+  const tokenizer = (line: number): Tokenizer => {
+    if (!opts.tokenizer) throw new GptuneError('text rows need a tokenizer, and the model has none (give --tokenizer, or {"input_ids"} rows)', { file: path, line });
+    return opts.tokenizer;
+  };
   const counts: ClassificationCounts = { rows: 0, truncated: 0, perLabel: {} };
   const seen = (name: string | number) => { const k = String(name); counts.perLabel[k] = (counts.perLabel[k] ?? 0) + 1; };
   const rows = raw.map((r): ClassificationRow => {
@@ -73,21 +78,21 @@ export function loadClassificationRows(path: string, opts: LoadClassificationOpt
       if (!r.tokens || !r.tags) throw new GptuneError('token classification needs {"tokens": [...], "tags": [...]} rows', { file: path, line: r.line });
       if (r.tokens.length !== r.tags.length) throw new GptuneError(`${r.tokens.length} tokens but ${r.tags.length} tags`, { file: path, line: r.line, key: 'tags' });
       const tagIds = r.tags.map((t) => { seen(t); return idOf(t, r.line, 'tags'); });
-      const e = encodeWordsInput(opts.tokenizer, r.tokens, null, { maxLength: opts.maxLength });
+      const e = encodeWordsInput(tokenizer(r.line), r.tokens, null, { maxLength: opts.maxLength });
       if (e.truncated) counts.truncated++;
       // The label goes on each word's first sub-token; later sub-tokens and special tokens get -100.
       const tokenLabels = e.wordIds.map((w, i) => (w === null || (i > 0 && e.wordIds[i - 1] === w) ? IGNORE_INDEX : tagIds[w]));
-      return { inputIds: e.ids, tokenTypeIds: types ? e.typeIds : null, label: null, tokenLabels };
+      return { inputIds: e.ids, tokenTypeIds: types ? e.typeIds : null, label: null, tokenLabels, line: r.line };
     }
     const label = readLabel(r, opts.problemType, path, idOf, numLabels, seen);
     if (r.inputIds) {
       let ids = r.inputIds, typeIds = r.typeIds ?? null;
       if (ids.length > opts.maxLength) { counts.truncated++; ids = ids.slice(0, opts.maxLength); typeIds = typeIds?.slice(0, opts.maxLength) ?? null; }
-      return { inputIds: ids, tokenTypeIds: typeIds, label, tokenLabels: null };
+      return { inputIds: ids, tokenTypeIds: typeIds, label, tokenLabels: null, line: r.line };
     }
-    const e = encodeInput(opts.tokenizer, r.text!, r.textPair ?? null, { maxLength: opts.maxLength });
+    const e = encodeInput(tokenizer(r.line), r.text!, r.textPair ?? null, { maxLength: opts.maxLength });
     if (e.truncated) counts.truncated++;
-    return { inputIds: e.ids, tokenTypeIds: types ? e.typeIds : null, label, tokenLabels: null };
+    return { inputIds: e.ids, tokenTypeIds: types ? e.typeIds : null, label, tokenLabels: null, line: r.line };
   });
   return { rows, label2id, counts };
 }

@@ -1,11 +1,13 @@
 // `gptune eval`: mean cross-entropy per target token (Hugging Face's shifted convention, -100
 // ignored) over a file, batch by batch; with task: also generated answers scored against the data.
+// A model with a classification head goes to eval_classification.ts (loss, accuracy, F1, confusion).
 import { opt, type OptionValues } from './option.js';
 import { baseQuantOption, openModel, requireTokenizer, taskEncoding } from './model.js';
 import { ArrayDataset, evalBatches, loadTaskData, defaultPadId, readRows, detectDataKind, type Example, type SequenceDataset } from '../data/index.js';
 import { evaluateLoss } from '../train/trainer.js';
 import { evaluateTask, type TaskScores } from '../eval/task_eval.js';
 import { GptuneError, UsageError } from '../util/errors.js';
+import { isTaskHeadModel, runClassificationEval, type ClassificationEvalResult } from './eval_classification.js';
 
 const MAX_DEFAULT_LENGTH = 1024;
 
@@ -14,7 +16,7 @@ export const EVAL_OPTIONS = {
   adapter: opt.string({ arg: 'dir', help: 'a LoRA adapter (PEFT format) to apply' }),
   tokenizer: opt.string({ arg: 'name|dir', help: 'tokenizer to use instead of the model directory\'s' }),
   baseQuant: baseQuantOption(),
-  data: opt.string({ arg: 'file', required: true, help: 'JSONL rows: {"text"}, {"input_ids"}, or task rows ({"prompt","completion"}, Alpaca, chat)' }),
+  data: opt.string({ arg: 'file', required: true, help: 'JSONL rows: {"text"}, {"input_ids"}, or task rows ({"prompt","completion"}, Alpaca, chat); for a classifier labelled rows ({"text","label"}, {"text","text_pair","label"}, {"tokens","tags"}, {"input_ids","label"}, CSV)' }),
   batchSize: opt.int({ min: 1, default: 8, help: 'sequences per batch' }),
   maxLength: opt.int({ min: 2, defaultRule: `the model's context, at most ${MAX_DEFAULT_LENGTH}`, help: 'truncate sequences to n tokens' }),
   task: opt.bool({ default: false, help: 'generate an answer for each prompt and score it against the completion' }),
@@ -26,7 +28,17 @@ export type EvalRunOptions = OptionValues<typeof EVAL_OPTIONS>;
 
 export interface EvalResult { loss: number; perplexity: number; tokens: number; task?: TaskScores }
 
-export function runEval(o: EvalRunOptions): EvalResult {
+/** A model with a classification head is scored by eval_classification.ts; a causal LM here. */
+export function runEval(o: EvalRunOptions): EvalResult | ClassificationEvalResult {
+  if (isTaskHeadModel(o.model)) {
+    const causalOnly = (['task', 'baseQuant', 'limit'] as const).find((k) => o[k] !== undefined && o[k] !== false);
+    if (causalOnly) throw new UsageError(`--${causalOnly === 'baseQuant' ? 'base-quant' : causalOnly} is for causal language models; ${o.model} has a classification head`);
+    return runClassificationEval(o);
+  }
+  return runCausalEval(o);
+}
+
+function runCausalEval(o: EvalRunOptions): EvalResult {
   const m = openModel(o.model, { adapter: o.adapter, tokenizer: o.tokenizer, keepStoredDtype: true, baseQuant: o.baseQuant });
   const { model, tok } = m;
   const seqLen = Math.min(o.maxLength ?? model.maxPositions, model.maxPositions, MAX_DEFAULT_LENGTH);

@@ -8,6 +8,9 @@ export { prepareTraining, runTraining, type PreparedTraining, type TrainingResul
 export { START_OPTIONS, startPreset, runStart, type StartOptions, type StartReport } from './start.js';
 export { GENERATE_OPTIONS, runGenerate, type GenerateRunOptions } from './generate.js';
 export { EVAL_OPTIONS, runEval, type EvalRunOptions, type EvalResult } from './eval.js';
+export { runClassificationEval, type ClassificationEvalResult } from './eval_classification.js';
+export { PREDICT_OPTIONS, runPredict, type PredictRunOptions, type Prediction } from './predict.js';
+export { openTaskModel, type OpenedTaskModel, type OpenTaskModelOptions } from './task_open.js';
 export { MERGE_OPTIONS, runMerge, type MergeRunOptions } from './merge.js';
 export { TOKENIZE_OPTIONS, TOKENIZER_TRAIN_OPTIONS, runTokenize, runTokenizerTrain, type TokenizeRunOptions, type TokenizerTrainRunOptions } from './tokenize.js';
 export * from './cache.js';
