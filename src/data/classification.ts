@@ -97,6 +97,26 @@ export function loadClassificationRows(path: string, opts: LoadClassificationOpt
   return { rows, label2id, counts };
 }
 
+/**
+ * What a file's labels describe, for a head that has none yet, without tokenizing: the problem (tokens +
+ * tags rows -> token classification; any list label -> multi-label; numbers with a fraction -> regression;
+ * else single-label) unless given, and the label map loadClassificationRows would build (sorted names).
+ */
+export function dataLabels(path: string, problemType: ProblemType | null = null): { problemType: ProblemType; label2id: Record<string, number> } {
+  const raw = /\.(csv)$/i.test(path) ? readCsvRows(path) : readJsonRows(path);
+  const problem = problemType ?? inferProblemType(raw);
+  return { problemType: problem, label2id: buildLabel2id(raw, problem) };
+}
+
+function inferProblemType(raw: RawRow[]): ProblemType {
+  if (raw.some((r) => r.tags)) return 'token_classification';
+  const labels = raw.flatMap((r) => (r.label == null ? [] : [r.label]));
+  if (labels.some((l) => Array.isArray(l))) return 'multi_label_classification';
+  const nums = labels.map((l) => (typeof l === 'number' ? l : typeof l === 'string' && l.trim() !== '' ? Number(l) : NaN));
+  if (nums.length > 0 && nums.every(Number.isFinite) && nums.some((x) => !Number.isInteger(x))) return 'regression';
+  return 'single_label_classification';
+}
+
 function readLabel(r: RawRow, problem: ProblemType, file: string, idOf: (v: string | number, line: number, key: string) => number, numLabels: number,
   seen: (n: string | number) => void): number | number[] | null {
   const v = r.label;

@@ -79,12 +79,13 @@ export function planLora(model: Module, config: Partial<LoraConfig> | LoraConfig
     targets = [...def];
   } else if (typeof targets === 'string' && targets.toLowerCase() === ALL_LINEAR) {
     // PEFT: every Linear / Conv1D except the output head, by full name.
-    targets = linears.map((s) => s.name).filter((n) => n !== 'lm_head');
+    targets = linears.map((s) => s.name).filter((n) => n !== 'lm_head' && !inModulesToSave(cfg.modules_to_save, n));
   }
   const matchedEntries = new Set<string>();
   const entries: LoraPlanEntry[] = [];
   for (const slot of slots) {
-    if (isIn(cfg.exclude_modules, slot.name)) continue;
+    // PEFT never adapts a modules_to_save module (a task head trains in full instead).
+    if (isIn(cfg.exclude_modules, slot.name) || inModulesToSave(cfg.modules_to_save, slot.name)) continue;
     const hits = typeof targets === 'string' ? (fullMatch(targets, slot.name) ? [targets] : []) : listMatches(targets, slot.name);
     if (hits.length === 0 || !layerSelected(cfg, targets, slot.name)) continue;
     for (const t of hits) matchedEntries.add(t);
@@ -259,6 +260,11 @@ function fullMatch(pattern: string, name: string): boolean {
 /** PEFT: a list entry matches the module of that exact name or any module whose name ends with '.' + entry. */
 function listMatches(targets: readonly string[], name: string): string[] {
   return targets.filter((t) => name === t || name.endsWith('.' + t));
+}
+
+/** PEFT's check: a module named by modules_to_save, or inside one (`(^|.*\.)m($|\..*)`). */
+function inModulesToSave(names: string[] | null, name: string): boolean {
+  return (names ?? []).some((m) => name === m || name.startsWith(m + '.') || name.endsWith('.' + m) || name.includes('.' + m + '.'));
 }
 
 function isIn(patterns: string[] | string | null, name: string): boolean {

@@ -5,6 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { opt, type OptionValues } from './option.js';
 import { TRAIN_OPTIONS } from './train_options.js';
+import { UsageError } from '../util/errors.js';
 import { prepareTraining, runTraining, type Log } from './train.js';
 import { requireTokenizer } from './model.js';
 import { packagePath } from '../util/package_root.js';
@@ -55,6 +56,7 @@ export async function runStart(o: StartOptions, log: Log): Promise<StartReport> 
   const out = resolve(o.out);
   say(`loading ${o.model} (backend: ${backend().name}, ${backend().threads} threads)`);
   const p = prepareTraining({ ...o, out }, say);
+  if (p.kind !== 'causal_lm') throw new UsageError('start fine-tunes a chat model on question/answer rows; train a classifier with gptune train');
   const tok = requireTokenizer({ tok: p.tok, dir: o.model ?? '--init' }, 'the demo');
   if (!p.valSet || !o.valData) throw new Error('start needs held-out data (--val-data)');
   const cases = readTaskCases(o.valData, tok.chatTemplate).slice(0, o.evalLimit);

@@ -6,8 +6,8 @@ import { createModel } from '../models/registry.js';
 import type { CausalLM } from '../models/causal_lm.js';
 import { resolveTokenizer, tokenizerFilesToSave, type LoadedTokenizer } from '../tokenizers/load.js';
 import { Batches, evalBatches, loadCorpus, loadTaskData, describeDrops, defaultPadId, detectDataKind, type DataFormat, type SequenceDataset, type TextTokenizer, type TaskFormat, type CorpusFormat } from '../data/index.js';
-import { applyLora, saveAdapter, loraCheckpointHooks, ALL_LINEAR } from '../lora/index.js';
-import { train, type TrainHooks, type TrainSummary } from '../train/trainer.js';
+import { applyLora, saveAdapter, loraCheckpointHooks } from '../lora/index.js';
+import type { TrainHooks, TrainSummary } from '../train/trainer.js';
 import { fullFineTuneHooks, saveFullWeights } from '../train/weights_io.js';
 import { backend } from '../backend/select.js';
 import { prepareOutputDir } from '../util/output_dir.js';
@@ -15,15 +15,17 @@ import { TRAIN_OUTPUT } from '../formats/output_files.js';
 import { writeRunResult } from '../train/run_output.js';
 import { UsageError, GptuneError } from '../util/errors.js';
 import { openModel, taskEncoding, withTokenizerEos } from './model.js';
-import { DEFAULT_LR, INIT_SEQ_LEN, MAX_DEFAULT_SEQ_LEN, type TrainRunOptions } from './train_options.js';
+import { DEFAULT_LR, INIT_SEQ_LEN, MAX_DEFAULT_SEQ_LEN, loraTargets, type TrainRunOptions } from './train_options.js';
 import { isMaskedLMRun, runMaskedLMTraining, type PreparedMaskedLM } from './train_mlm.js';
 import { distributed, shardBatches, type Distributed } from '../train/distributed.js';
-import { setComputeDtype, type ComputeDtype } from '../tensor/compute_dtype.js';
+import { runTrainLoop, type Log } from './train_loop.js';
+import { prepareTaskTraining, runTaskTraining, taskRunKind, type PreparedTaskTraining } from './train_task.js';
 
-export type Log = (line: string) => void;
+export type { Log };
 
 /** Everything a run needs, decided from the options: what `gptune train --verbose` prints as its config. */
 export interface PreparedTraining {
+  kind: 'causal_lm';
   model: CausalLM;
   tok: LoadedTokenizer | null;
   method: 'full' | 'lora';
@@ -51,8 +53,14 @@ export interface PreparedTraining {
 // The rules behind the options whose default depends on others (declared in train_options.ts).
 const lrRule = (o: TrainRunOptions, method: 'full' | 'lora') => DEFAULT_LR[o.init ? 'init' : method];
 
-export function prepareTraining(o: TrainRunOptions, log: Log = () => {}): PreparedTraining {
+/** A prepared run: language modelling (below) or a task head (train_task.ts). */
+export type PreparedRun = PreparedTraining | PreparedTaskTraining;
+
+export function prepareTraining(o: TrainRunOptions, log: Log = () => {}): PreparedRun {
+  // Labelled rows, a classification checkpoint or --task: a task-head run (HF's AutoModelFor<Task>).
   if (isMaskedLMRun(o)) throw new UsageError('an encoder on raw text trains as a masked LM: use runTraining (or prepareMaskedLM)');
+  const task = taskRunKind(o);
+  if (task) return prepareTaskTraining(o, task, log);
   const dist = distributed(o.distributed);
   if (dist && !dist.isRoot) log = () => {};
   const ranks = dist?.size ?? 1;
@@ -122,14 +130,7 @@ export function prepareTraining(o: TrainRunOptions, log: Log = () => {}): Prepar
   const extraFiles: Record<string, string> = { ...tokenizerFiles };
   if (generationConfig) extraFiles['generation_config.json'] = JSON.stringify(generationConfig, null, 2) + '\n';
   log(`train: ${maxSteps} steps (${stepsPerEpoch} per epoch) of ${o.batchSize}x${o.gradAccum} sequences${dist ? ` on each of ${ranks} MPI ranks` : ''}, lr ${lr}, ${method} fine-tuning on the ${backend().name} backend`);
-  return { model, tok, generationConfig, eosIds, method, lr, seqLen, maxSteps, warmupSteps, batches, valSet, padId, extraFiles, tokenizerFiles, dataSummary, resolved, dist };
-}
-
-/** --lora-targets: 'all-linear' or a regex as PEFT takes a string, else a comma-separated list of names. */
-export function loraTargets(spec: string | undefined): string | string[] | null {
-  if (spec === undefined) return null;
-  if (spec === ALL_LINEAR || /[\\^$*+?()[\]|]/.test(spec)) return spec;
-  return spec.split(',').map((s) => s.trim()).filter(Boolean);
+  return { kind: 'causal_lm', model, tok, generationConfig, eosIds, method, lr, seqLen, maxSteps, warmupSteps, batches, valSet, padId, extraFiles, tokenizerFiles, dataSummary, resolved, dist };
 }
 
 function initModel(o: TrainRunOptions, tok: LoadedTokenizer): { model: CausalLM; generationConfig: Record<string, unknown> } {
@@ -153,41 +154,26 @@ function llamaIntermediate(width: number): number {
 
 export interface TrainingResult {
   summary: TrainSummary;
-  prepared: PreparedTraining | PreparedMaskedLM;
-}
-
-/** bf16 compute where the CPU has AVX-512 BF16; elsewhere f32, said once (rounding alone would only be slower). */
-function trainingComputeDtype(wanted: ComputeDtype, log: Log): ComputeDtype {
-  if (wanted === 'bf16' && !backend().bf16Hardware) {
-    log('--compute-dtype bf16: this CPU has no AVX-512 BF16 (or the native backend is off); computing in f32');
-    return 'f32';
-  }
-  return wanted;
+  prepared: PreparedRun | PreparedMaskedLM;
 }
 
 /** `gptune train`: prepare, train, and save the run's result and record into o.out. */
-export async function runTraining(o: TrainRunOptions, log: Log = () => {}, prepared?: PreparedTraining): Promise<TrainingResult> {
+export async function runTraining(o: TrainRunOptions, log: Log = () => {}, prepared?: PreparedRun): Promise<TrainingResult> {
   // An encoder on raw text trains as a masked LM (src/run/train_mlm.ts).
   if (!prepared && isMaskedLMRun(o)) return runMaskedLMTraining(o, log);
-  const p = prepared ?? prepareTraining(o, log);
+  const run = prepared ?? prepareTraining(o, log);
+  if (run.kind === 'classification') return runTaskTraining(o, run, log);
+  const p = run;
   const { model } = p;
   const weightHooks: Pick<TrainHooks, 'saveWeights' | 'loadWeights'> = p.method === 'full'
     ? fullFineTuneHooks(model, p.extraFiles)
     : loraCheckpointHooks(model);
   const valSet = p.valSet;
   const dist = p.dist;
-  const computeDtype = trainingComputeDtype(o.computeDtype, log);
-  p.resolved.computeDtype = computeDtype; // the recorded config says what ran
-  const previousDtype = setComputeDtype(computeDtype);
-  const summary = await train(model, dist ? shardBatches(p.batches, dist.rank, dist.size) : p.batches, {
-    out: o.out, maxSteps: p.maxSteps, gradAccum: o.gradAccum, lr: p.lr, weightDecay: o.weightDecay, betas: [o.adamBeta1, o.adamBeta2], eps: o.adamEpsilon,
-    warmupSteps: p.warmupSteps, schedule: o.schedule, maxGradNorm: o.maxGradNorm, evalEvery: o.evalEvery,
-    saveEvery: o.saveEvery, logEvery: o.logEvery, seed: o.seed, resume: o.resume, overwrite: o.overwrite,
-    keepCheckpoints: o.keepCheckpoints, progress: o.progress, config: p.resolved, gradientCheckpointing: o.gradientCheckpointing, distributed: dist, bucketMb: o.bucketMb,
-  }, {
+  const summary = await runTrainLoop(o, p, model, dist ? shardBatches(p.batches, dist.rank, dist.size) : p.batches, {
     ...weightHooks,
     evalBatches: valSet && valSet.size > 0 ? () => evalBatches(valSet, { batchSize: o.batchSize, seqLen: p.seqLen, padId: p.padId, packing: o.packing }) : undefined,
-  }).finally(() => setComputeDtype(previousDtype));
+  }, log);
 
   // The run's result in --out: an HF model dir (full) or a PEFT adapter dir (LoRA), plus the record;
   // a stopped run leaves only its checkpoint (see writeRunResult).

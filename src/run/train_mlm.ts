@@ -23,7 +23,8 @@ import { TRAIN_OUTPUT } from '../formats/output_files.js';
 import { GptuneError, UsageError } from '../util/errors.js';
 import { setComputeDtype } from '../tensor/compute_dtype.js';
 import { DEFAULT_LR, INIT_SEQ_LEN, MAX_DEFAULT_SEQ_LEN, type TrainRunOptions } from './train_options.js';
-import { loraTargets, type Log } from './train.js';
+import { loraTargets } from './train_options.js';
+import type { Log } from './train_loop.js';
 
 export interface PreparedMaskedLM {
   objective: 'masked_lm';
@@ -47,6 +48,7 @@ export interface PreparedMaskedLM {
 
 /** Masked-LM when asked (--task mlm, --init bert|roberta), or for an encoder checkpoint given raw text (not labelled rows). */
 export function isMaskedLMRun(o: TrainRunOptions): boolean {
+  if (o.task === 'seq-cls' || o.task === 'token-cls') return false;
   if (o.task === 'mlm' || o.init === 'bert' || o.init === 'roberta') return true;
   if (!o.model || !existsSync(join(o.model, 'config.json'))) return false;
   const config = readModelConfig(join(o.model, 'config.json')).raw;

@@ -7,6 +7,7 @@ import { TRUNCATIONS } from '../data/task.js';
 import { DEFAULT_BUCKET_MB } from '../train/grad_buckets.js';
 import { COMPUTE_DTYPES } from '../tensor/compute_dtype.js';
 import { baseQuantOption } from './model.js';
+import { ALL_LINEAR } from '../lora/config.js';
 
 export const SAVE_DTYPES = ['F32', 'F16', 'BF16'] as const;
 
@@ -21,7 +22,7 @@ export const TRAIN_OPTIONS = {
   // What to start from.
   model: opt.string({ arg: 'dir', help: 'a Hugging Face model directory to start from' }),
   init: opt.choice(['gpt2', 'llama', 'bert', 'roberta'], { help: 'start from scratch with this architecture (bert, roberta: a masked LM)' }),
-  task: opt.choice(['mlm'], { defaultRule: 'mlm for an encoder (BERT family) on raw text, else causal LM', help: 'the objective: mlm = masked-LM training of an encoder' }),
+  task: opt.choice(['mlm', 'seq-cls', 'token-cls'], { defaultRule: 'mlm for an encoder (BERT family) on raw text; the head the --model\'s config names, else what labelled --data rows need; else causal LM', help: 'the objective: mlm = masked-LM training of an encoder; seq-cls / token-cls = a classification head (sequence or token; a checkpoint without that head gets a fresh one, as from_pretrained)' }),
   mlmProbability: opt.number({ min: 0, max: 1, default: 0.15, help: 'masked LM: fraction of tokens chosen (of those 80% [MASK], 10% random, 10% unchanged)' }),
   wholeWordMask: opt.bool({ default: false, help: 'masked LM: choose whole words (each word with --mlm-probability) and mask all its tokens' }),
   tokenizer: opt.string({ arg: 'name|dir', help: 'tokenizer for --init (built in: gpt2), or to override the model\'s' }),
@@ -41,6 +42,7 @@ export const TRAIN_OPTIONS = {
   packing: opt.bool({ default: false, help: 'task data: pack several examples per row (block-diagonal attention)' }),
   cacheDir: opt.string({ arg: 'dir', defaultRule: '$GPTUNE_CACHE_DIR, else ~/.cache/gptune', help: 'where token caches go (the data is only read)' }),
   skipBadRows: opt.bool({ default: false, help: 'skip malformed JSONL rows (and count them) instead of failing' }),
+  classWeights: opt.string({ arg: 'balanced|w0,w1,...', help: 'classification: weigh each class in the cross-entropy (balanced: n / (classes x count), as scikit-learn), for imbalanced labels' }),
   // Where the result goes.
   out: opt.string({ arg: 'dir', required: true, help: 'output directory (a Hugging Face model dir or a PEFT adapter, plus checkpoints)' }),
   resume: opt.bool({ default: false, help: 'continue the run in --out from its last checkpoint' }),
@@ -84,3 +86,10 @@ export const TRAIN_OPTIONS = {
 };
 
 export type TrainRunOptions = OptionValues<typeof TRAIN_OPTIONS>;
+
+/** --lora-targets: 'all-linear' or a regex as PEFT takes a string, else a comma-separated list of names. */
+export function loraTargets(spec: string | undefined): string | string[] | null {
+  if (spec === undefined) return null;
+  if (spec === ALL_LINEAR || /[\\^$*+?()[\]|]/.test(spec)) return spec;
+  return spec.split(',').map((s) => s.trim()).filter(Boolean);
+}

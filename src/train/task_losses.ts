@@ -5,6 +5,8 @@ import type { Tensor } from '../tensor/tensor.js';
 import { crossEntropy } from '../tensor/ops/loss.js';
 import { bceWithLogits, mseLoss } from '../tensor/ops/pointwise_loss.js';
 import type { ProblemType, TaskModel } from '../models/task_model.js';
+import { scale } from '../tensor/ops/elementwise.js';
+import type { BatchLoss } from './trainer.js';
 
 export interface TaskLossOptions {
   /** [num_labels] class weights for imbalanced data (CE: weighted mean; BCE: per-label weights). */
@@ -40,4 +42,16 @@ export function taskLoss(model: TaskModel, logits: Tensor, labels: Int32Array | 
     case 'regression':
       return mseLoss(logits, Float32Array.from(labels));
   }
+}
+
+/**
+ * The trainer's BatchLoss for a task head: taskLoss's mean over the batch's targets, times the batch's
+ * share of the step's targets (b.targetTokens / total), so accumulated micro-batches equal one batch.
+ */
+export function taskBatchLoss(model: TaskModel, opts: TaskLossOptions = {}): BatchLoss {
+  return (b, forward, total) => {
+    const logits = model.forward({ ids: b.inputIds, batch: b.batch, seqLen: b.seqLen, attentionMask: b.attentionMask, tokenTypeIds: b.tokenTypeIds, dropoutSeed: forward?.dropoutSeed });
+    const loss = taskLoss(model, logits, b.floatLabels ?? b.labels, opts);
+    return total > 0 ? scale(loss, b.targetTokens / total) : scale(loss, 0);
+  };
 }
