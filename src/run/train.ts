@@ -59,6 +59,7 @@ export type PreparedRun = PreparedTraining | PreparedTaskTraining;
 export function prepareTraining(o: TrainRunOptions, log: Log = () => {}): PreparedRun {
   if (isMaskedLMRun(o)) throw new UsageError('an encoder on raw text trains as a masked LM: use runTraining (or prepareMaskedLM)');
   // Labelled rows, a classification checkpoint or --task: a task-head run (HF's AutoModelFor<Task>).
+  if (isMaskedLMRun(o)) throw new UsageError('an encoder on raw text trains as a masked LM: use runTraining (or prepareMaskedLM)');
   const task = taskRunKind(o);
   if (task) return prepareTaskTraining(o, task, log);
   const dist = distributed(o.distributed);

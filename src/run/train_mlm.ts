@@ -50,8 +50,8 @@ export interface PreparedMaskedLM {
  * a *ForMaskedLM) given raw text; labelled rows on such a checkpoint train a classifier instead.
  */
 export function isMaskedLMRun(o: TrainRunOptions): boolean {
+  if (o.task === 'seq-cls' || o.task === 'token-cls') return false;
   if (o.task === 'mlm' || o.init === 'bert' || o.init === 'roberta') return true;
-  if (o.task) return false; // a classification head (train_task.ts)
   if (!o.model || !existsSync(join(o.model, 'config.json'))) return false;
   const config = readModelConfig(join(o.model, 'config.json')).raw;
   const task = taskOfArchitectures(config);
