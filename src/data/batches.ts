@@ -153,15 +153,8 @@ export class Batches {
   // This epoch's order (and packing) from the epoch's rng state alone, so restore() can redo it.
   private plan(): void {
     const n = this.dataset.size;
-    const order = new Int32Array(n);
-    for (let i = 0; i < n; i++) order[i] = i;
     const rng = new Rng(this.epochRng);
-    if (this.opts.shuffle) {
-      for (let i = n - 1; i > 0; i--) {
-        const j = rng.int(i + 1);
-        const t = order[i]; order[i] = order[j]; order[j] = t;
-      }
-    }
+    const order = epochOrder(n, rng, this.opts.shuffle);
     this.nextEpochRng = rng.state;
     if (this.opts.packing) {
       const lengths = new Int32Array(n);
@@ -208,4 +201,17 @@ export class Batches {
 export function* evalBatches(dataset: SequenceDataset, opts: Omit<BatchOptions, 'shuffle' | 'seed' | 'dropLast'>): Generator<Batch> {
   const it = new Batches(dataset, { ...opts, shuffle: false, dropLast: false });
   for (let k = 0; k < it.batchesPerEpoch; k++) yield it.next();
+}
+
+/** 0..n-1, shuffled (Fisher-Yates, drawing from rng) when asked: one epoch's row order. */
+export function epochOrder(n: number, rng: Rng, shuffle: boolean): Int32Array {
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  if (shuffle) {
+    for (let i = n - 1; i > 0; i--) {
+      const j = rng.int(i + 1);
+      const t = order[i]; order[i] = order[j]; order[j] = t;
+    }
+  }
+  return order;
 }

@@ -5,6 +5,7 @@ import { GptuneError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 import type { BatchSource, TrainBatch } from '../train/trainer.js';
 import { IGNORE_INDEX, padClassificationBatch, type ClassificationRow, type ProblemType } from './classification.js';
+import { epochOrder } from './batches.js';
 
 export interface ClassificationBatchOptions {
   batchSize: number;
@@ -76,20 +77,11 @@ export class ClassificationBatches implements BatchSource {
     this.pos = s.position;
   }
 
-  // This epoch's order from the epoch's rng state alone (Fisher-Yates, as data/batches.ts), so restore() can redo it.
+  // This epoch's order from the epoch's rng state alone (as data/batches.ts), so restore() can redo it.
   private plan(): void {
-    const n = this.rows.length;
-    const order = new Int32Array(n);
-    for (let i = 0; i < n; i++) order[i] = i;
     const rng = new Rng(this.epochRng);
-    if (this.opts.shuffle) {
-      for (let i = n - 1; i > 0; i--) {
-        const j = rng.int(i + 1);
-        const t = order[i]; order[i] = order[j]; order[j] = t;
-      }
-    }
+    this.order = epochOrder(this.rows.length, rng, this.opts.shuffle === true);
     this.nextEpochRng = rng.state;
-    this.order = order;
   }
 }
 
