@@ -39,10 +39,11 @@ if [ "$test_rows" -gt 0 ]; then
 fi
 fine_tune=(--method full --batch-size 16 --lr 5e-4 --schedule cosine --overwrite)
 
-# (1) the encoder: masked-LM pre-training from scratch (4 x 256 as the GPT base, 256 positions), then a head.
+# (1) the encoder: masked-LM pre-training from scratch on the GPT base's budget (its shape, 4 x 256 with 256
+# positions, and its 700 steps of 16 x 256 tokens, assets/base-model/README.md), then a head.
 timed "(1) encoder pre-training (masked LM)" gptune train --init roberta --tokenizer assets/base-model --data corpus/english \
-  --seq-len 256 --n-layer 4 --n-embd 256 --n-head 4 --val-fraction 0.01 --max-steps 100 --batch-size 16 --lr 1e-3 \
-  --warmup-steps 10 --schedule cosine --eval-every 50 --save-every 50 --out "$out/enc-base" --overwrite "${train_flags[@]}"
+  --seq-len 256 --n-layer 4 --n-embd 256 --n-head 4 --val-fraction 0.01 --max-steps 700 --batch-size 16 --lr 1e-3 \
+  --warmup-steps 40 --schedule cosine --eval-every 100 --save-every 100 --out "$out/enc-base" --overwrite "${train_flags[@]}"
 timed "(1) encoder + head fine-tuning" gptune train --model "$out/enc-base" --task seq-cls --data data/spam/train.jsonl \
   "${fine_tune[@]}" --max-steps 100 --warmup-steps 10 --out "$out/enc-cls" "${train_flags[@]}"
 gptune eval --model "$out/enc-cls" --data "$test_cls" --json > "$out/enc-cls.eval.json"
