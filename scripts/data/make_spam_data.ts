@@ -5,14 +5,12 @@
 // Deterministic: every run writes the same bytes.
 //
 //   node dist/scripts/data/make_spam_data.js [--out DIR] [--max-tokens N]    (default: data/spam, 200)
-import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { resolve } from 'node:path';
 import { Rng } from '../../src/util/rng.js';
 import { GptuneError } from '../../src/util/errors.js';
-import { writeFileAtomicSync } from '../../src/util/fs_atomic.js';
 import { packagePath } from '../../src/util/package_root.js';
+import { runIfMain, toJsonl, writeDataFiles } from './data_files.js';
 import { emailText } from './email_text.js';
 import { loadTokenizerDir } from '../../src/tokenizers/load.js';
 import type { Tokenizer } from '../../src/tokenizers/tokenizer.js';
@@ -121,8 +119,6 @@ export function generateSpamData(emails: readonly RawEmail[] = readSpamAssassin(
   return { train: rng.shuffle(train), test: rng.shuffle(test), dropped, groups };
 }
 
-export const toJsonl = (rows: readonly object[]): string => rows.map((r) => JSON.stringify(r) + '\n').join('');
-
 const count = (rows: readonly SpamRow[], label: Label) => rows.filter((r) => r.label === label).length;
 
 /** The dataset card, its numbers taken from the rows. */
@@ -170,17 +166,9 @@ function main(argv: string[]): void {
     else if (argv[i] === '--max-tokens' && i + 1 < argv.length && /^[1-9]\d*$/.test(argv[i + 1])) maxTokens = parseInt(argv[++i], 10);
     else throw new GptuneError(`unknown argument "${argv[i]}"; usage: make_spam_data [--out DIR] [--max-tokens N]`);
   }
-  mkdirSync(out, { recursive: true });
   const d = generateSpamData(readSpamAssassin(), { maxTokens });
-  for (const [name, text] of Object.entries(spamFiles(d, maxTokens))) writeFileAtomicSync(join(out, name), text);
+  writeDataFiles(out, spamFiles(d, maxTokens));
   console.log(`wrote ${out}: ${d.train.length} train rows (${count(d.train, 'spam')} spam), ${d.test.length} test rows (${count(d.test, 'spam')} spam)`);
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  try {
-    main(process.argv.slice(2));
-  } catch (e) {
-    console.error(e instanceof GptuneError ? `error: ${e.message}` : e);
-    process.exit(1);
-  }
-}
+runIfMain(import.meta.url, main);

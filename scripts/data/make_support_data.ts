@@ -3,14 +3,12 @@
 // asks every fact in words never seen in training. Deterministic: the committed files are its output.
 //
 //   node dist/scripts/data/make_support_data.js [--out DIR]    (default: <repo>/data/support)
-import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { resolve } from 'node:path';
 import { containsAnswer, normalizeAnswer } from '../../src/eval/metrics.js';
 import { Rng } from '../../src/util/rng.js';
 import { GptuneError } from '../../src/util/errors.js';
-import { writeFileAtomicSync } from '../../src/util/fs_atomic.js';
 import { packagePath } from '../../src/util/package_root.js';
+import { runIfMain, toJsonl, writeDataFiles } from './data_files.js';
 
 /** One thing the desk answers: the canonical reply, its key phrase, and question templates. */
 export interface SupportFact {
@@ -255,10 +253,6 @@ export function generateSupportData(facts: readonly SupportFact[] = SUPPORT_FACT
   return { train, test };
 }
 
-export function toJsonl(rows: readonly object[]): string {
-  return rows.map((r) => JSON.stringify(r) + '\n').join('');
-}
-
 /** The dataset card, with its numbers taken from the generated rows. */
 export function supportReadme(data: SupportData, facts: readonly SupportFact[] = SUPPORT_FACTS): string {
   const seen = data.test.filter((r) => r.pattern === 'seen').length;
@@ -338,17 +332,9 @@ function main(argv: string[]): void {
     if (argv[i] === '--out' && i + 1 < argv.length) out = resolve(argv[++i]);
     else throw new GptuneError(`unknown argument "${argv[i]}"; usage: make_support_data [--out DIR]`);
   }
-  mkdirSync(out, { recursive: true });
   const data = generateSupportData();
-  for (const [name, text] of Object.entries(supportFiles(data))) writeFileAtomicSync(join(out, name), text);
+  writeDataFiles(out, supportFiles(data));
   console.log(`wrote ${out}: ${SUPPORT_FACTS.length} facts, ${data.train.length} train rows, ${data.test.length} test rows`);
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  try {
-    main(process.argv.slice(2));
-  } catch (e) {
-    console.error(e instanceof GptuneError ? `error: ${e.message}` : e);
-    process.exit(1);
-  }
-}
+runIfMain(import.meta.url, main);

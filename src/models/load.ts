@@ -153,19 +153,36 @@ function loadProgress(path: string, total: number): (bytes: number) => void {
   };
 }
 
-/**
- * Saves model weights (in dtype) with config.json and, when given, generation_config.json and
- * tokenizer files, into dir (created if missing). Each file is staged, fsynced and renamed over
- * its target; files of an older model or adapter there are removed, anything else is kept.
- */
-export function saveModel(dir: string, model: Module, config: Record<string, unknown>,
-  { dtype = 'F32' as DType, generationConfig = null as Record<string, unknown> | null, extraFiles = {} as Record<string, string | Uint8Array> } = {}): void {
+function checkSaveDtype(dtype: DType): asserts dtype is 'F32' | 'F16' | 'BF16' {
   if (dtype !== 'F32' && dtype !== 'F16' && dtype !== 'BF16') throw new Error(`saveModel: dtype ${dtype} is not a float dtype (F32, F16, BF16)`);
-  writeOutputDir(dir, MODEL_OUTPUT, (stage) => {
-    const tensors: Array<[string, FileTensor]> = model.namedParameters().map(([name, p]) => [name, { dtype, shape: [...p.shape], data: p.toFloat32() }]);
-    saveSafetensors(join(stage, 'model.safetensors'), tensors);
-    writeFileSync(join(stage, 'config.json'), JSON.stringify(configToSave(config, dtype), null, 2) + '\n');
-    if (generationConfig) writeFileSync(join(stage, 'generation_config.json'), JSON.stringify(generationConfig, null, 2) + '\n');
-    for (const [name, content] of Object.entries(extraFiles)) writeFileSync(join(stage, name), content);
-  });
+}
+
+export interface ModelFileOptions {
+  dtype?: DType;
+  generationConfig?: Record<string, unknown> | null;
+  /** Written as they are (tokenizer files). */
+  extraFiles?: Record<string, string | Uint8Array>;
+}
+
+/**
+ * Writes model weights (in dtype) with config.json and, when given, generation_config.json and
+ * tokenizer files, into dir as they are: for a folder whose caller stages it (a run's output, a checkpoint).
+ */
+export function writeModelFiles(dir: string, model: Pick<Module, 'namedParameters'>, config: Record<string, unknown>,
+  { dtype = 'F32', generationConfig = null, extraFiles = {} }: ModelFileOptions = {}): void {
+  checkSaveDtype(dtype);
+  const tensors: Array<[string, FileTensor]> = model.namedParameters().map(([name, p]) => [name, { dtype, shape: [...p.shape], data: p.toFloat32() }]);
+  saveSafetensors(join(dir, 'model.safetensors'), tensors);
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(configToSave(config, dtype), null, 2) + '\n');
+  if (generationConfig) writeFileSync(join(dir, 'generation_config.json'), JSON.stringify(generationConfig, null, 2) + '\n');
+  for (const [name, content] of Object.entries(extraFiles)) writeFileSync(join(dir, name), content);
+}
+
+/**
+ * writeModelFiles into dir (created if missing) through the output staging: each file is staged,
+ * fsynced and renamed over its target; files of an older model or adapter there are removed, anything else is kept.
+ */
+export function saveModel(dir: string, model: Module, config: Record<string, unknown>, opts: ModelFileOptions = {}): void {
+  checkSaveDtype(opts.dtype ?? 'F32'); // before the folder is touched
+  writeOutputDir(dir, MODEL_OUTPUT, (stage) => writeModelFiles(stage, model, config, opts));
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { readModelConfig } from '../formats/hf_config.js';
 import type { DType } from '../formats/dtype.js';
 import { shapeStr } from '../tensor/shape.js';
-import { loadWeightsInto, saveModel } from './load.js';
+import { loadWeightsInto, saveModel, writeModelFiles, type ModelFileOptions } from './load.js';
 import { taskArchitectureFor, taskOfArchitectures } from './registry.js';
 import { taskConfigToSave } from './task_config.js';
 import type { ProblemType, TaskKind, TaskModel } from './task_model.js';
@@ -64,9 +64,17 @@ export function loadTaskModel(dir: string, opts: TaskLoadOptions = {}): LoadedTa
   return { model, config, dtype, newlyInitialized: missing, dir };
 }
 
-/** Saves weights and config.json with architectures, id2label/label2id and problem_type set, the base config's keys kept. */
-export function saveTaskModel(dir: string, model: TaskModel, { dtype = 'F32' as DType, extraFiles = {} as Record<string, string | Uint8Array> } = {}): void {
-  const labels = model.task === 'masked_lm' ? null : model.labels;
-  const config = taskConfigToSave(model.hfConfig, model.architecture, labels);
-  saveModel(dir, model, config, { dtype, extraFiles });
+/** A task model's config.json: the base config's keys with architectures, id2label/label2id and problem_type set. */
+export function taskModelConfig(model: TaskModel): Record<string, unknown> {
+  return taskConfigToSave(model.hfConfig, model.architecture, model.task === 'masked_lm' ? null : model.labels);
+}
+
+/** Weights and the task config.json (and extraFiles) written into dir as they are, for a folder the caller stages. */
+export function writeTaskModelFiles(dir: string, model: TaskModel, opts: Pick<ModelFileOptions, 'dtype' | 'extraFiles'> = {}): void {
+  writeModelFiles(dir, model, taskModelConfig(model), opts);
+}
+
+/** The same through the output staging (saveModel). */
+export function saveTaskModel(dir: string, model: TaskModel, opts: Pick<ModelFileOptions, 'dtype' | 'extraFiles'> = {}): void {
+  saveModel(dir, model, taskModelConfig(model), opts);
 }

@@ -3,7 +3,7 @@
 // DataCollatorForLanguageModeling's masks (src/data/mlm.ts), saved as an HF *ForMaskedLM dir or a PEFT adapter.
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadTaskModel, saveTaskModel } from '../models/load_task.js';
+import { loadTaskModel, writeTaskModelFiles } from '../models/load_task.js';
 import { loadWeightsInto } from '../models/load.js';
 import { isEncoderType, taskArchitectureFor, taskOfArchitectures } from '../models/registry.js';
 import type { TaskModel } from '../models/task_model.js';
@@ -177,7 +177,7 @@ export async function runMaskedLMTraining(o: TrainRunOptions, log: Log = () => {
   const { model } = p;
   const weightHooks: Pick<TrainHooks, 'saveWeights' | 'loadWeights'> = p.method === 'full'
     ? {
-      saveWeights: (dir) => saveTaskModel(dir, model, { extraFiles: p.tokenizerFiles }),
+      saveWeights: (dir) => writeTaskModelFiles(dir, model, { extraFiles: p.tokenizerFiles }),
       loadWeights: (dir) => {
         const { missing, path } = loadWeightsInto(model, dir, (k) => k);
         if (missing.length) throw new Error(`${path}: missing ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ` and ${missing.length - 3} more` : ''}`);
@@ -191,7 +191,7 @@ export async function runMaskedLMTraining(o: TrainRunOptions, log: Log = () => {
     evalBatches: valSet && valSet.size > 0 ? () => maskedEvalBatches(valSet, { batchSize: o.batchSize, seqLen: p.seqLen, padId: p.tokens.padId }, p.masking, o.seed) : undefined,
   }, log);
   writeRunResult(o.out, summary, { config: p.resolved, data: p.dataSummary }, (dir) => {
-    if (p.method === 'full') saveTaskModel(dir, model, { dtype: o.saveDtype, extraFiles: p.tokenizerFiles });
+    if (p.method === 'full') writeTaskModelFiles(dir, model, { dtype: o.saveDtype, extraFiles: p.tokenizerFiles });
     else {
       saveAdapter(model, dir);
       for (const [name, content] of Object.entries(p.tokenizerFiles)) writeFileSync(join(dir, name), content);

@@ -5,7 +5,7 @@ import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readModelConfig, ModelConfig } from '../formats/hf_config.js';
 import { taskArchitectureFor, taskOfArchitectures, isEncoderType } from '../models/registry.js';
-import { readTaskLabels, taskConfigToSave, PROBLEM_TYPES } from '../models/task_config.js';
+import { readTaskLabels, PROBLEM_TYPES } from '../models/task_config.js';
 import type { ProblemType as HeadProblemType, TaskModel } from '../models/task_model.js';
 import { dataLabels, loadClassificationRows, type ClassificationRow, type ProblemType } from '../data/classification.js';
 import { ClassificationBatches, classificationEvalBatches, type ClassificationBatchOptions } from '../data/classification_batches.js';
@@ -17,7 +17,8 @@ import { applyLora, saveAdapter, loraCheckpointHooks } from '../lora/index.js';
 import { TASK_MODULES_TO_SAVE } from '../lora/config.js';
 import { taskBatchLoss } from '../train/task_losses.js';
 import { classWeights, countPerClass } from '../train/class_weights.js';
-import { loadFullWeights, saveFullWeights, type SavableModel } from '../train/weights_io.js';
+import { loadFullWeights } from '../train/weights_io.js';
+import { taskModelConfig, writeTaskModelFiles } from '../models/load_task.js';
 import { writeRunResult } from '../train/run_output.js';
 import { distributed } from '../train/distributed.js';
 import { backend } from '../backend/select.js';
@@ -159,7 +160,7 @@ export function prepareTaskTraining(o: TrainRunOptions, task: TaskRunKind, log: 
 export async function runTaskTraining(o: TrainRunOptions, p: PreparedTaskTraining, log: Log = () => {}): Promise<TrainingResult> {
   const { model } = p;
   const weightHooks = p.method === 'full'
-    ? { saveWeights: (dir: string) => saveFullWeights(dir, savable(model), p.tokenizerFiles), loadWeights: (dir: string) => loadFullWeights(dir, model) }
+    ? { saveWeights: (dir: string) => writeTaskModelFiles(dir, model, { extraFiles: p.tokenizerFiles }), loadWeights: (dir: string) => loadFullWeights(dir, model) }
     : loraCheckpointHooks(model);
   const valRows = p.valRows;
   const summary = await runTrainLoop(o, p, model, p.batches, {
@@ -169,21 +170,16 @@ export async function runTaskTraining(o: TrainRunOptions, p: PreparedTaskTrainin
   }, log);
   summary.perplexity = null; // exp(cross-entropy) means nothing for a classifier
   writeRunResult(o.out, summary, { config: p.resolved, data: p.dataSummary }, (dir) => {
-    if (p.method === 'full') saveFullWeights(dir, savable(model), p.tokenizerFiles, o.saveDtype);
+    if (p.method === 'full') writeTaskModelFiles(dir, model, { dtype: o.saveDtype, extraFiles: p.tokenizerFiles });
     else {
       saveAdapter(model, dir);
       // PEFT keeps no labels: the head's config.json (architectures, id2label, problem_type, pad_token_id)
       // goes beside the adapter, as `model.config.save_pretrained(out)` would write it.
-      writeFileSync(join(dir, 'config.json'), JSON.stringify(savable(model).hfConfig, null, 2) + '\n');
+      writeFileSync(join(dir, 'config.json'), JSON.stringify(taskModelConfig(model), null, 2) + '\n');
       for (const [name, content] of Object.entries(p.tokenizerFiles)) writeFileSync(join(dir, name), content);
     }
   });
   return { summary, prepared: p };
-}
-
-/** The parameters with config.json as a task model saves it (architectures, id2label/label2id, problem_type). */
-function savable(model: TaskModel): SavableModel {
-  return { namedParameters: () => model.namedParameters(), hfConfig: taskConfigToSave(model.hfConfig, model.architecture, model.labels) };
 }
 
 /**

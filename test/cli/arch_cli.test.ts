@@ -4,10 +4,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
+import { writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { fixtureCases, fixturePath } from '../helpers/fixtures.js';
+import { tempDir } from '../helpers/temp_dir.js';
 
 const BIN = join(fixturePath(), '..', '..', 'bin', 'gptune.js');
 function gptune(...args: string[]) {
@@ -24,7 +24,7 @@ for (const name of ['qwen3-tiny', 'gemma3-tiny', 'mistral-tiny']) {
     assert.equal(gen.code, 0, gen.err);
     assert.deepEqual(JSON.parse(gen.out).ids, cases.generate.new_tokens, 'greedy ids of the HF class');
 
-    const dir = mkdtempSync(join(tmpdir(), `gptune-${name}-`));
+    const dir = tempDir(`${name}-`);
     const data = join(dir, 'ids.jsonl');
     writeFileSync(data, (cases.forward.input_ids as number[][]).map((ids) => JSON.stringify({ input_ids: ids })).join('\n') + '\n');
     const common = ['--model', model, '--data', data, '--seq-len', '16', '--batch-size', '2', '--max-steps', '3', '--lr', '1e-3', '--no-progress'];

@@ -3,12 +3,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, readFileSync, existsSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fixturePath, fixtureCases } from '../helpers/fixtures.js';
 import { loadModel } from '../../src/models/load.js';
 import { fuseLora, loadAdapter, mergeLora } from '../../src/lora/index.js';
+import { tempDir } from '../helpers/temp_dir.js';
 
 const BIN = join(fixturePath(), '..', '..', 'bin', 'gptune.js');
 
@@ -18,7 +18,7 @@ function gptune(...args: string[]) {
 }
 
 test('train --method lora --base-quant int8, then generate with the adapter on an int8 and a q4 base; eval deltas', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'gptune-quant-'));
+  const dir = tempDir('quant-');
   try {
     const model = fixturePath('llama-tiny');
     const data = join(dir, 'ids.jsonl');
@@ -52,7 +52,7 @@ test('train --method lora --base-quant int8, then generate with the adapter on a
 });
 
 test('train --method lora --base-quant nf4 (QLoRA), generate on the nf4 base; merge/export put the adapter into the unquantized base (GGUF has no NF4)', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'gptune-nf4-'));
+  const dir = tempDir('nf4-');
   try {
     const model = fixturePath('llama-tiny');
     const data = join(dir, 'ids.jsonl');
@@ -85,7 +85,7 @@ test('train --method lora --base-quant nf4 (QLoRA), generate on the nf4 base; me
 });
 
 test('--base-quant with full fine-tuning is refused before loading', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'gptune-quant-'));
+  const dir = tempDir('quant-');
   try {
     const data = join(dir, 'ids.jsonl');
     writeFileSync(data, JSON.stringify({ input_ids: [1, 2, 3, 4] }) + '\n');

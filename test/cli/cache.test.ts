@@ -3,10 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fixturePath } from '../helpers/fixtures.js';
+import { tempDir } from '../helpers/temp_dir.js';
 
 const BIN = join(fixturePath(), '..', '..', 'bin', 'gptune.js');
 
@@ -18,7 +18,7 @@ function gptune(args: string[], env: Record<string, string>) {
 }
 
 test('train on a text folder writes nothing beside the data: --cache-dir, or the default cache folder', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'gptune-cache-'));
+  const dir = tempDir('cache-');
   const data = join(dir, 'corpus');
   mkdirSync(data);
   writeFileSync(join(data, 'a.txt'), 'The quick brown fox jumps over the lazy dog. '.repeat(20));

@@ -3,11 +3,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fixturePath } from '../helpers/fixtures.js';
 import { SEQCLS, TOKENIZER, evalData, golden, iobTokenClassifier } from '../helpers/classifier_fixtures.js';
+import { tempDir } from '../helpers/temp_dir.js';
 
 const BIN = join(fixturePath(), '..', '..', 'bin', 'gptune.js');
 function gptune(...args: string[]) {
@@ -59,7 +59,7 @@ test('predict on a token classifier prints word/TAG; JSONL has words and entitie
 });
 
 test('eval with an unknown label: exit 1, file:line on stderr', () => {
-  const tmp = mkdtempSync(join(tmpdir(), 'gptune-clscli-'));
+  const tmp = tempDir('clscli-');
   try {
     const data = join(tmp, 'bad.jsonl');
     writeFileSync(data, '{"text": "w5", "label": "neg"}\n{"text": "w6", "label": "Pos"}\n');

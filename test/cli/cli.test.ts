@@ -2,13 +2,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, writeFileSync, readFileSync, existsSync, truncateSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, writeFileSync, readFileSync, existsSync, truncateSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fixturePath, fixtureCases } from '../helpers/fixtures.js';
+import { tempDir } from '../helpers/temp_dir.js';
 
 const BIN = join(fixturePath(), '..', '..', 'bin', 'gptune.js');
-const tmp = () => mkdtempSync(join(tmpdir(), 'gptune-cli-'));
+const tmp = () => tempDir('cli-');
 
 function gptune(...args: string[]) {
   const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, GPTUNE_VERBOSE: '' } });

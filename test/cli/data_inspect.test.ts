@@ -3,21 +3,20 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { IGNORE_INDEX, loadTaskData } from '../../src/data/index.js';
 import { builtinTokenizer, loadTokenizerDir } from '../../src/tokenizers/load.js';
 import { taskEncoding } from '../../src/run/model.js';
 import { fixturePath } from '../helpers/fixtures.js';
 import { lenmlDir } from '../tokenizers/hf_reference.js';
+import { tempDir } from '../helpers/temp_dir.js';
 
 const BIN = join(fixturePath(), '..', '..', 'bin', 'gptune.js');
 const SUPPORT = join(process.cwd(), 'data', 'support', 'train.jsonl');
 const GPT2_EOS = 50256;
 const GPT2 = builtinTokenizer('gpt2').tokenizer;
-const tmp = mkdtempSync(join(tmpdir(), 'gptune-inspect-'));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('inspect-');
 
 function gptune(...args: string[]) {
   const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, GPTUNE_VERBOSE: '' } });

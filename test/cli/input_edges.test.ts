@@ -3,16 +3,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fixturePath } from '../helpers/fixtures.js';
 import { loadSafetensors, saveSafetensors } from '../../src/formats/safetensors.js';
+import { tempDir } from '../helpers/temp_dir.js';
 
 const ROOT = join(fixturePath(), '..', '..');
 const BIN = join(ROOT, 'bin', 'gptune.js');
 const BASE = join(ROOT, 'assets', 'base-model');
-const tmp = () => mkdtempSync(join(tmpdir(), 'gptune-edges-'));
+const tmp = () => tempDir('edges-');
 
 function gptune(...args: string[]) {
   const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, GPTUNE_VERBOSE: '' } });

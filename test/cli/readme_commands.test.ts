@@ -4,11 +4,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fixturePath } from '../helpers/fixtures.js';
+import { tempDir } from '../helpers/temp_dir.js';
 
 const ROOT = join(fixturePath(), '..', '..');
 
@@ -72,7 +72,7 @@ function freePort(): Promise<number> {
 /** A copy of the repository as a user has it after `npm install`: big read-only folders linked (bin and
  * dist copied: scripts compare import.meta.url with argv[1], which a link would tell apart). */
 function repoCopy(): { dir: string; env: NodeJS.ProcessEnv } {
-  const dir = mkdtempSync(join(tmpdir(), 'gptune-readme-'));
+  const dir = tempDir('readme-');
   for (const name of readdirSync(ROOT)) {
     if (['.git', 'runs', 'corpus', 'merged', 'my-tokenizer'].includes(name)) continue;
     if (['examples', 'data', 'README.md', 'package.json', 'bin', 'dist'].includes(name)) cpSync(join(ROOT, name), join(dir, name), { recursive: true });

@@ -3,10 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fixturePath } from '../helpers/fixtures.js';
+import { tempDir } from '../helpers/temp_dir.js';
 
 const BIN = join(fixturePath(), '..', '..', 'bin', 'gptune.js');
 
@@ -16,7 +16,7 @@ function gptune(...args: string[]) {
 }
 
 test('gptune train --model <bert> --data labelled.csv: a classifier with eval during training, saved with its labels and vocab', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'gptune-cls-cli-')), model = join(dir, 'bert'), out = join(dir, 'run');
+  const dir = tempDir('cls-cli-'), model = join(dir, 'bert'), out = join(dir, 'run');
   cpSync(fixturePath('enc', 'bert-mlm'), model, { recursive: true });
   const words = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'great', 'good', 'fine', 'bad', 'awful', 'movie', 'food', 'very', 'not', 'the'];
   writeFileSync(join(model, 'vocab.txt'), [...words, ...Array.from({ length: 128 - words.length }, (_, i) => `w${i}`)].join('\n') + '\n');

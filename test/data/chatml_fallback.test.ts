@@ -4,8 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CHATML_TEMPLATE, ChatTemplate, IGNORE_INDEX, TaskEncoder, explainExample } from '../../src/data/index.js';
 import { builtinTokenizer, loadTokenizerDir } from '../../src/tokenizers/load.js';
@@ -13,6 +12,7 @@ import { encodePrompt } from '../../src/tokenizers/bos.js';
 import { encodeChat, loadServedModel } from '../../src/serve/served_model.js';
 import { fixturePath } from '../helpers/fixtures.js';
 import { lenmlDir } from '../tokenizers/hf_reference.js';
+import { tempDir } from '../helpers/temp_dir.js';
 
 const CHAT = [{ role: 'user', content: 'Hello!' }, { role: 'assistant', content: 'Hi there.' }, { role: 'user', content: 'Bye?' }, { role: 'assistant', content: 'Bye.' }];
 
@@ -33,7 +33,7 @@ for (const [name, load] of [['Llama 2 (SentencePiece, no ChatML tokens)', () => 
 }
 
 test('train on chat rows without a model template saves ChatML as chat_template.jinja; serve renders it and stops on <|im_end|>', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'gptune-chatml-'));
+  const dir = tempDir('chatml-');
   const data = join(dir, 'chat.jsonl');
   writeFileSync(data, Array(4).fill(JSON.stringify({ messages: CHAT.slice(0, 2) })).join('\n') + '\n');
   const out = join(dir, 'out');

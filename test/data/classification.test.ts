@@ -2,17 +2,17 @@
 // sub-token, multi-label and regression targets, errors naming file:line, and padded batches.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadTokenizerDir } from '../../src/tokenizers/load.js';
 import { encodeInput } from '../../src/tokenizers/encode_inputs.js';
 import { loadClassificationRows, padClassificationBatch, IGNORE_INDEX } from '../../src/data/classification.js';
 import { detectClassificationData } from '../../src/data/detect.js';
 import { parseCsv } from '../../src/data/csv.js';
+import { tempDir } from '../helpers/temp_dir.js';
 
 const tok = loadTokenizerDir(join(process.cwd(), 'test/fixtures/tokenizers/bert-base-uncased'))!.tokenizer;
-const dir = mkdtempSync(join(tmpdir(), 'gptune-cls-'));
+const dir = tempDir('cls-');
 const write = (name: string, text: string) => { const p = join(dir, name); writeFileSync(p, text); return p; };
 const jsonl = (name: string, rows: unknown[]) => write(name, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
 

@@ -1,17 +1,17 @@
 // Causal-LM corpora: the token cache (built once, reused, rebuilt when stale, written atomically),
 // blocks and the validation split, {"input_ids"} rows, and the errors that name file:line.
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, test } from 'node:test';
 import { cacheRoot, clearTokenCaches, forEachTextChunk, listTokenCaches, loadCorpus, listSources, valCount, type Corpus } from '../../src/data/index.js';
 import { ByteTokenizer, bytesOf } from '../helpers/byte_tokenizer.js';
 import { fixturePath } from '../helpers/fixtures.js';
 import { throwsAt } from '../helpers/errors.js';
+import { tempDir } from '../helpers/temp_dir.js';
 
-const root = mkdtempSync(join(tmpdir(), 'gptune-corpus-'));
-after(() => rmSync(root, { recursive: true, force: true }));
+const root = tempDir('corpus-');
 // Token caches go to the cache folder, never beside the data; keep this file's out of ~/.cache.
 const CACHE = join(root, 'cache');
 process.env.GPTUNE_CACHE_DIR = CACHE;

@@ -32,7 +32,7 @@ function templateRegex(template: string, anchored: boolean): RegExp {
 test('the committed files are exactly what the generator writes', () => {
   for (const [name, text] of Object.entries(supportFiles(data))) {
     assert.equal(readFileSync(join(dir, name), 'utf8'), text,
-      `data/support/${name} is stale: run node dist/src/data/support/make_support_data.js`);
+      `data/support/${name} is stale: run node dist/scripts/data/make_support_data.js`);
     assert.ok(statSync(join(dir, name)).size < 300_000, `${name} should stay small`);
   }
   assert.deepEqual(generateSupportData(), data, 'two runs differ');

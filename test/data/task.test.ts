@@ -1,8 +1,7 @@
 // Task data: labels exactly as specified for each format (prompt ignored, completion + one EOS
 // trained, BOS never doubled), chat masking through templates, length policies, and errors at file:line.
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import {
@@ -12,11 +11,11 @@ import {
 import { ByteTokenizer, bytesOf } from '../helpers/byte_tokenizer.js';
 import { fixturePath } from '../helpers/fixtures.js';
 import { throwsAt } from '../helpers/errors.js';
+import { tempDir } from '../helpers/temp_dir.js';
 
 const I = IGNORE_INDEX;
 const data = (...p: string[]) => fixturePath('data', ...p);
-const tmp = mkdtempSync(join(tmpdir(), 'gptune-task-'));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('task-');
 let files = 0;
 function jsonl(rows: unknown[]): string {
   const f = join(tmp, `rows${files++}.jsonl`);

@@ -4,14 +4,14 @@
 // each checked to be exactly what its reason says.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runDataInspect, type InspectedRow } from '../../src/run/data_inspect.js';
 import { IGNORE_INDEX, alpacaPrompt } from '../../src/data/index.js';
 import { builtinTokenizer, loadTokenizerDir, type LoadedTokenizer } from '../../src/tokenizers/load.js';
 import { leadingSpecialIds } from '../../src/tokenizers/bos.js';
 import { lenmlDir } from '../tokenizers/hf_reference.js';
+import { tempDir } from '../helpers/temp_dir.js';
 
 interface Row { input_ids: number[]; labels: number[]; position_ids?: number[] }
 interface Case {
@@ -20,7 +20,7 @@ interface Case {
   out?: Row[]; error?: string;
 }
 const CASES = readFileSync(join(process.cwd(), 'test', 'fixtures', 'trl', 'sft_golden.jsonl'), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as Case);
-const tmp = mkdtempSync(join(tmpdir(), 'trl-golden-'));
+const tmp = tempDir('trl-golden-');
 const toks = new Map<string, LoadedTokenizer>();
 const tokOf = (name: string) => {
   if (!toks.has(name)) toks.set(name, name === 'gpt2' ? builtinTokenizer('gpt2') : loadTokenizerDir(lenmlDir(name))!);

@@ -2,11 +2,11 @@
 // trains an EOS after a cut answer, none has lost its whole prompt, and the summary counts each case.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { IGNORE_INDEX, TRUNCATIONS, loadTaskData, taskRows, type TaskRow, type Truncation } from '../../src/data/index.js';
 import { builtinTokenizer } from '../../src/tokenizers/load.js';
+import { tempDir } from '../helpers/temp_dir.js';
 
 const SUPPORT = join(process.cwd(), 'data', 'support', 'train.jsonl');
 const tok = builtinTokenizer('gpt2').tokenizer;
@@ -14,8 +14,7 @@ const eos = tok.eosId!;
 const trained = (labels: readonly number[]) => labels.filter((l) => l !== IGNORE_INDEX);
 
 // The shipped rows, and the same rows as chat (ChatML, whose markup GPT-2 splits into many tokens).
-const tmp = mkdtempSync(join(tmpdir(), 'gptune-trunc-'));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('trunc-');
 const CHAT = join(tmp, 'support_chat.jsonl');
 writeFileSync(CHAT, readFileSync(SUPPORT, 'utf8').trimEnd().split('\n').map((l) => {
   const r = JSON.parse(l) as { prompt: string; completion: string };

@@ -1,13 +1,13 @@
 // Text input edges: a UTF-8 BOM is skipped; invalid UTF-8 is an error naming the file and byte offset.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { firstRow, forEachLine, forEachTextChunk, readRows } from '../../src/data/index.js';
 import { checkUtf8, Utf8Check } from '../../src/util/utf8.js';
+import { tempDir } from '../helpers/temp_dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'gptune-utf8-'));
+const dir = tempDir('utf8-');
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 
 test('a BOM before the first JSONL row is skipped by the row sniffer and the reader', () => {

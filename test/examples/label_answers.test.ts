@@ -2,11 +2,11 @@
 // labels, accuracy and macro-F1 as scikit-learn computes them, and a run on the shipped model.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { firstWord, labelScores, scoreLabelAnswers } from '../../scripts/examples/label_answers.js';
 import { packagePath } from '../../src/util/package_root.js';
+import { tempDir } from '../helpers/temp_dir.js';
 
 test('the first word of an answer, lowercased, punctuation trimmed', () => {
   assert.equal(firstWord(' Spam.\nham'), 'spam');
@@ -28,7 +28,7 @@ test('accuracy and macro-F1 over the labels; an answer that is no label is wrong
 });
 
 test('scores the shipped base model\'s greedy answers on two rows', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'gptune-labels-'));
+  const dir = tempDir('labels-');
   try {
     const file = join(dir, 'rows.jsonl');
     writeFileSync(file, [

@@ -1,17 +1,16 @@
 // `gptune export` from the command line: writes the GGUF and its Modelfile, refuses to replace an
 // existing file without --overwrite (leaving it intact), and refuses bad flags by name.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fixturePath } from '../helpers/fixtures.js';
+import { tempDir } from '../helpers/temp_dir.js';
 
 const BIN = join(fixturePath(), '..', '..', 'bin', 'gptune.js');
 const BASE = join(fixturePath(), '..', '..', 'assets', 'base-model');
-const ROOT = mkdtempSync(join(tmpdir(), 'gptune-export-cli-'));
-after(() => rmSync(ROOT, { recursive: true, force: true }));
+const ROOT = tempDir('export-cli-');
 
 function gptune(...args: string[]) {
   return spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, GPTUNE_VERBOSE: '' } });

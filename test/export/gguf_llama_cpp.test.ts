@@ -3,17 +3,16 @@
 // the first tokens agree and next-token log-probabilities stay within Q8_TOLERANCE.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exportGguf, type GgufDType } from '../../src/export/gguf.js';
 import { loadModel } from '../../src/models/load.js';
 import { loadTokenizerDir } from '../../src/tokenizers/load.js';
 import { gptuneGreedy, gptuneLogProbs, llamaGreedy, llamaLogProbs, loadGguf, maxLogProbDiff } from './llama_cpp.js';
 import { gpt2TinyDir, llamaTinyDir, smolLmDir } from './tiny_models.js';
+import { tempDir } from '../helpers/temp_dir.js';
 
-const ROOT = mkdtempSync(join(tmpdir(), 'gptune-gguf-'));
-after(() => rmSync(ROOT, { recursive: true, force: true }));
+const ROOT = tempDir('gguf-');
 const BASE_MODEL = join(import.meta.dirname, '..', '..', '..', 'assets', 'base-model');
 
 /** Largest change of a next-token log-probability (tokens with p > 1e-4) that q8_0 may cause. */

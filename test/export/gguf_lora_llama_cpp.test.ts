@@ -1,10 +1,9 @@
 // LoRA adapters through llama.cpp: the PEFT fixture adapters exported as LoRA GGUF files and applied by
 // llama.cpp over the exported base (--lora) give gptune's greedy ids with the adapter; so does the
 // base exported with the adapter merged (--adapter).
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exportGguf } from '../../src/export/gguf.js';
 import { exportGgufLora } from '../../src/export/gguf_lora.js';
@@ -14,9 +13,9 @@ import { loadTokenizerDir } from '../../src/tokenizers/load.js';
 import { fixturePath } from '../helpers/fixtures.js';
 import { gptuneGreedy, gptuneLogProbs, llamaGreedy, llamaLogProbs, loadGguf, maxLogProbDiff } from './llama_cpp.js';
 import { gpt2TinyDir, llamaTinyDir } from './tiny_models.js';
+import { tempDir } from '../helpers/temp_dir.js';
 
-const ROOT = mkdtempSync(join(tmpdir(), 'gptune-gguf-lora-'));
-after(() => rmSync(ROOT, { recursive: true, force: true }));
+const ROOT = tempDir('gguf-lora-');
 const TOLERANCE = 0.005; // as for the f32 base exports (GPT-2's GELU comes from an f16 table in llama.cpp)
 
 async function checkAdapter(label: string, dir: string, adapter: string): Promise<void> {

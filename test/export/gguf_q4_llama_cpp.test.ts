@@ -3,20 +3,19 @@
 // log-probabilities close to gptune's on the same quantized base, and its blocks are byte for byte the
 // ones the base holds in memory. A wrong scale, sign or nibble order
 // would move them by whole nats.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { readGgufFileInfo } from 'node-llama-cpp';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportGguf } from '../../src/export/gguf.js';
 import { loadModel } from '../../src/models/load.js';
 import { loadTokenizerDir } from '../../src/tokenizers/load.js';
 import { gptuneGreedy, gptuneLogProbs, llamaLogProbs, loadGguf, maxLogProbDiff } from './llama_cpp.js';
 import { gpt2TinyDir, llamaTinyDir } from './tiny_models.js';
+import { tempDir } from '../helpers/temp_dir.js';
 
-const ROOT = mkdtempSync(join(tmpdir(), 'gptune-gguf-q4-'));
-after(() => rmSync(ROOT, { recursive: true, force: true }));
+const ROOT = tempDir('gguf-q4-');
 
 /**
  * llama.cpp also quantizes the embeddings and the head, and its quantized matmuls round the

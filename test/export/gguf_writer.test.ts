@@ -1,19 +1,18 @@
 // The GGUF writer read back by an independent parser (node-llama-cpp's readGgufFileInfo): every
 // metadata type incl. arrays, tensor infos with ggml's reversed dims, 32-byte aligned offsets, and the
 // tensor bytes; q8_0 blocks bit for bit as ggml's quantize_row_q8_0 lays them out.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readGgufFileInfo } from 'node-llama-cpp';
 import { quantizeQ8_0, writeGguf, type GgufValue } from '../../src/formats/gguf.js';
 import { permuteRows } from '../../src/export/gguf_tensors.js';
 import { preTokenizerName } from '../../src/export/gguf_tokenizer.js';
 import { modelfileText } from '../../src/export/modelfile.js';
+import { tempDir } from '../helpers/temp_dir.js';
 
-const ROOT = mkdtempSync(join(tmpdir(), 'gptune-gguf-writer-'));
-after(() => rmSync(ROOT, { recursive: true, force: true }));
+const ROOT = tempDir('gguf-writer-');
 
 test('q8_0: d = max|x| / 127 as f16, then x / d rounded half away from zero into int8', () => {
   const x = new Float32Array(64);

@@ -2,8 +2,7 @@
 // kept, and one-line errors naming the file and key for missing or mistyped values.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   ConfigReader, ModelConfig, parseGenerationConfig, parseTokenizerConfig, readGenerationConfig, readModelConfig,
@@ -11,6 +10,7 @@ import {
 } from '../../src/formats/hf_config.js';
 import { GptuneError } from '../../src/util/errors.js';
 import { fixturePath } from '../helpers/fixtures.js';
+import { tempDir } from '../helpers/temp_dir.js';
 
 const throwsNamed = (f: () => unknown, re: RegExp) =>
   assert.throws(f, (e: unknown) => e instanceof GptuneError && re.test(e.message) && !e.message.includes('\n') || assert.fail(String(e)));
@@ -60,7 +60,7 @@ test('generation_config.json: eos as int or list, sampling fields, ranges checke
   throwsNamed(() => parseGenerationConfig({ top_p: 1.5 }), /'top_p': expected a number in \(0, 1\], got 1\.5/);
   throwsNamed(() => parseGenerationConfig({ temperature: -1 }), /'temperature': expected a number >= 0, got -1/);
   throwsNamed(() => parseGenerationConfig({ do_sample: 1 }), /'do_sample': expected true or false, got the integer 1/);
-  const dir = mkdtempSync(join(tmpdir(), 'gptune-cfg-'));
+  const dir = tempDir('cfg-');
   writeFileSync(join(dir, 'generation_config.json'), '{"eos_token_id": 2,}');
   throwsNamed(() => readGenerationConfig(join(dir, 'generation_config.json')), /generation_config\.json: cannot read: .*JSON/);
 });
@@ -91,7 +91,7 @@ test('tokenizer_config.json: special tokens as strings or {content}, add_bos/eos
   throwsNamed(() => parseTokenizerConfig({ chat_template: [{ name: 'default' }] }), /'chat_template': entry 0: expected \{"name": \.\.\., "template": \.\.\.\}/);
   throwsNamed(() => parseTokenizerConfig({ chat_template: 3 }), /'chat_template': expected a string or a list/);
   throwsNamed(() => parseTokenizerConfig({ add_bos_token: 'true' }), /'add_bos_token': expected true or false/);
-  const dir = mkdtempSync(join(tmpdir(), 'gptune-cfg-'));
+  const dir = tempDir('cfg-');
   writeFileSync(join(dir, 'tokenizer_config.json'), '[1]');
   throwsNamed(() => readTokenizerConfig(join(dir, 'tokenizer_config.json')), /tokenizer_config\.json: expected a JSON object, got an array of 1/);
 });

@@ -2,8 +2,7 @@
 // every dtype we convert, exact f16/bf16 rounding, and one clear error per kind of corrupt file.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SafetensorsFile, loadSafetensors, saveSafetensors, serializeSafetensors, type Tensor } from '../../src/formats/safetensors.js';
 import { openCheckpoint } from '../../src/formats/checkpoint.js';
@@ -13,6 +12,7 @@ import { rng } from '../helpers/close.js';
 
 import { FIXTURES } from '../helpers/fixtures.js';
 import { loadAddon } from '../../src/backend/native/binding.js';
+import { tempDir } from '../helpers/temp_dir.js';
 
 const FIXTURE_FILES = [
   'gpt2-tiny/model.safetensors', 'gpt2-tiny/cases.safetensors', 'gpt2-tiny/lora/adapter_model.safetensors',
@@ -20,7 +20,7 @@ const FIXTURE_FILES = [
 ];
 
 const concat = (chunks: Uint8Array[]) => Buffer.concat(chunks);
-const tmp = () => mkdtempSync(join(tmpdir(), 'gptune-st-'));
+const tmp = () => tempDir('st-');
 
 // The shared originals too, where this checkout has them beside it (test/fixtures holds copies).
 const SHARED = join(process.cwd(), '..', 'shared', 'fixtures');
@@ -283,7 +283,7 @@ test('sharded checkpoints open through model.safetensors.index.json; a missing s
 });
 
 test('readFloat32Into: F32 / F16 / BF16 straight into the destination, same values as readFloat32', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'gptune-st-into-'));
+  const dir = tempDir('st-into-');
   const x = rng(5).f32(1001);
   const path = join(dir, 'm.safetensors');
   saveSafetensors(path, [['a', { dtype: 'F32', shape: [1001], data: x }], ['h', { dtype: 'F16', shape: [7, 143], data: x }], ['b', { dtype: 'BF16', shape: [1001], data: x }]]);
@@ -307,7 +307,7 @@ test('readFloat32Into: F32 / F16 / BF16 straight into the destination, same valu
 });
 
 test('map: F16/BF16 bits are views of the mapped file (no copy), with the same values as reading; shards map too', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'gptune-st-map-'));
+  const dir = tempDir('st-map-');
   const x = rng(6).f32(999);
   const path = join(dir, 'model.safetensors');
   saveSafetensors(path, [['a', { dtype: 'F32', shape: [999], data: x }], ['h', { dtype: 'F16', shape: [9, 111], data: x }], ['b', { dtype: 'BF16', shape: [999], data: x }]]);

@@ -1,9 +1,9 @@
 // The classifier fixtures of test/fixtures/enc/eval (made by scripts/fixtures/make_classification_eval_fixtures.py
 // with HF's tokenizer, models, pipelines and scikit-learn), and variants that differ only in config.json.
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fixturePath } from './fixtures.js';
+import { tempDir } from './temp_dir.js';
 
 export const EVAL_DIR = fixturePath('enc', 'eval');
 export const TOKENIZER = join(EVAL_DIR, 'tokenizer');
@@ -24,7 +24,7 @@ export function jsonlRows(file: string): any[] {
 
 /** A temporary copy of a model folder with config.json changed (the same weights, other labels or problem_type). */
 export function withConfig(dir: string, change: (c: Record<string, unknown>) => void): string {
-  const out = mkdtempSync(join(tmpdir(), 'gptune-cls-'));
+  const out = tempDir('cls-');
   copyFileSync(join(dir, 'model.safetensors'), join(out, 'model.safetensors'));
   const c = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
   change(c);

@@ -2,8 +2,7 @@
 // refusal of loadAdapter (wrong base, unknown module, unselected module, missing factor, bad config).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createModel } from '../../src/models/registry.js';
 import { loadModel } from '../../src/models/load.js';
@@ -14,6 +13,7 @@ import { adapterTensors, loadAdapter, loadAdapterWeights, saveAdapter } from '..
 import { mergeAdapter } from '../../src/lora/merge.js';
 import { fixturePath } from '../helpers/fixtures.js';
 import { expectClose, rng } from '../helpers/close.js';
+import { tempDir } from '../helpers/temp_dir.js';
 
 const FIXTURE = fixturePath('gpt2-tiny');
 const ADAPTER = fixturePath('gpt2-tiny', 'lora');
@@ -21,7 +21,7 @@ const CONFIG = JSON.parse(readFileSync(join(FIXTURE, 'config.json'), 'utf8'));
 const gpt2 = (overrides: Record<string, unknown> = {}) => createModel({ ...CONFIG, ...overrides });
 
 function withTmp(fn: (dir: string) => void): void {
-  const dir = mkdtempSync(join(tmpdir(), 'gptune-lora-files-'));
+  const dir = tempDir('lora-files-');
   try { fn(dir); } finally { rmSync(dir, { recursive: true, force: true }); }
 }
 

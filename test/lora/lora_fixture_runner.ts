@@ -2,8 +2,7 @@
 // adapter logits, loss and greedy generation, LoRA-only gradients and AdamW, merge, and file round trips.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadModel } from '../../src/models/load.js';
 import { causalLMLoss, causalLMModelLoss } from '../../src/train/losses.js';
@@ -16,6 +15,7 @@ import { PEFT_KEY_PREFIX } from '../../src/formats/peft_adapter.js';
 import { loadSafetensors } from '../../src/formats/safetensors.js';
 import { expectClose } from '../helpers/close.js';
 import { checkGreedyGeneration, fixtureCases, fixturePath, fixtureTensors } from '../helpers/fixtures.js';
+import { tempDir } from '../helpers/temp_dir.js';
 
 /**
  * peftWroteConfig: adapter_config.json came from PEFT's save_pretrained (newer PEFT writes more keys
@@ -37,7 +37,7 @@ export function runLoraFixtureSuite(name: string, opts: { peftWroteConfig?: bool
     return { model, summary };
   };
   const logitsOf = (model: ReturnType<typeof load>['model']) => noGrad(() => Float32Array.from(model.forward(ids, B, T).data));
-  const tmp = (tag: string) => mkdtempSync(join(tmpdir(), `gptune-${name}-${tag}-`));
+  const tmp = (tag: string) => tempDir(`${name}-${tag}-`);
 
   test(`${name} + LoRA: the PEFT adapter loads onto the modules the fixture adapted`, () => {
     const { model, summary } = load();

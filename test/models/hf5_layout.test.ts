@@ -3,8 +3,7 @@
 // Fixtures: test/fixtures/hf5 (scripts/fixtures/make_hf5_fixtures.py, transformers 5.17.0).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadModel } from '../../src/models/load.js';
 import { causalLMLoss } from '../../src/train/losses.js';
@@ -15,8 +14,9 @@ import { loadSafetensors } from '../../src/formats/safetensors.js';
 import type { CausalLM } from '../../src/models/causal_lm.js';
 import { expectClose } from '../helpers/close.js';
 import { fixturePath, fixtureTensors } from '../helpers/fixtures.js';
+import { tempDir } from '../helpers/temp_dir.js';
 
-const tmp = () => mkdtempSync(join(tmpdir(), 'gptune-hf5-'));
+const tmp = () => tempDir('hf5-');
 
 function logitsOf(model: CausalLM, ids: Int32Array, B: number, T: number): Float32Array {
   const out = noGrad(() => Float32Array.from(model.eval().forward(ids, B, T).data));

@@ -2,8 +2,7 @@
 // BOS/EOS text and sampling settings (user > generation_config.json > defaults, each with its source).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openModelDir } from '../../src/models/model_dir.js';
 import { generationDefaults, SAMPLING_DEFAULTS } from '../../src/models/generation_defaults.js';
@@ -11,9 +10,10 @@ import { parseGenerationConfig } from '../../src/formats/hf_config.js';
 import { stringifyTokenizerJson } from '../../src/tokenizers/tokenizer_json.js';
 import { gpt2TokenizerJson } from '../../src/tokenizers/gpt2.js';
 import { fixturePath } from '../helpers/fixtures.js';
+import { tempDir } from '../helpers/temp_dir.js';
 
 function modelDir(gen: Record<string, unknown> | null, tokConfig: Record<string, unknown> | null): string {
-  const d = mkdtempSync(join(tmpdir(), 'gptune-mdir-'));
+  const d = tempDir('mdir-');
   cpSync(fixturePath('hf5', 'gpt2-tiny'), d, { recursive: true });
   if (gen) writeFileSync(join(d, 'generation_config.json'), JSON.stringify(gen));
   else rmSync(join(d, 'generation_config.json'));

@@ -2,14 +2,14 @@
 // (computed in f32) within their rounding; keys without the `transformer.` prefix load too.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, cpSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadModel, saveModel } from '../../src/models/load.js';
 import { loadSafetensors, saveSafetensors, type Tensor as FileTensor } from '../../src/formats/safetensors.js';
 import { fixturePath } from '../helpers/fixtures.js';
+import { tempDir } from '../helpers/temp_dir.js';
 
-const tmp = () => mkdtempSync(join(tmpdir(), 'gptune-save-'));
+const tmp = () => tempDir('save-');
 
 test('save then load is bit-exact (F32) and writes config.json + generation_config.json', () => {
   const a = loadModel(fixturePath('gpt2-tiny'));

@@ -2,8 +2,7 @@
 // number equal to loading them widened to f32: logits, LoRA gradients, and the merged weights.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadModel, saveModel } from '../../src/models/load.js';
 import { applyLora, loraParameters, mergeLora } from '../../src/lora/index.js';
@@ -13,6 +12,7 @@ import { f32ToBF16, f32ToF16 } from '../../src/formats/dtype.js';
 import type { CausalLM } from '../../src/models/causal_lm.js';
 import { fixtureCases, fixturePath } from '../helpers/fixtures.js';
 import { rng } from '../helpers/close.js';
+import { tempDir } from '../helpers/temp_dir.js';
 
 const bitsOf = (x: Float32Array) => new Uint32Array(x.buffer, x.byteOffset, x.length);
 const sameBits = (name: string, got: Float32Array, want: Float32Array) => {
@@ -38,7 +38,7 @@ for (const name of ['gpt2-tiny', 'llama-tiny']) {
 
   for (const dtype of ['BF16', 'F16'] as const) {
     test(`${name} ${dtype}: weights kept in ${dtype} give the f32 path's logits, LoRA gradients and merge, bit for bit`, () => {
-      const dir = join(mkdtempSync(join(tmpdir(), 'gptune-stored-')), 'm');
+      const dir = join(tempDir('stored-'), 'm');
       try {
         const src = loadModel(fixturePath(name));
         saveModel(dir, src.model, src.config, { dtype });

@@ -2,8 +2,7 @@
 // logits (real tokens only: padding positions' outputs are never read), loss, every gradient, two AdamW
 // steps, and for sequence classifiers PEFT's LoRA (SEQ_CLS, head in modules_to_save) loss and gradients.
 import { test } from 'node:test';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadAdapter, saveAdapter } from '../../src/lora/adapter.js';
 import { loadSafetensors } from '../../src/formats/safetensors.js';
@@ -16,6 +15,7 @@ import type { TaskInput, TaskModel } from '../../src/models/task_model.js';
 import { expectClose } from '../helpers/close.js';
 import { expectAfterAdamW, expectGradients } from '../helpers/golden_params.js';
 import { fixtureCases, fixturePath, fixtureTensors } from '../helpers/fixtures.js';
+import { tempDir } from '../helpers/temp_dir.js';
 
 export function taskFixtureInput(cases: any): { input: TaskInput; labels: Int32Array } {
   const ids2d: number[][] = cases.input_ids;
@@ -108,7 +108,7 @@ export function runTaskLoraFixture(name: string): void {
       expectClose(`lora grad ${n}`, ours.get(n)!.grad!, g.data, { atol: tol.grads_atol, rtol: tol.grads_rtol });
     }
     // Saved back: the same keys and values PEFT wrote.
-    const out = mkdtempSync(join(tmpdir(), 'gptune-enc-lora-'));
+    const out = tempDir('enc-lora-');
     try {
       saveAdapter(model, out);
       const mine = loadSafetensors(join(out, 'adapter_model.safetensors')).tensors;

@@ -7,47 +7,23 @@ import assert from 'node:assert/strict';
 import { gemm as refGemm, gemmBf16 as refGemmBf16 } from '../../src/backend/reference/gemm.js';
 import type { QuantWeight } from '../../src/backend/backend.js';
 import { dequantizeNf4, quantizeNf4 } from '../../src/formats/nf4.js';
-import { expectClose, rng } from '../helpers/close.js';
+import { rng } from '../helpers/close.js';
 import { nativeVariants, requireNative } from '../helpers/backends.js';
+import { checkStoredGemm, sameBits } from '../helpers/stored_gemm.js';
 
 // [m, n, k] with n*k whole 64-value blocks; rows of 96 or 176 values split blocks.
 const SHAPES: Array<[number, number, number]> = [[1, 96, 64], [1, 64, 4160], [1, 96, 96], [1, 176, 64], [1, 2048, 64], [7, 1, 64], [5, 32, 96], [64, 200, 96], [130, 96, 320], [3, 64, 4128], [40, 96, 2080]];
 
-const sameBits = (name: string, got: Float32Array, want: Float32Array) => {
-  const g = new Uint32Array(got.buffer, got.byteOffset, got.length), w = new Uint32Array(want.buffer, want.byteOffset, want.length);
-  const i = g.findIndex((v, j) => v !== w[j]);
-  assert.equal(i, -1, `${name}: element ${i} is ${got[i]}, the f32 path gives ${want[i]}`);
-};
-
 test('gemm with an NF4 B equals gemm with B dequantized to f32, bit for bit (reference and every native ISA)', () => {
   requireNative();
-  const r = rng(31);
-  const backends = [{ name: 'reference', gemm: refGemm, activate: () => {} }, ...nativeVariants().map((v) => ({ name: v.name, gemm: v.backend.gemm, activate: v.activate }))];
-  let cases = 0;
-  for (const [m, n, k] of SHAPES) {
-    for (const transB of [false, true]) for (const stored of [false, true]) for (const transA of [false, true]) for (const acc of [false, true]) {
-      if (m * n * k > 1e6 && (transA || acc)) continue; // keep the reference's triple loop quick
-      const a = r.f32(m * k), c0 = r.f32(m * n);
-      const q = quantizeNf4(r.f32(n * k, 0.5));
-      const w: QuantWeight = { dtype: 'NF4', ...q, transposed: stored };
-      const wide = dequantizeNf4(q, n * k); // B as stored: [N,K] when transB xor stored
-      const tb = transB !== stored;
-      let first: Float32Array | null = null;
-      for (const b of backends) {
-        b.activate();
-        const want = Float32Array.from(c0), got = Float32Array.from(c0);
-        b.gemm(want, a, wide, m, n, k, transA, tb, acc);
-        b.gemm(got, a, w, m, n, k, transA, transB, acc);
-        const name = `${b.name} NF4 m${m} n${n} k${k} tA${transA} tB${transB} stored-transposed ${stored} acc${acc}`;
-        sameBits(name, got, want);
-        if (first) expectClose(name + ' vs reference', got, first, { atol: 1e-3 * Math.sqrt(k), rtol: 1e-4 });
-        else first = got;
-      }
-      cases++;
-    }
-  }
+  const cases = checkStoredGemm({
+    label: 'NF4', seed: 31, shapes: SHAPES, stored: [false, true],
+    make: (values, stored) => {
+      const q = quantizeNf4(values);
+      return { w: { dtype: 'NF4', ...q, transposed: stored }, wide: dequantizeNf4(q, values.length) };
+    },
+  });
   assert.ok(cases > 100, `${cases} cases`);
-  nativeVariants().at(-1)?.activate();
 });
 
 test('native gemm with an NF4 B names a bad argument; gemmBf16 computes on it as gemm does', () => {

@@ -6,51 +6,25 @@ import assert from 'node:assert/strict';
 import { gemm as refGemm, gemmBf16 as refGemmBf16 } from '../../src/backend/reference/gemm.js';
 import type { QuantWeight } from '../../src/backend/backend.js';
 import { dequantize, quantize } from '../../src/formats/ggml_quant.js';
-import { expectClose, rng } from '../helpers/close.js';
+import { rng } from '../helpers/close.js';
 import { nativeVariants, requireNative } from '../helpers/backends.js';
+import { checkStoredGemm, sameBits } from '../helpers/stored_gemm.js';
 
 // [m, n, k]: the stored rows (k when transposed B, else n) are whole blocks.
 const SHAPES: Array<[number, number, number]> = [[1, 96, 64], [1, 64, 4128], [1, 2048, 32], [7, 1, 64], [5, 32, 32], [64, 200, 96], [130, 96, 320], [3, 64, 4128], [64, 608, 160], [40, 96, 2080]];
 
-const sameBits = (name: string, got: Float32Array, want: Float32Array) => {
-  const g = new Uint32Array(got.buffer, got.byteOffset, got.length), w = new Uint32Array(want.buffer, want.byteOffset, want.length);
-  const i = g.findIndex((v, j) => v !== w[j]);
-  assert.equal(i, -1, `${name}: element ${i} is ${got[i]}, the f32 path gives ${want[i]}`);
-};
-
 for (const dtype of ['Q8_0', 'Q4_0'] as const) {
   test(`gemm with a ${dtype} B equals gemm with B dequantized to f32, bit for bit (reference and every native ISA)`, () => {
     requireNative();
-    const r = rng(dtype === 'Q8_0' ? 21 : 22);
-    const backends = [{ name: 'reference', gemm: refGemm, activate: () => {} }, ...nativeVariants().map((v) => ({ name: v.name, gemm: v.backend.gemm, activate: v.activate }))];
-    let cases = 0;
-    for (const [m, n, k] of SHAPES) {
-      for (const transB of [false, true]) for (const stored of [false, true]) for (const transA of [false, true]) for (const acc of [false, true]) {
-        // The blocks run along stored rows: op(B)'s K when B is [N,K] (transB xor stored transposed), else N.
-        const rowLen = transB !== stored ? k : n;
-        if (rowLen % 32 !== 0) continue;
-        if (m * n * k > 1e6 && (transA || acc)) continue; // keep the reference's triple loop quick
-        const a = r.f32(m * k), c0 = r.f32(m * n);
-        const blocks = quantize(dtype, r.f32(n * k, 0.5));
-        const w: QuantWeight = { dtype, blocks, transposed: stored };
-        const wide = dequantize(dtype, blocks, n * k); // B as stored: [N,K] when transB xor stored
-        const tb = transB !== stored;
-        let first: Float32Array | null = null;
-        for (const b of backends) {
-          b.activate();
-          const want = Float32Array.from(c0), got = Float32Array.from(c0);
-          b.gemm(want, a, wide, m, n, k, transA, tb, acc);
-          b.gemm(got, a, w, m, n, k, transA, transB, acc);
-          const name = `${b.name} ${dtype} m${m} n${n} k${k} tA${transA} tB${transB} stored-transposed ${stored} acc${acc}`;
-          sameBits(name, got, want);
-          if (first) expectClose(name + ' vs reference', got, first, { atol: 1e-3 * Math.sqrt(k), rtol: 1e-4 });
-          else first = got;
-        }
-        cases++;
-      }
-    }
+    const cases = checkStoredGemm({
+      label: dtype, seed: dtype === 'Q8_0' ? 21 : 22, shapes: SHAPES, stored: [false, true],
+      fits: (rowLen) => rowLen % 32 === 0, // the blocks run along stored rows
+      make: (values, stored) => {
+        const blocks = quantize(dtype, values);
+        return { w: { dtype, blocks, transposed: stored }, wide: dequantize(dtype, blocks, values.length) };
+      },
+    });
     assert.ok(cases > 40, `${cases} cases`);
-    nativeVariants().at(-1)?.activate();
   });
 }
 

@@ -3,18 +3,18 @@
 // a LoRA adapter and a full fine-tune each carry chat_template.jinja.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { run } from '../../src/index.js';
 import { openModel } from '../../src/run/model.js';
 import { CHATML_TEMPLATE } from '../../src/tokenizers/chat_template.js';
+import { tempDir } from '../helpers/temp_dir.js';
 
 const root = process.cwd();
 const base = join(root, 'assets', 'base-model');
 
 test('chat data without a model template: ChatML is saved with the adapter and the full model, and opened with them', async () => {
-  const tmp = mkdtempSync(join(tmpdir(), 'gptune-chatml-'));
+  const tmp = tempDir('chatml-');
   const data = join(tmp, 'chat.jsonl');
   writeFileSync(data, Array.from({ length: 6 }, (_, i) => JSON.stringify({ messages: [
     { role: 'user', content: `Where is order ${i}?` }, { role: 'assistant', content: `Order ${i} ships tomorrow.` }] })).join('\n') + '\n');

@@ -3,8 +3,7 @@
 // Pearson, token accuracy and entities; a PEFT adapter; unknown and missing labels named by file:line.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runEval } from '../../src/run/eval.js';
 import { runClassificationEval, type ClassificationEvalResult } from '../../src/run/eval_classification.js';
@@ -14,6 +13,7 @@ import { loadTokenizerDir } from '../../src/tokenizers/load.js';
 import { expectClose } from '../helpers/close.js';
 import { fixtureCases, fixturePath } from '../helpers/fixtures.js';
 import { REGRESSION, SEQCLS, TOKENIZER, evalData, golden, iobTokenClassifier, jsonlRows, multiLabelClassifier } from '../helpers/classifier_fixtures.js';
+import { tempDir } from '../helpers/temp_dir.js';
 
 const LOSS_ATOL = 1e-4;
 const base = { tokenizer: TOKENIZER, batchSize: 5 };
@@ -89,7 +89,7 @@ test('token classification: loss over first sub-tokens, token accuracy, entities
 
 test('a PEFT SEQ_CLS adapter: eval loss on the fixture batch = PEFT\'s loss', () => {
   const cases = fixtureCases('enc/bert-seqcls');
-  const tmp = mkdtempSync(join(tmpdir(), 'gptune-clseval-'));
+  const tmp = tempDir('clseval-');
   try {
     // Pre-tokenized rows, padding left out: gptune pads them again.
     const data = join(tmp, 'ids.jsonl');
@@ -107,7 +107,7 @@ test('a PEFT SEQ_CLS adapter: eval loss on the fixture batch = PEFT\'s loss', ()
 });
 
 test('unknown labels and unlabelled rows are named by file:line; causal-LM flags are refused on a classifier', () => {
-  const tmp = mkdtempSync(join(tmpdir(), 'gptune-clseval-'));
+  const tmp = tempDir('clseval-');
   try {
     const data = join(tmp, 'bad.jsonl');
     writeFileSync(data, '{"text": "w5 w6", "label": "pos"}\n{"text": "w7", "label": "neg"}\n{"text": "w8", "label": "maybe"}\n{"text": "w9", "label": "Pos"}\n');

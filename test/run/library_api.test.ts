@@ -2,15 +2,15 @@
 // the declarations' defaults and checks applied to values given as a plain object.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { run } from '../../src/index.js';
+import { tempDir } from '../helpers/temp_dir.js';
 
 const root = process.cwd();
 
 test('run.runTraining with options resolved by run.resolveOptions trains and saves a PEFT adapter', async () => {
-  const out = join(mkdtempSync(join(tmpdir(), 'gptune-lib-')), 'support');
+  const out = join(tempDir('lib-'), 'support');
   const { values } = run.resolveOptions(run.TRAIN_OPTIONS, {
     flags: { model: join(root, 'assets', 'base-model'), data: join(root, 'data', 'support', 'train.jsonl'), out, loraR: 4, maxSteps: 2, batchSize: 2, progress: false },
   });
@@ -30,7 +30,7 @@ test('run.resolveOptions checks plain values as it checks flags', () => {
 
 test('--gradient-checkpointing trains the same LoRA weights bit for bit (LoRA dropout replayed in the recomputed blocks)', async () => {
   const adapterAfter = async (gradientCheckpointing: boolean) => {
-    const out = join(mkdtempSync(join(tmpdir(), 'gptune-ckpt-')), 'run');
+    const out = join(tempDir('ckpt-'), 'run');
     const { values } = run.resolveOptions(run.TRAIN_OPTIONS, {
       flags: { model: join(root, 'assets', 'base-model'), data: join(root, 'data', 'support', 'train.jsonl'), out, loraR: 4, maxSteps: 3, batchSize: 2, progress: false, gradientCheckpointing },
     });

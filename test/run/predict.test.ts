@@ -3,13 +3,13 @@
 // regression values; per-word tags as the token-classification pipeline with aggregation_strategy="first".
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runPredict, type PredictRunOptions } from '../../src/run/predict.js';
 import { expectClose } from '../helpers/close.js';
 import { fixtureCases, fixturePath, fixtureTensors } from '../helpers/fixtures.js';
 import { REGRESSION, SEQCLS, TOKENIZER, evalData, golden, iobTokenClassifier, jsonlRows, multiLabelClassifier } from '../helpers/classifier_fixtures.js';
+import { tempDir } from '../helpers/temp_dir.js';
 
 const ATOL = 2e-5;
 const opts = (o: Partial<PredictRunOptions> & { model: string }): PredictRunOptions => ({
@@ -48,7 +48,7 @@ test('single-label: probabilities = softmax of HF\'s logits = the text-classific
 
 test('pre-tokenized rows, with and without a PEFT adapter: softmax of HF\'s / PEFT\'s fixture logits', () => {
   const cases = fixtureCases('enc/bert-seqcls');
-  const tmp = mkdtempSync(join(tmpdir(), 'gptune-predict-'));
+  const tmp = tempDir('predict-');
   try {
     const data = join(tmp, 'ids.jsonl');
     writeFileSync(data, cases.input_ids.map((ids: number[], b: number) => {
@@ -126,7 +126,7 @@ test('predict: inputs refused by name', () => {
 });
 
 test('pre-tokenized rows on RoBERTa and on GPT-2 / Llama score heads (last non-padding token) and a RoBERTa token head: HF\'s softmax', () => {
-  const tmp = mkdtempSync(join(tmpdir(), 'gptune-predict-'));
+  const tmp = tempDir('predict-');
   try {
     for (const name of ['roberta-seqcls', 'gpt2-seqcls', 'llama-seqcls', 'roberta-tokcls']) {
       const cases = fixtureCases(`enc/${name}`);

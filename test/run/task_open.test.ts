@@ -2,14 +2,14 @@
 // gives PEFT's logits, and models without a head (a causal LM, a masked LM, a fresh head) are refused by name.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openTaskModel, requireClassifier } from '../../src/run/task_open.js';
 import { noGrad } from '../../src/tensor/tape.js';
 import { expectClose } from '../helpers/close.js';
 import { fixtureCases, fixturePath, fixtureTensors } from '../helpers/fixtures.js';
 import { taskFixtureInput } from '../models/task_fixture_runner.js';
+import { tempDir } from '../helpers/temp_dir.js';
 
 const SEQCLS = fixturePath('enc', 'bert-seqcls');
 
@@ -25,7 +25,7 @@ test('openTaskModel: a sequence classifier with its labels and padding id, no to
 });
 
 test('openTaskModel: a PEFT SEQ_CLS adapter gives PEFT\'s logits; the adapter folder\'s tokenizer is used', () => {
-  const tmp = mkdtempSync(join(tmpdir(), 'gptune-taskopen-'));
+  const tmp = tempDir('taskopen-');
   try {
     for (const f of readdirSync(join(SEQCLS, 'lora'))) copyFileSync(join(SEQCLS, 'lora', f), join(tmp, f));
     copyFileSync(fixturePath('tokenizers', 'bert-base-uncased', 'vocab.txt'), join(tmp, 'vocab.txt'));

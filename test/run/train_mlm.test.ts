@@ -3,9 +3,8 @@
 // the loss falls on a small corpus, resume is exact, and continued pre-training with LoRA saves a PEFT adapter.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { run } from '../../src/index.js';
 import { maskedLMBatchLoss } from '../../src/run/train_mlm.js';
 import { loadTaskModel } from '../../src/models/load_task.js';
@@ -14,9 +13,10 @@ import { noGrad } from '../../src/tensor/tape.js';
 import { readMetrics } from '../../src/train/trainer.js';
 import { fixtureCases, fixturePath } from '../helpers/fixtures.js';
 import { taskFixtureInput } from '../models/task_fixture_runner.js';
+import { tempDir } from '../helpers/temp_dir.js';
 
 const root = process.cwd();
-const tmp = () => mkdtempSync(join(tmpdir(), 'gptune-mlm-'));
+const tmp = () => tempDir('mlm-');
 
 /** A small learnable English corpus: sentences from a tiny grammar, in two documents. */
 function corpus(dir: string): string {

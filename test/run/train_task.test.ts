@@ -3,8 +3,7 @@
 // a masked-LM or causal-LM checkpoint; exact resume; labels checked by file:line; --class-weights.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../../src/index.js';
 import { loadTaskModel } from '../../src/models/load_task.js';
@@ -19,8 +18,9 @@ import { fixturePath } from '../helpers/fixtures.js';
 import type { PreparedTaskTraining } from '../../src/run/train_task.js';
 import { openTaskModel } from '../../src/run/task_open.js';
 import { classificationTrainBatch } from '../../src/data/classification_batches.js';
+import { tempDir } from '../helpers/temp_dir.js';
 
-const tmp = () => mkdtempSync(join(tmpdir(), 'gptune-cls-'));
+const tmp = () => tempDir('cls-');
 const LABELS = ['neg', 'neu', 'pos'];
 
 /** Pre-tokenized rows whose class shows in their token ids (learnable in a few steps): [CLS]=2 ... [SEP]=3. */

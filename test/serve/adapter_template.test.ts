@@ -3,13 +3,13 @@
 // and adapters without one keep the base's template.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import OpenAI from 'openai';
 import { startServer, type RunningServer } from '../../src/serve/server.js';
 import { chatFormat, encodeChat } from '../../src/serve/served_model.js';
 import { BASE_MODEL, baseAdapter } from './helpers.js';
+import { tempDir } from '../helpers/temp_dir.js';
 
 // A template unlike the base's ChatML fallback, ending each turn with Llama 3's marker text.
 const OWN = "{% for m in messages %}### {{ m['role'] }}: {{ m['content'] }}<|eot_id|>{% endfor %}{% if add_generation_prompt %}### assistant:{% endif %}";
@@ -17,7 +17,7 @@ let server: RunningServer;
 let client: OpenAI;
 
 before(async () => {
-  const withTemplate = join(mkdtempSync(join(tmpdir(), 'gptune-adapter-tpl-')), 'chatty');
+  const withTemplate = join(tempDir('adapter-tpl-'), 'chatty');
   cpSync(baseAdapter(), withTemplate, { recursive: true });
   writeFileSync(join(withTemplate, 'chat_template.jinja'), OWN);
   server = await startServer({ modelDir: BASE_MODEL, adapters: [{ name: 'plain', dir: baseAdapter() }, { name: 'chatty', dir: withTemplate }], port: 0 });

@@ -3,15 +3,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generate } from '../../src/generate/generate.js';
 import { encodeChat, loadServedModel } from '../../src/serve/served_model.js';
 import { BASE_MODEL, BIN } from './helpers.js';
+import { tempDir } from '../helpers/temp_dir.js';
 
 test('gptune chat reads a conversation from stdin: replies equal greedy generate, /save and /reset work', () => {
-  const file = join(mkdtempSync(join(tmpdir(), 'gptune-chat-')), 'chat.json');
+  const file = join(tempDir('chat-'), 'chat.json');
   const input = `How long is the warranty?\n/save ${file}\n/reset\nHello\n/exit\nnever read\n`;
   const r = spawnSync(process.execPath, [BIN, 'chat', '--model', BASE_MODEL, '--system', 'You are Lumen support.', '--max-tokens', '6'], { input, encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);

@@ -1,10 +1,9 @@
 // Shared setup for the serve tests: the shipped base model and a LoRA adapter for it, saved once.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fixturePath } from '../helpers/fixtures.js';
 import { loadModel } from '../../src/models/load.js';
 import { applyLora, saveAdapter } from '../../src/lora/index.js';
+import { tempDir } from '../helpers/temp_dir.js';
 
 export const BASE_MODEL = join(fixturePath(), '..', '..', 'assets', 'base-model');
 export const BIN = join(fixturePath(), '..', '..', 'bin', 'gptune.js');
@@ -19,7 +18,7 @@ export function baseAdapter(): string {
   if (adapterDir) return adapterDir;
   const { model } = loadModel(BASE_MODEL);
   applyLora(model, { r: 4, lora_alpha: 8, target_modules: ['c_attn', 'mlp.c_fc'], init_lora_weights: false }, { seed: 3 });
-  adapterDir = join(mkdtempSync(join(tmpdir(), 'gptune-serve-')), 'adapter');
+  adapterDir = join(tempDir('serve-'), 'adapter');
   saveAdapter(model, adapterDir);
   return adapterDir;
 }

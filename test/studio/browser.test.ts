@@ -4,8 +4,7 @@
 // the base model and a run's adapter side by side. Screenshots saved.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, copyFileSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { skipWithoutBrowser, withStudioPage } from './page.js';
 import { encodeChat, loadServedModel } from '../../src/serve/served_model.js';
@@ -13,6 +12,7 @@ import { generate } from '../../src/generate/generate.js';
 import { openModel } from '../../src/run/model.js';
 import type { CausalLM } from '../../src/models/causal_lm.js';
 import { BASE_MODEL, baseAdapter } from '../serve/helpers.js';
+import { tempDir } from '../helpers/temp_dir.js';
 
 const skip = skipWithoutBrowser;
 
@@ -20,7 +20,7 @@ const row = (step: number, scale = 1) => ({ step, loss: scale * 3 / step, lr: sc
 const lines = (rows: object[]) => rows.map((r) => JSON.stringify(r) + '\n').join('');
 
 test('the studio draws a finished and a training run, overlaid, and the live one gains points as lines are appended', { skip, timeout: 60_000 }, async (t) => {
-  const out = mkdtempSync(join(tmpdir(), 'gptune-studio-browser-'));
+  const out = tempDir('studio-browser-');
   const root = join(out, 'runs');
   mkdirSync(join(root, 'finished-run'), { recursive: true });
   mkdirSync(join(root, 'live-run'), { recursive: true });
@@ -91,7 +91,7 @@ test('the studio draws a finished and a training run, overlaid, and the live one
 });
 
 test('the playground streams the base model and a run\'s adapter side by side', { skip, timeout: 60_000 }, async (t) => {
-  const out = mkdtempSync(join(tmpdir(), 'gptune-studio-browser-'));
+  const out = tempDir('studio-browser-');
   const root = join(out, 'runs');
   const run = join(root, 'lora-run');
   mkdirSync(run, { recursive: true });

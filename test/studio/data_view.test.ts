@@ -3,14 +3,13 @@
 // drops and packing shown, and a bad option value reported under its field. Screenshot saved.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { skipWithoutBrowser, withStudioPage } from './page.js';
 import { runDataInspect, type InspectedRow, type InspectSummary } from '../../src/run/data_inspect.js';
 import { IGNORE_INDEX } from '../../src/data/index.js';
 import { BASE_MODEL } from '../serve/helpers.js';
+import { tempDir } from '../helpers/temp_dir.js';
 
 const skip = skipWithoutBrowser;
 const SUPPORT = join(process.cwd(), 'data', 'support', 'train.jsonl');
@@ -33,7 +32,7 @@ async function fill(page: Page, values: Record<string, string>) {
 }
 
 test('the data view marks target and masked tokens as data inspect labels them, with drops, packing and option errors', { skip, timeout: 60_000 }, async (t) => {
-  const out = mkdtempSync(join(tmpdir(), 'gptune-studio-data-'));
+  const out = tempDir('studio-data-');
   await withStudioPage({ runsDir: join(out, 'runs'), port: 0 }, 1000, async (page) => {
     await page.waitForSelector('#dv-form [data-option="data"]');
 

@@ -5,8 +5,7 @@
 // playground from that checkpoint, and resumes to its last step. Screenshots saved.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { skipWithoutBrowser, withStudioPage } from './page.js';
@@ -15,6 +14,7 @@ import { generate } from '../../src/generate/generate.js';
 import { openModel } from '../../src/run/model.js';
 import type { CausalLM } from '../../src/models/causal_lm.js';
 import { BASE_MODEL } from '../serve/helpers.js';
+import { tempDir } from '../helpers/temp_dir.js';
 
 const skip = skipWithoutBrowser;
 const SUPPORT = join(process.cwd(), 'data', 'support', 'train.jsonl');
@@ -28,7 +28,7 @@ const waitStatus = (page: Page, run: string, want: string, timeout = 30_000) =>
   page.waitForFunction(([r, w]) => document.querySelector(`li[data-run="${r}"] .status`)?.textContent === w, [run, want] as const, { timeout, polling: 100 });
 
 test('a run started from the page trains live, stops with a checkpoint, answers from it in the playground, and resumes to the end', { skip, timeout: 120_000 }, async (t) => {
-  const out = mkdtempSync(join(tmpdir(), 'gptune-studio-launch-'));
+  const out = tempDir('studio-launch-');
   const root = join(out, 'runs');
   await withStudioPage({ runsDir: root, model: BASE_MODEL, port: 0, pollMs: 100 }, 1000, async (page) => {
     await page.click('#new-run summary');

@@ -5,8 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { request } from 'node:http';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import OpenAI from 'openai';
@@ -19,6 +18,7 @@ import { addOptions, readOptions } from '../../src/cli/options.js';
 import { encodeChat, loadServedModel } from '../../src/serve/served_model.js';
 import { generate } from '../../src/generate/generate.js';
 import { BASE_MODEL, BIN } from '../serve/helpers.js';
+import { tempDir } from '../helpers/temp_dir.js';
 
 const SUPPORT = join(process.cwd(), 'data', 'support', 'train.jsonl');
 const post = (url: string, body: unknown, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
@@ -46,7 +46,7 @@ test('the train form has every option but those the page sets, and its values re
 });
 
 test('a started run whose options clash shows as failed with train\'s own error; cross-site posts are refused', { timeout: 60_000 }, async () => {
-  const root = join(mkdtempSync(join(tmpdir(), 'gptune-studio-api-')), 'runs');
+  const root = join(tempDir('studio-api-'), 'runs');
   const studio = await startStudio({ runsDir: root, port: 0 });
   try {
     const r = await post(`${studio.url}/api/runs/start`, { options: { name: 'clash', model: BASE_MODEL, init: 'gpt2', data: SUPPORT, maxSteps: '2' } });
@@ -90,7 +90,7 @@ test('a started run whose options clash shows as failed with train\'s own error;
 });
 
 test('a full fine-tune\'s checkpoint and final model answer through the studio\'s /v1, each its own model', { timeout: 60_000 }, async () => {
-  const root = join(mkdtempSync(join(tmpdir(), 'gptune-studio-api-')), 'runs');
+  const root = join(tempDir('studio-api-'), 'runs');
   const t = spawnSync(process.execPath, [BIN, 'train', '--model', BASE_MODEL, '--data', SUPPORT, '--method', 'full', '--max-steps', '2', '--save-every', '1',
     '--batch-size', '2', '--lr', '0.01', '--out', join(root, 'full'), '--no-progress'], { encoding: 'utf8' });
   assert.equal(t.status, 0, t.stderr);
@@ -117,7 +117,7 @@ test('a full fine-tune\'s checkpoint and final model answer through the studio\'
 });
 
 test('closing the studio stops the runs it started the way Ctrl-C does: each saves a checkpoint', { timeout: 60_000 }, async () => {
-  const root = join(mkdtempSync(join(tmpdir(), 'gptune-studio-api-')), 'runs');
+  const root = join(tempDir('studio-api-'), 'runs');
   const studio = await startStudio({ runsDir: root, port: 0 });
   const r = await post(`${studio.url}/api/runs/start`, { options: { name: 'long', model: BASE_MODEL, data: SUPPORT, maxSteps: '100000', batchSize: '1' } });
   assert.equal(r.status, 200, JSON.stringify(r.body));

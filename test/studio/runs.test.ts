@@ -4,14 +4,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { JsonlFollower } from '../../src/serve/studio/follow_jsonl.js';
 import { listRuns, STALE_MS } from '../../src/serve/studio/runs.js';
 import { BIN } from '../serve/helpers.js';
 import { fixturePath } from '../helpers/fixtures.js';
 import { readMetrics } from '../../src/train/trainer.js';
+import { tempDir } from '../helpers/temp_dir.js';
 
 function follow(path: string) {
   const got = { rows: [] as unknown[], resets: 0, problems: [] as string[] };
@@ -20,7 +20,7 @@ function follow(path: string) {
 }
 
 test('the follower hands on complete lines only, and starts over when the file is replaced', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'gptune-studio-'));
+  const dir = tempDir('studio-');
   const path = join(dir, 'metrics.jsonl');
   const { f, got } = follow(path);
   f.poll(); // not there yet: nothing, no error
@@ -42,7 +42,7 @@ test('the follower hands on complete lines only, and starts over when the file i
 });
 
 test('runs are found under the folder with status, config (from a checkpoint while training) and checkpoints', () => {
-  const root = mkdtempSync(join(tmpdir(), 'gptune-studio-'));
+  const root = tempDir('studio-');
   const mk = (name: string, files: Record<string, unknown>) => {
     mkdirSync(join(root, name), { recursive: true });
     for (const [f, v] of Object.entries(files)) writeFileSync(join(root, name, f), typeof v === 'string' ? v : JSON.stringify(v));
@@ -69,7 +69,7 @@ test('runs are found under the folder with status, config (from a checkpoint whi
 });
 
 test('gptune studio binds loopback, serves the page, uPlot and the runs, and exits 0 on SIGTERM', async () => {
-  const root = mkdtempSync(join(tmpdir(), 'gptune-studio-'));
+  const root = tempDir('studio-');
   mkdirSync(join(root, 'r1'));
   writeFileSync(join(root, 'r1', 'metrics.jsonl'), '{"step":1,"loss":2}\n');
   const child = spawn(process.execPath, [BIN, 'studio', '--runs', root, '--port', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -97,7 +97,7 @@ test('gptune studio binds loopback, serves the page, uPlot and the runs, and exi
 });
 
 test('a real gptune train run: running while it trains, stopped after Ctrl-C, its rows as the trainer reads them', async () => {
-  const root = mkdtempSync(join(tmpdir(), 'gptune-studio-'));
+  const root = tempDir('studio-');
   const data = join(root, 'ids.jsonl');
   writeFileSync(data, Array.from({ length: 8 }, (_, i) => JSON.stringify({ input_ids: Array.from({ length: 12 }, (_, t) => (i * 31 + t * 7) % 512) })).join('\n') + '\n');
   const out = join(root, 'runs', 'tiny');

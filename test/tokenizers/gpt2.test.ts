@@ -3,8 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GPT2_EOS_ID, gpt2Tokenizer, gpt2TokenizerJson } from '../../src/tokenizers/gpt2.js';
 import { HEAP_THRESHOLD } from '../../src/tokenizers/bpe.js';
@@ -12,6 +11,7 @@ import { loadTokenizerJson, stringifyTokenizerJson } from '../../src/tokenizers/
 import { loadVocabMerges, saveVocabMerges } from '../../src/tokenizers/vocab_merges.js';
 import { textGenerator } from './text_gen.js';
 import { TARGETED_STRINGS } from './variants.js';
+import { tempDir } from '../helpers/temp_dir.js';
 
 interface Tiktoken { encode(text: string, allowedSpecial?: 'all' | string[]): number[]; decode(ids: number[]): string }
 const require = createRequire(import.meta.url);
@@ -122,7 +122,7 @@ test('recovered merges start like GPT-2 merges.txt, one per multi-byte token', (
 });
 
 test('saved as tokenizer.json and as vocab.json + merges.txt, GPT-2 reloads with the same ids', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'gptune-tok-'));
+  const dir = tempDir('tok-');
   writeFileSync(join(dir, 'tokenizer.json'), stringifyTokenizerJson(gpt2TokenizerJson()));
   saveVocabMerges(dir, gpt2TokenizerJson());
   const merges = readFileSync(join(dir, 'merges.txt'), 'utf8');

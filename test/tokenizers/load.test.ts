@@ -2,8 +2,7 @@
 // tokenizer_config.json's special tokens and BOS policy, chat templates, and errors that name the file.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { builtinTokenizer, loadTokenizerDir, resolveTokenizer } from '../../src/tokenizers/load.js';
 import { gpt2TokenizerJson } from '../../src/tokenizers/gpt2.js';
@@ -11,8 +10,9 @@ import { stringifyTokenizerJson } from '../../src/tokenizers/tokenizer_json.js';
 import { saveVocabMerges } from '../../src/tokenizers/vocab_merges.js';
 import { textGenerator } from './text_gen.js';
 import { tokenizerVariants } from './variants.js';
+import { tempDir } from '../helpers/temp_dir.js';
 
-const tmp = () => mkdtempSync(join(tmpdir(), 'gptune-load-'));
+const tmp = () => tempDir('load-');
 
 test('the built-in gpt2 saves as HF files that load back to the same tokenizer', () => {
   const builtin = builtinTokenizer('gpt2');

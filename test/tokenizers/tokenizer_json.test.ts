@@ -3,14 +3,14 @@
 // behavior, added-token strip rules), post-processor templates, and refusals that name what is unsupported.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gpt2TokenizerJson } from '../../src/tokenizers/gpt2.js';
 import { tokenizerFromJson, type TokenizerJson } from '../../src/tokenizers/tokenizer_json.js';
 import { loadVocabMerges, readMergesTxt } from '../../src/tokenizers/vocab_merges.js';
 import { GptuneError } from '../../src/util/errors.js';
 import { tokenizerVariants } from './variants.js';
+import { tempDir } from '../helpers/temp_dir.js';
 
 interface HfIds { strings: string[]; ids: Record<string, number[][]>; decoded: Record<string, Record<string, string>> }
 const HF: HfIds = JSON.parse(readFileSync(join(process.cwd(), 'test/fixtures/tokenizers/hf_ids.json'), 'utf8'));
@@ -95,7 +95,7 @@ test('unsupported or broken tokenizer.json parts are refused by name', () => {
 });
 
 test('vocab.json + merges.txt: #version line skipped, a bad line named by number', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'gptune-vm-'));
+  const dir = tempDir('vm-');
   const vocab = { a: 0, b: 1, c: 2, 'Ġ': 3, ab: 4, abc: 5, '<|endoftext|>': 6 };
   writeFileSync(join(dir, 'vocab.json'), JSON.stringify(vocab));
   writeFileSync(join(dir, 'merges.txt'), '#version: 0.2\na b\nab c\n');

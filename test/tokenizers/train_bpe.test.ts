@@ -4,15 +4,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { saveTrainedTokenizer, trainBpe, trainBpeSync, trainedTokenizerJson, type TrainBpeResult } from '../../src/tokenizers/train_bpe.js';
 import { readTrainingTexts } from '../../src/tokenizers/train_corpus.js';
 import { GptuneError } from '../../src/util/errors.js';
 import { rng } from '../helpers/close.js';
+import { tempDir } from '../helpers/temp_dir.js';
 
-const tmp = () => mkdtempSync(join(tmpdir(), 'gptune-bpe-'));
+const tmp = () => tempDir('bpe-');
 
 // ---- a reference byte-level BPE encoder: the classic loop, merging the lowest-rank pair until none applies ----
 

@@ -12,6 +12,7 @@ import { wordPieceFromJson, type WordPieceTokenizerJson } from '../../src/tokeni
 import { encodeInput, encodeWordsInput, longestFirst, takesTypeIds } from '../../src/tokenizers/encode_inputs.js';
 import type { Tokenizer } from '../../src/tokenizers/tokenizer.js';
 import { compareRandomDecodes, compareWithHf, comparisonStrings, readJson } from './hf_reference.js';
+import { tempDir } from '../helpers/temp_dir.js';
 
 const require = createRequire(import.meta.url);
 interface HfEnc { getIds(): number[]; getTypeIds(): number[]; getWordIds(): (number | null | undefined)[] }
@@ -54,9 +55,8 @@ test('a cased BertNormalizer (lowercase false, accents kept) matches HF tokenize
 });
 
 test('a bare vocab.txt folder gives the same ids as tokenizer.json; do_lower_case false is honoured', async () => {
-  const { mkdtempSync, copyFileSync, writeFileSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
-  const d = mkdtempSync(join(tmpdir(), 'gptune-vocab-'));
+  const { copyFileSync, writeFileSync } = await import('node:fs');
+  const d = tempDir('vocab-');
   copyFileSync(join(DIR, 'vocab.txt'), join(d, 'vocab.txt'));
   const fromTxt = loadTokenizerDir(d)!.tokenizer;
   const fromJson = wordPieceFromJson(BERT);

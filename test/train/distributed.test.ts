@@ -4,14 +4,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fixturePath } from '../helpers/fixtures.js';
 import { expectClose } from '../helpers/close.js';
 import { shardBatch } from '../../src/train/distributed.js';
 import { loadSafetensors } from '../../src/formats/safetensors.js';
 import type { TrainBatch } from '../../src/train/trainer.js';
+import { tempDir } from '../helpers/temp_dir.js';
 
 const ROOT = join(fixturePath(), '..', '..');
 const BIN = join(ROOT, 'bin', 'gptune.js');
@@ -53,7 +53,7 @@ function expectSameRun(dist: string, single: string): void {
 }
 
 test('5 AdamW steps on 2 ranks at batch 2 equal one process at batch 4', { skip: SKIP }, () => {
-  const dir = mkdtempSync(join(tmpdir(), 'gptune-mpi-'));
+  const dir = tempDir('mpi-');
   const d = mpirun(2, trainArgs(dir, 16, 'dist', '--batch-size', '2'));
   assert.equal(d.code, 0, d.err);
   assert.match(d.out, /on each of 2 MPI ranks/);
@@ -70,7 +70,7 @@ test('5 AdamW steps on 2 ranks at batch 2 equal one process at batch 4', { skip:
 });
 
 test('with gradient accumulation, tight clipping and uneven shards (a last batch of 3 rows) too', { skip: SKIP }, () => {
-  const dir = mkdtempSync(join(tmpdir(), 'gptune-mpi-'));
+  const dir = tempDir('mpi-');
   // 7 rows at a global batch of 4: every second batch has 3 rows, split 1 + 2 over the ranks.
   const more = ['--grad-accum', '2', '--max-grad-norm', '0.3'];
   const d = mpirun(2, trainArgs(dir, 7, 'dist', '--batch-size', '2', ...more));
@@ -82,7 +82,7 @@ test('with gradient accumulation, tight clipping and uneven shards (a last batch
 });
 
 test('gradients summed in buckets started during backward (one per parameter), with checkpointing and accumulation, equal one process', { skip: SKIP }, () => {
-  const dir = mkdtempSync(join(tmpdir(), 'gptune-mpi-'));
+  const dir = tempDir('mpi-');
   const more = ['--grad-accum', '2', '--gradient-checkpointing'];
   const d = mpirun(2, trainArgs(dir, 16, 'dist', '--batch-size', '2', '--bucket-mb', '0', ...more));
   assert.equal(d.code, 0, d.err);
@@ -92,7 +92,7 @@ test('gradients summed in buckets started during backward (one per parameter), w
 });
 
 test('GPT-2 from scratch with dropout (0.1 on embeddings and residuals), checkpointed: 2 ranks equal one process', { skip: SKIP }, () => {
-  const dir = mkdtempSync(join(tmpdir(), 'gptune-mpi-'));
+  const dir = tempDir('mpi-');
   const gpt2 = (args: string[]) => args.map((a) => (a === 'llama' ? 'gpt2' : a));
   const d = mpirun(2, gpt2(trainArgs(dir, 16, 'dist', '--batch-size', '2', '--gradient-checkpointing')));
   assert.equal(d.code, 0, d.err);
@@ -121,7 +121,7 @@ function expectSameAdapter(dist: string, single: string): void {
 }
 
 test('LoRA with LoRA dropout on 2 ranks equals one process (adapter weights, losses): each rank draws its rows of the global mask', { skip: SKIP }, () => {
-  const dir = mkdtempSync(join(tmpdir(), 'gptune-mpi-'));
+  const dir = tempDir('mpi-');
   const d = mpirun(2, loraArgs(dir, 'dist', '--batch-size', '2', '--lora-dropout', '0.1'));
   assert.equal(d.code, 0, d.err);
   const s = run(process.execPath, [BIN, ...loraArgs(dir, 'single', '--batch-size', '4', '--lora-dropout', '0.1')]);
@@ -130,7 +130,7 @@ test('LoRA with LoRA dropout on 2 ranks equals one process (adapter weights, los
 });
 
 test('packed prompt-completion rows on 2 ranks equal one process', { skip: SKIP }, () => {
-  const dir = mkdtempSync(join(tmpdir(), 'gptune-mpi-'));
+  const dir = tempDir('mpi-');
   const data = join(dir, 'tasks.jsonl');
   writeFileSync(data, Array.from({ length: 24 }, (_, i) => JSON.stringify({ prompt: `Q${i}: ${'why '.repeat(i % 5)}?`, completion: ` A${i * 7} ${'ok '.repeat(i % 3)}` })).join('\n') + '\n');
   const args = (out: string, batch: string) => ['train', '--init', 'llama', '--tokenizer', 'gpt2', '--n-layer', '1', '--n-embd', '16', '--n-head', '2',
@@ -177,7 +177,7 @@ function rankPid(mark: string, rank: number): number {
 }
 
 test('Ctrl-C on mpirun saves a checkpoint as one process does; a killed rank ends the job naming it; the run resumes on 2 ranks', { skip: SKIP }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'gptune-mpi-'));
+  const dir = tempDir('mpi-');
   const out = join(dir, 'run');
   const args = trainArgs(dir, 16, 'run', '--batch-size', '2', '--max-steps', '100000', '--save-every', '2');
   const stopped = await mpirunAndAct(args, out, (pid) => process.kill(pid, 'SIGINT'));
@@ -200,7 +200,7 @@ test('Ctrl-C on mpirun saves a checkpoint as one process does; a killed rank end
 
 test('without the MPI addon, a run under mpirun or with --distributed stops saying what to install', () => {
   // A copy of the package without build/: what `npm install` leaves on a machine without MPI.
-  const pkg = mkdtempSync(join(tmpdir(), 'gptune-nompi-'));
+  const pkg = tempDir('nompi-');
   cpSync(join(ROOT, 'dist'), join(pkg, 'dist'), { recursive: true });
   cpSync(join(ROOT, 'bin'), join(pkg, 'bin'), { recursive: true });
   cpSync(join(ROOT, 'package.json'), join(pkg, 'package.json'));

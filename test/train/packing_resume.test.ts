@@ -2,8 +2,7 @@
 // and a LoRA run stopped by Ctrl-C resumes exactly.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadModel } from '../../src/models/load.js';
 import { causalLMLoss } from '../../src/train/losses.js';
@@ -13,6 +12,7 @@ import { applyLora, loraCheckpointHooks } from '../../src/lora/index.js';
 import { train, type TrainOptions } from '../../src/train/trainer.js';
 import { ArrayBatches, makeBatch } from '../helpers/array_batches.js';
 import { fixturePath } from '../helpers/fixtures.js';
+import { tempDir } from '../helpers/temp_dir.js';
 
 const ex = (ids: number[], promptLen: number) => ({
   inputIds: Int32Array.from(ids),
@@ -53,7 +53,7 @@ test('a LoRA run stopped by Ctrl-C and resumed continues exactly', async () => {
     applyLora(model, { r: 4, lora_alpha: 8, lora_dropout: 0.1, target_modules: ['c_attn', 'c_fc'] }, { seed: 1 });
     return model;
   };
-  const a = mkdtempSync(join(tmpdir(), 'gptune-lora-')), b = mkdtempSync(join(tmpdir(), 'gptune-lora-'));
+  const a = tempDir('lora-'), b = tempDir('lora-');
   const straight = lora();
   await train(straight, batches(), opts(a), loraCheckpointHooks(straight));
   const first = lora();

@@ -2,8 +2,7 @@
 // NaN detection, and refusing to overwrite another run.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { GPT2LMHeadModel, gpt2ConfigFrom } from '../../src/models/gpt2.js';
 import { loadModel } from '../../src/models/load.js';
@@ -13,8 +12,9 @@ import { fullFineTuneHooks } from '../../src/train/weights_io.js';
 import { ArrayBatches, makeBatch } from '../helpers/array_batches.js';
 import { expectClose } from '../helpers/close.js';
 import { fixturePath } from '../helpers/fixtures.js';
+import { tempDir } from '../helpers/temp_dir.js';
 
-const tmp = () => mkdtempSync(join(tmpdir(), 'gptune-train-'));
+const tmp = () => tempDir('train-');
 
 function tinyModel(dropout = 0) {
   const m = new GPT2LMHeadModel(gpt2ConfigFrom({ vocab_size: 64, n_positions: 32, n_embd: 32, n_layer: 2, n_head: 2, resid_pdrop: dropout, embd_pdrop: dropout, attn_pdrop: 0 }));

@@ -34,33 +34,25 @@ GPTUNE_INLINE void round_bf16(float* d, int64_t n) {
     std::memcpy(d + j, &u, 4);
   }
 }
-struct StoredRows {
-  const void* X;
-  int64_t cols;
-  Stored kind;
-  GPTUNE_INLINE const float* operator()(int64_t r, int64_t j0, int64_t w) const {
-    if (t_row.size() < size_t(w)) t_row.resize(w);
-    load_row(t_row.data(), X, kind, cols, r, j0, w);
-    return t_row.data();
-  }
-};
-
-// Rows rounded to the nearest bf16 (ties to even, NaN kept) as they are read: gemmBf16 with m or n
-// of 1. A product of two bf16 values is exact in f32, so FMAs on rounded values are bf16 products
-// with f32 sums, as vdpbf16ps computes them; X is f32 or 16-bit (bf16 rows are already rounded).
-struct RoundedRows {
+// Rows of a stored X widened (or dequantized) into a thread-local buffer as they are read. Round: then
+// rounded to bf16 (nearest even, NaN kept) for gemmBf16 with m or n of 1: bf16 x bf16 products are exact
+// in f32, so FMAs on them are vdpbf16ps's bf16 products with f32 sums (bf16 rows are rounded already).
+template <bool Round>
+struct WidenedRows {
   const void* X;
   int64_t cols;
   Stored kind;
   GPTUNE_INLINE const float* operator()(int64_t r, int64_t j0, int64_t w) const {
     if (t_row.size() < size_t(w)) t_row.resize(w);
     float* d = t_row.data();
-    if (kind == STORED_F32) std::memcpy(d, static_cast<const float*>(X) + r * cols + j0, w * sizeof(float));
+    if (Round && kind == STORED_F32) std::memcpy(d, static_cast<const float*>(X) + r * cols + j0, w * sizeof(float));
     else load_row(d, X, kind, cols, r, j0, w);
-    if (kind != STORED_BF16) round_bf16(d, w);
+    if (Round && kind != STORED_BF16) round_bf16(d, w);
     return d;
   }
 };
+using StoredRows = WidenedRows<false>;
+using RoundedRows = WidenedRows<true>;
 
 template <int L, typename Rows>
 GPTUNE_INLINE void dot_rows(float* y, Rows X, const float* x, int64_t cols, int64_t r0, int64_t r1, bool acc) {

@@ -63,29 +63,42 @@ GPTUNE_AVX2 inline __m256 lookup8(__m128i codes, __m256 tab_lo, __m256 tab_hi) {
   return _mm256_blendv_ps(_mm256_permutevar8x32_ps(tab_lo, idx), _mm256_permutevar8x32_ps(tab_hi, idx), pick);
 }
 
+// Block g's 64 values, dequantized in registers: v[i] holds elements 16i..16i+15 (AVX-512) or 8i..8i+7
+// (AVX2). The pack loop stores them, the fused GEMV multiplies them into its sums.
+GPTUNE_AVX512 inline void block_values(const Nf4View& w, int64_t g, __m512 tab, __m512 v[4]) {
+  const __m512 d = _mm512_set1_ps(block_scale(w, g));
+  for (int h = 0; h < 2; ++h) {
+    __m128i lo, hi;
+    codes_of(w.q + 32 * g + 16 * h, lo, hi);
+    v[2 * h] = _mm512_mul_ps(lookup16(lo, tab), d);
+    v[2 * h + 1] = _mm512_mul_ps(lookup16(hi, tab), d);
+  }
+}
+GPTUNE_AVX2 inline void block_values(const Nf4View& w, int64_t g, __m256 tab_lo, __m256 tab_hi, __m256 v[8]) {
+  const __m256 d = _mm256_set1_ps(block_scale(w, g));
+  for (int h = 0; h < 2; ++h) {
+    __m128i lo, hi;
+    codes_of(w.q + 32 * g + 16 * h, lo, hi);
+    const __m128i parts[4] = {lo, _mm_srli_si128(lo, 8), hi, _mm_srli_si128(hi, 8)};
+    for (int j = 0; j < 4; ++j) v[4 * h + j] = _mm256_mul_ps(lookup8(parts[j], tab_lo, tab_hi), d);
+  }
+}
+
 GPTUNE_AVX512 void blocks_avx512(float* dst, const Nf4View& w, int64_t g0, int64_t nb) {
   const __m512 tab = _mm512_load_ps(kNf4);
+  __m512 v[4];
   for (int64_t g = g0; g < g0 + nb; ++g, dst += 64) {
-    const __m512 d = _mm512_set1_ps(block_scale(w, g));
-    for (int h = 0; h < 2; ++h) {
-      __m128i lo, hi;
-      codes_of(w.q + 32 * g + 16 * h, lo, hi);
-      _mm512_storeu_ps(dst + 32 * h, _mm512_mul_ps(lookup16(lo, tab), d));
-      _mm512_storeu_ps(dst + 32 * h + 16, _mm512_mul_ps(lookup16(hi, tab), d));
-    }
+    block_values(w, g, tab, v);
+    for (int i = 0; i < 4; ++i) _mm512_storeu_ps(dst + 16 * i, v[i]);
   }
 }
 
 GPTUNE_AVX2 void blocks_avx2(float* dst, const Nf4View& w, int64_t g0, int64_t nb) {
   const __m256 tab_lo = _mm256_load_ps(kNf4), tab_hi = _mm256_load_ps(kNf4 + 8);
+  __m256 v[8];
   for (int64_t g = g0; g < g0 + nb; ++g, dst += 64) {
-    const __m256 d = _mm256_set1_ps(block_scale(w, g));
-    for (int h = 0; h < 2; ++h) {
-      __m128i lo, hi;
-      codes_of(w.q + 32 * g + 16 * h, lo, hi);
-      const __m128i parts[4] = {lo, _mm_srli_si128(lo, 8), hi, _mm_srli_si128(hi, 8)};
-      for (int j = 0; j < 4; ++j) _mm256_storeu_ps(dst + 32 * h + 8 * j, _mm256_mul_ps(lookup8(parts[j], tab_lo, tab_hi), d));
-    }
+    block_values(w, g, tab_lo, tab_hi, v);
+    for (int i = 0; i < 8; ++i) _mm256_storeu_ps(dst + 8 * i, v[i]);
   }
 }
 
@@ -102,18 +115,15 @@ GPTUNE_AVX512 void dot_avx512(float* y, const void* X, const float* x, int64_t c
   const Nf4View& w = *static_cast<const Nf4View*>(X);
   const __m512 tab = _mm512_load_ps(kNf4);
   const int64_t nb = cols / 64;
+  __m512 v[4];
   for (int64_t r = r0; r < r1; ++r) {
     __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; ++b) {
-      const int64_t g = r * nb + b;
-      const __m512 d = _mm512_set1_ps(block_scale(w, g));
-      for (int h = 0; h < 2; ++h) {
-        __m128i lo, hi;
-        codes_of(w.q + 32 * g + 16 * h, lo, hi);
-        const float* xb = x + 64 * b + 32 * h;
-        const __m512 w0 = _mm512_mul_ps(lookup16(lo, tab), d), w1 = _mm512_mul_ps(lookup16(hi, tab), d);
-        s0 = _mm512_add_ps(s0, _mm512_mul_ps(w0, _mm512_loadu_ps(xb)));
-        s1 = _mm512_add_ps(s1, _mm512_mul_ps(w1, _mm512_loadu_ps(xb + 16)));
+      block_values(w, r * nb + b, tab, v);
+      const float* xb = x + 64 * b;
+      for (int i = 0; i < 4; i += 2) {
+        s0 = _mm512_add_ps(s0, _mm512_mul_ps(v[i], _mm512_loadu_ps(xb + 16 * i)));
+        s1 = _mm512_add_ps(s1, _mm512_mul_ps(v[i + 1], _mm512_loadu_ps(xb + 16 * i + 16)));
       }
     }
     alignas(64) float s[32];
@@ -127,22 +137,15 @@ GPTUNE_AVX2 void dot_avx2(float* y, const void* X, const float* x, int64_t cols,
   const Nf4View& w = *static_cast<const Nf4View*>(X);
   const __m256 tab_lo = _mm256_load_ps(kNf4), tab_hi = _mm256_load_ps(kNf4 + 8);
   const int64_t nb = cols / 64;
+  __m256 v[8];
   for (int64_t r = r0; r < r1; ++r) {
     __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; ++b) {
-      const int64_t g = r * nb + b;
-      const __m256 d = _mm256_set1_ps(block_scale(w, g));
-      for (int h = 0; h < 2; ++h) {
-        __m128i lo, hi;
-        codes_of(w.q + 32 * g + 16 * h, lo, hi);
-        const __m128i parts[4] = {lo, _mm_srli_si128(lo, 8), hi, _mm_srli_si128(hi, 8)};
-        const float* xb = x + 64 * b + 32 * h;
-        for (int j = 0; j < 4; j += 2) {
-          const __m256 w0 = _mm256_mul_ps(lookup8(parts[j], tab_lo, tab_hi), d);
-          const __m256 w1 = _mm256_mul_ps(lookup8(parts[j + 1], tab_lo, tab_hi), d);
-          s0 = _mm256_add_ps(s0, _mm256_mul_ps(w0, _mm256_loadu_ps(xb + 8 * j)));
-          s1 = _mm256_add_ps(s1, _mm256_mul_ps(w1, _mm256_loadu_ps(xb + 8 * j + 8)));
-        }
+      block_values(w, r * nb + b, tab_lo, tab_hi, v);
+      const float* xb = x + 64 * b;
+      for (int i = 0; i < 8; i += 2) {
+        s0 = _mm256_add_ps(s0, _mm256_mul_ps(v[i], _mm256_loadu_ps(xb + 8 * i)));
+        s1 = _mm256_add_ps(s1, _mm256_mul_ps(v[i + 1], _mm256_loadu_ps(xb + 8 * i + 8)));
       }
     }
     alignas(32) float s[16];
