@@ -222,3 +222,15 @@ test('head dropout replays with the seed: two runs give the same losses, and a r
   await train({ model: models.bert, data, out: join(dir, 'seed8'), method: 'full', lr: 5e-3, maxSteps: 4, seed: 8 });
   assert.notDeepEqual(losses(join(dir, 'seed8')), losses(join(dir, 'bert-a')));
 });
+
+test('--gradient-checkpointing on a classification run: the same weights as without it (dropout on)', async () => {
+  const dir = tmp(), data = idsRows(dir, 12);
+  const model = withConfig(fixturePath('enc', 'distilbert-seqcls'), (c) => { c.dropout = 0.1; c.seq_classif_dropout = 0.5; });
+  const weights = (out: string) => readFileSync(join(out, 'model.safetensors'));
+  for (const gradientCheckpointing of [false, true]) {
+    await train({ model, data, out: join(dir, String(gradientCheckpointing)), method: 'full', lr: 5e-3, maxSteps: 2, gradientCheckpointing });
+  }
+  const cfg = JSON.parse(readFileSync(join(dir, 'true', 'train_config.json'), 'utf8'));
+  assert.equal(cfg.gradientCheckpointing, true);
+  assert.ok(weights(join(dir, 'true')).equals(weights(join(dir, 'false'))));
+});
