@@ -262,9 +262,16 @@ function listMatches(targets: readonly string[], name: string): string[] {
   return targets.filter((t) => name === t || name.endsWith('.' + t));
 }
 
-/** PEFT's check: a module named by modules_to_save, or inside one (`(^|.*\.)m($|\..*)`). */
-function inModulesToSave(names: string[] | null, name: string): boolean {
-  return (names ?? []).some((m) => name === m || name.startsWith(m + '.') || name.endsWith('.' + m) || name.includes('.' + m + '.'));
+/**
+ * A module that modules_to_save trains in full, or one inside it. One rule for both uses, PEFT's
+ * _set_trainable test (the name ends with an entry: "classifier" also takes DistilBERT's pre_classifier):
+ * PEFT 0.21 excludes targets by whole name components instead, so all-linear gives pre_classifier LoRA and
+ * then fails to wrap it (test/fixtures/peft_targets); here such a module is only trained in full.
+ */
+function inModulesToSave(names: readonly string[] | null, name: string): boolean {
+  if (!names?.length) return false;
+  const parts = name.split('.');
+  return parts.some((_, i) => { const prefix = parts.slice(0, i + 1).join('.'); return names.some((m) => prefix.endsWith(m)); });
 }
 
 function isIn(patterns: string[] | string | null, name: string): boolean {
@@ -301,12 +308,12 @@ function describeNames(names: string[]): string {
 }
 
 /**
- * The parameters of the modules in cfg.modules_to_save (a name ending in an entry, PEFT's _set_trainable test:
- * "classifier" also selects DistilBERT's pre_classifier), trained in full and saved under base_model.model.<parameter>, as PEFT saves them.
+ * The parameters of the modules in cfg.modules_to_save (inModulesToSave), trained in full and saved under
+ * base_model.model.<parameter>, as PEFT saves them.
  */
 export function modulesToSaveParameters(model: Module, cfg: Pick<LoraConfig, 'modules_to_save'>): Array<[string, Tensor]> {
   const names = cfg.modules_to_save ?? [];
   if (!names.length) return [];
-  const selected = model.namedModules().filter(([n]) => n && names.some((t) => n.endsWith(t))).map(([n]) => n + '.');
-  return model.namedParameters().filter(([n]) => selected.some((m) => n.startsWith(m)) && !/\.lora_[AB]\./.test(n));
+  // A parameter belongs to the module its name holds before the last dot.
+  return model.namedParameters().filter(([n]) => n.includes('.') && inModulesToSave(names, n.slice(0, n.lastIndexOf('.'))) && !/\.lora_[AB]\./.test(n));
 }

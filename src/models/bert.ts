@@ -14,7 +14,7 @@ import { attention } from '../tensor/ops/attention.js';
 import { dropout, dropoutPacking, nextDropoutSeed } from '../tensor/ops/dropout.js';
 import { Rng } from '../util/rng.js';
 import { ModelConfig } from '../formats/hf_config.js';
-import { packTokens, type PackedTokens, type TaskInput, type TaskKind, type TaskModel } from './task_model.js';
+import { packTokens, seededForward, type PackedTokens, type TaskInput, type TaskKind, type TaskModel } from './task_model.js';
 import { readTaskLabels, type TaskLabels } from './task_config.js';
 
 export type BertFamily = 'bert' | 'roberta';
@@ -225,21 +225,30 @@ export class BertModel extends Module {
     this.encoder = new BertEncoder(cfg);
     this.pooler = withPooler ? new BertPooler(cfg) : null;
   }
-  /**
-   * -> last hidden state [B, T, hidden]. A padded batch runs on its real tokens only, packed into one
-   * sequence whose attention segments are the rows (exactly HF's key-padding mask for every real
-   * token); padding positions come back as 0 (their outputs are never read).
-   */
+  /** -> last hidden state [B, T, hidden] (runEncoder: padding taken out, its positions 0). */
   forward(input: TaskInput, drop: Drop): Tensor {
-    const { batch: B, seqLen: T } = input;
-    const pack = packTokens(input.attentionMask, B, T);
-    const opts = { dropoutSeed: input.dropoutSeed, dropoutPacking: pack ? dropoutPacking(pack.index, pack.padded) : null };
-    const h = runBlocks(opts, () => drop(this.embeddings.forward(input, pack)), this.encoder.layer,
-      (layer, x) => layer.forward(x, pack?.segments ?? null, drop));
-    if (!pack) return h;
-    const C = this.cfg.hidden_size;
-    return reshape(scatterRows(reshape(h, [pack.index.length, C]), pack.index, B * T), [B, T, C]);
+    return runEncoder(input, this.cfg.hidden_size, (pack) => drop(this.embeddings.forward(input, pack)), this.encoder.layer,
+      (layer, x, segments) => layer.forward(x, segments, drop));
   }
+}
+
+/**
+ * An encoder trunk over a padded batch -> [B, T, C]: embed(pack), then the blocks, run on the real tokens
+ * only, packed into one sequence whose attention segments are the rows (exactly HF's key-padding mask for
+ * every real token), so padding costs nothing; padding positions come back as 0 (their outputs are never
+ * read). BERT, RoBERTa and DistilBERT share it.
+ */
+export function runEncoder<Block extends { parameters(): Tensor[] }>(input: TaskInput, hidden: number, embed: (pack: PackedTokens | null) => Tensor,
+  blocks: readonly Block[], step: (block: Block, x: Tensor, segments: Int32Array | null) => Tensor): Tensor {
+  const { batch: B, seqLen: T } = input;
+  const pack = packTokens(input.attentionMask, B, T);
+  const opts = {
+    dropoutSeed: input.dropoutSeed, gradientCheckpointing: input.gradientCheckpointing,
+    dropoutPacking: pack ? dropoutPacking(pack.index, pack.padded) : null,
+  };
+  const h = runBlocks(opts, () => embed(pack), blocks, (block, x) => step(block, x, pack?.segments ?? null));
+  if (!pack) return h;
+  return reshape(scatterRows(reshape(h, [pack.index.length, hidden]), pack.index, B * T), [B, T, hidden]);
 }
 
 /** h[:, 0]: [B, T, C] -> [B, C]. */
@@ -253,7 +262,8 @@ abstract class BertTaskModel extends Module implements TaskModel {
   abstract readonly task: TaskKind;
   abstract readonly numLabels: number;
   abstract readonly headParameterPrefixes: readonly string[];
-  abstract forward(input: TaskInput): Tensor;
+  /** The head's output from the input, dropout drawn in forward's seeded scope. */
+  protected abstract logits(input: TaskInput): Tensor;
 
   constructor(readonly config: BertConfig, readonly labels: TaskLabels, readonly hfConfig: Record<string, unknown>, withPooler: boolean) {
     super();
@@ -270,6 +280,9 @@ abstract class BertTaskModel extends Module implements TaskModel {
     return prefix + { seq_cls: 'ForSequenceClassification', token_cls: 'ForTokenClassification', masked_lm: 'ForMaskedLM' }[this.task];
   }
 
+  forward(input: TaskInput): Tensor {
+    return seededForward(input, (i) => this.logits(i));
+  }
   protected drop(p: number): Drop {
     return (x) => (this.training && p > 0 ? dropout(x, p, nextDropoutSeed()) : x);
   }
@@ -312,7 +325,7 @@ export class BertForSequenceClassification extends BertTaskModel {
   }
   get numLabels(): number { return this.labels.id2label.length; }
   /** -> logits [B, num_labels]. */
-  forward(input: TaskInput): Tensor {
+  protected logits(input: TaskInput): Tensor {
     const h = this.base.forward(input, this.drop(this.config.hidden_dropout_prob));
     const drop = this.drop(this.classifierDropout);
     if (this.classifier instanceof Linear) return this.classifier.forward(drop(this.base.pooler!.forward(h)));
@@ -331,7 +344,7 @@ export class BertForTokenClassification extends BertTaskModel {
   }
   get numLabels(): number { return this.labels.id2label.length; }
   /** -> logits [B, T, num_labels]. */
-  forward(input: TaskInput): Tensor {
+  protected logits(input: TaskInput): Tensor {
     const h = this.base.forward(input, this.drop(this.config.hidden_dropout_prob));
     return this.classifier.forward(this.drop(this.classifierDropout)(h));
   }
@@ -392,7 +405,7 @@ export class BertForMaskedLM extends BertTaskModel {
   }
   get numLabels(): number { return this.config.vocab_size; }
   /** -> logits [B, T, vocab], the decoder tied to the word embeddings. */
-  forward(input: TaskInput): Tensor {
+  protected logits(input: TaskInput): Tensor {
     const h = this.base.forward(input, this.drop(this.config.hidden_dropout_prob));
     const [dense, norm, bias] = this.lm_head
       ? [this.lm_head.dense, this.lm_head.layer_norm, this.lm_head.bias]

@@ -56,7 +56,8 @@ export class DecoderForSequenceClassification extends Module implements TaskMode
   /** -> logits [B, num_labels] at each row's last non-padding token. */
   forward(input: TaskInput): Tensor {
     const { ids, batch: B, seqLen: T } = input;
-    const h = this.lm.hiddenStates(ids, B, T, { dropoutSeed: input.dropoutSeed }); // [B, T, C]
+    // HF's score head has no dropout: the trunk's masks are all the seed draws.
+    const h = this.lm.hiddenStates(ids, B, T, { dropoutSeed: input.dropoutSeed, gradientCheckpointing: input.gradientCheckpointing }); // [B, T, C]
     const C = h.shape[2];
     const last = lastTokenIndices(ids, B, T, this.padTokenId, input.attentionMask ?? null);
     const rows = last.map((t, b) => reshape(slice(slice(h, 0, b, b + 1), 1, t, t + 1), [1, C]));

@@ -5,7 +5,6 @@
 import { Module } from '../nn/module.js';
 import { Embedding, LayerNorm, Linear } from '../nn/layers.js';
 import { Tensor } from '../tensor/tensor.js';
-import { runBlocks } from '../tensor/blocks.js';
 import { add } from '../tensor/ops/elementwise.js';
 import { geluErf, relu } from '../tensor/ops/activations.js';
 import { linear } from '../tensor/ops/linear.js';
@@ -14,9 +13,9 @@ import { attention } from '../tensor/ops/attention.js';
 import { dropout, nextDropoutSeed } from '../tensor/ops/dropout.js';
 import { Rng } from '../util/rng.js';
 import { ModelConfig } from '../formats/hf_config.js';
-import { paddingSegments, type TaskInput, type TaskKind, type TaskModel } from './task_model.js';
+import { seededForward, type PackedTokens, type TaskInput, type TaskKind, type TaskModel } from './task_model.js';
 import { readTaskLabels, type TaskLabels } from './task_config.js';
-import { firstToken } from './bert.js';
+import { firstToken, runEncoder } from './bert.js';
 
 export interface DistilBertConfig {
   vocab_size: number;
@@ -66,12 +65,16 @@ class Embeddings extends Module {
     this.position_embeddings = new Embedding(cfg.max_position_embeddings, cfg.dim);
     this.LayerNorm = new LayerNorm(cfg.dim, EPS);
   }
-  forward(input: TaskInput): Tensor {
+  /** -> [B, T, dim]; with pack, [1, N, dim] over the packed tokens only. */
+  forward(input: TaskInput, pack: PackedTokens | null = null): Tensor {
     const { ids, batch: B, seqLen: T } = input;
     if (T > this.cfg.max_position_embeddings) throw new RangeError(`distilbert: ${T} tokens, beyond max_position_embeddings ${this.cfg.max_position_embeddings}`);
-    const positions = new Int32Array(B * T);
-    for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) positions[b * T + t] = t;
-    return this.LayerNorm.forward(add(this.word_embeddings.forward(ids, [B, T]), this.position_embeddings.forward(positions, [B, T])));
+    const n = pack ? pack.index.length : B * T;
+    const at = (j: number) => (pack ? pack.index[j] : j); // position b * T + t in the padded batch
+    const tokens = Int32Array.from({ length: n }, (_, j) => ids[at(j)]);
+    const positions = Int32Array.from({ length: n }, (_, j) => at(j) % T);
+    const shape = pack ? [1, n] : [B, T];
+    return this.LayerNorm.forward(add(this.word_embeddings.forward(tokens, shape), this.position_embeddings.forward(positions, shape)));
   }
 }
 
@@ -143,11 +146,10 @@ export class DistilBertModel extends Module {
     this.embeddings = new Embeddings(cfg);
     this.transformer = new Transformer(cfg);
   }
-  /** -> last hidden state [B, T, dim]. */
+  /** -> last hidden state [B, T, dim] (runEncoder: padding taken out, its positions 0). */
   forward(input: TaskInput, drop: Drop): Tensor {
-    const segments = paddingSegments(input.attentionMask, input.batch * input.seqLen);
-    return runBlocks({ dropoutSeed: input.dropoutSeed }, () => drop(this.embeddings.forward(input)), this.transformer.layer,
-      (layer, x) => layer.forward(x, segments, drop));
+    return runEncoder(input, this.cfg.dim, (pack) => drop(this.embeddings.forward(input, pack)), this.transformer.layer,
+      (layer, x, segments) => layer.forward(x, segments, drop));
   }
 }
 
@@ -156,7 +158,8 @@ abstract class DistilBertTaskModel extends Module implements TaskModel {
   abstract readonly task: TaskKind;
   abstract readonly numLabels: number;
   abstract readonly headParameterPrefixes: readonly string[];
-  abstract forward(input: TaskInput): Tensor;
+  /** The head's output from the input, dropout drawn in forward's seeded scope. */
+  protected abstract logits(input: TaskInput): Tensor;
   distilbert: DistilBertModel;
   /** model_type, for PEFT's default targets. */
   readonly config: DistilBertConfig & { model_type: 'distilbert' };
@@ -169,6 +172,9 @@ abstract class DistilBertTaskModel extends Module implements TaskModel {
   get maxPositions(): number { return this.config.max_position_embeddings; }
   get architecture(): string {
     return 'DistilBert' + { seq_cls: 'ForSequenceClassification', token_cls: 'ForTokenClassification', masked_lm: 'ForMaskedLM' }[this.task];
+  }
+  forward(input: TaskInput): Tensor {
+    return seededForward(input, (i) => this.logits(i));
   }
   protected drop(p: number): Drop {
     return (x) => (this.training && p > 0 ? dropout(x, p, nextDropoutSeed()) : x);
@@ -203,7 +209,7 @@ export class DistilBertForSequenceClassification extends DistilBertTaskModel {
   }
   get numLabels(): number { return this.labels.id2label.length; }
   /** classifier(dropout(relu(pre_classifier(h[:, 0])))) -> logits [B, num_labels]. */
-  forward(input: TaskInput): Tensor {
+  protected logits(input: TaskInput): Tensor {
     const h = this.hidden(input);
     return this.classifier.forward(this.drop(this.config.seq_classif_dropout)(relu(this.pre_classifier.forward(firstToken(h)))));
   }
@@ -219,7 +225,7 @@ export class DistilBertForTokenClassification extends DistilBertTaskModel {
   }
   get numLabels(): number { return this.labels.id2label.length; }
   /** -> logits [B, T, num_labels]. */
-  forward(input: TaskInput): Tensor {
+  protected logits(input: TaskInput): Tensor {
     return this.classifier.forward(this.drop(this.config.dropout)(this.hidden(input)));
   }
 }
@@ -239,7 +245,7 @@ export class DistilBertForMaskedLM extends DistilBertTaskModel {
   }
   get numLabels(): number { return this.config.vocab_size; }
   /** -> logits [B, T, vocab]. */
-  forward(input: TaskInput): Tensor {
+  protected logits(input: TaskInput): Tensor {
     const x = this.vocab_layer_norm.forward(geluErf(this.vocab_transform.forward(this.hidden(input))));
     return linear(x, this.distilbert.embeddings.word_embeddings.weight, this.vocab_projector.bias, 'out_in');
   }

@@ -2,6 +2,7 @@
 // the evaluator and `gptune predict`: encoders (BERT family) and decoders with a score head alike.
 import type { Module } from '../nn/module.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { withDropoutSeed } from '../tensor/ops/dropout.js';
 import type { TaskLabels } from './task_config.js';
 
 export type TaskKind = 'seq_cls' | 'token_cls' | 'masked_lm';
@@ -17,8 +18,10 @@ export interface TaskInput {
   attentionMask?: Int32Array | null;
   /** [B*T] segment A/B ids (BERT); null = all 0. */
   tokenTypeIds?: Int32Array | null;
-  /** Seeds this forward's dropout masks (the trainer gives one per micro-batch). */
+  /** Seeds this forward's dropout masks, the head's too (the trainer gives one per micro-batch). */
   dropoutSeed?: number;
+  /** Recompute each block's forward during backward instead of keeping its activations. */
+  gradientCheckpointing?: boolean;
 }
 
 export interface TaskModel extends Module {
@@ -72,18 +75,10 @@ export function packTokens(mask: Int32Array | null | undefined, batch: number, s
 }
 
 /**
- * The padding mask as attention segments over the padded batch (DistilBERT's path; BERT packs instead,
- * see packTokens): a token sees only tokens (segment 1), never padding; null when nothing is padded.
+ * Runs a task model's whole forward (trunk and head) in one dropout scope seeded by input.dropoutSeed,
+ * so the head's masks replay with the seed too; the trunk, given no seed of its own, draws in this scope.
  */
-export function paddingSegments(mask: Int32Array | null | undefined, n: number): Int32Array | null {
-  if (!mask) return null;
-  if (mask.length < n) throw new Error(`attention_mask has ${mask.length} entries, needs ${n}`);
-  let padded = false;
-  for (let i = 0; i < n; i++) if (mask[i] === 0) { padded = true; break; }
-  if (!padded) return null;
-  // Padding queries see only padding keys (their outputs are never read); every real query's
-  // scores are exactly those of a key-padding mask, as Hugging Face applies it.
-  const seg = new Int32Array(n);
-  for (let i = 0; i < n; i++) seg[i] = mask[i] === 0 ? 0 : 1;
-  return seg;
+export function seededForward(input: TaskInput, fn: (input: TaskInput) => Tensor): Tensor {
+  if (input.dropoutSeed === undefined) return fn(input);
+  return withDropoutSeed(input.dropoutSeed, () => fn({ ...input, dropoutSeed: undefined }));
 }

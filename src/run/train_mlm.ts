@@ -170,6 +170,7 @@ function initEncoder(o: TrainRunOptions, t: LoadedTokenizer): TaskModel {
 export function maskedLMBatchLoss(model: TaskModel): BatchLoss {
   return (b, forward, total) => crossEntropy(model.forward({
     ids: b.inputIds, batch: b.batch, seqLen: b.seqLen, attentionMask: b.attentionMask, tokenTypeIds: b.tokenTypeIds, dropoutSeed: forward?.dropoutSeed,
+    gradientCheckpointing: forward?.gradientCheckpointing,
   }), b.labels, { divisor: total });
 }
 

@@ -50,7 +50,8 @@ export function taskLoss(model: TaskModel, logits: Tensor, labels: Int32Array | 
  */
 export function taskBatchLoss(model: TaskModel, opts: TaskLossOptions = {}): BatchLoss {
   return (b, forward, total) => {
-    const logits = model.forward({ ids: b.inputIds, batch: b.batch, seqLen: b.seqLen, attentionMask: b.attentionMask, tokenTypeIds: b.tokenTypeIds, dropoutSeed: forward?.dropoutSeed });
+    const logits = model.forward({ ids: b.inputIds, batch: b.batch, seqLen: b.seqLen, attentionMask: b.attentionMask, tokenTypeIds: b.tokenTypeIds,
+      dropoutSeed: forward?.dropoutSeed, gradientCheckpointing: forward?.gradientCheckpointing });
     const loss = taskLoss(model, logits, b.floatLabels ?? b.labels, opts);
     return total > 0 ? scale(loss, b.targetTokens / total) : scale(loss, 0);
   };

@@ -12,6 +12,7 @@ import { mul } from '../../src/tensor/ops/elementwise.js';
 import { sum } from '../../src/tensor/ops/reduce.js';
 import { taskArchitectureFor } from '../../src/models/registry.js';
 import type { BertForTokenClassification } from '../../src/models/bert.js';
+import type { DistilBertForTokenClassification } from '../../src/models/distilbert.js';
 import { packTokens, type TaskInput } from '../../src/models/task_model.js';
 import { taskLoss } from '../../src/train/task_losses.js';
 import { expectClose, rng } from '../helpers/close.js';
@@ -82,7 +83,11 @@ test('dropout over packed tokens draws the padded batch\'s masks at the real pos
 const TINY = {
   model_type: 'bert', vocab_size: 50, hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 4, intermediate_size: 64,
   max_position_embeddings: 32, type_vocab_size: 2, hidden_dropout_prob: 0.2, pad_token_id: 0, num_labels: 3,
-  classifier_dropout: 0, // the head's dropout draws outside the forward's seeded scope
+  classifier_dropout: 0.3, // the head's masks are seeded with the trunk's (seededForward)
+};
+const DISTIL = {
+  model_type: 'distilbert', vocab_size: 50, dim: 32, n_layers: 2, n_heads: 4, hidden_dim: 64, max_position_embeddings: 32,
+  dropout: 0.2, pad_token_id: 0, num_labels: 3,
 };
 
 function tinyModel(type: 'bert' | 'roberta' = 'bert'): BertForTokenClassification {
@@ -92,16 +97,29 @@ function tinyModel(type: 'bert' | 'roberta' = 'bert'): BertForTokenClassificatio
   return m as BertForTokenClassification;
 }
 
-test('BERT and RoBERTa: a padded row\'s real tokens give what the row alone gives; padding positions are 0', () => {
-  const T = 9, lens = [9, 5, 3];
-  for (const type of ['bert', 'roberta'] as const) {
+/** The trunk's forward (BertModel / DistilBertModel) of a tiny token classifier, without dropout. */
+function tinyTrunk(type: 'bert' | 'roberta' | 'distilbert'): (input: TaskInput) => Tensor {
+  const identity = (x: Tensor) => x;
+  if (type !== 'distilbert') {
     const model = tinyModel(type).eval();
+    return (input) => model.base.forward(input, identity);
+  }
+  const m = taskArchitectureFor(DISTIL, 'test').create(DISTIL, 'test', 'token_cls') as DistilBertForTokenClassification;
+  m.initWeights(3);
+  m.eval();
+  return (input) => m.distilbert.forward(input, identity);
+}
+
+test('BERT, RoBERTa and DistilBERT: a padded row\'s real tokens give what the row alone gives; padding positions are 0', () => {
+  const T = 9, lens = [9, 5, 3];
+  for (const type of ['bert', 'roberta', 'distilbert'] as const) {
+    const trunk = tinyTrunk(type);
     const pad = type === 'roberta' ? 1 : 0;
     const ids = new Int32Array(lens.length * T).fill(pad), mask = new Int32Array(lens.length * T);
     lens.forEach((n, b) => { for (let t = 0; t < n; t++) { ids[b * T + t] = 2 + ((b * 7 + t * 3) % 40); mask[b * T + t] = 1; } });
-    const h = model.base.forward({ ids, batch: lens.length, seqLen: T, attentionMask: mask }, (x: Tensor) => x);
+    const h = trunk({ ids, batch: lens.length, seqLen: T, attentionMask: mask });
     lens.forEach((n, b) => {
-      const alone = model.base.forward({ ids: ids.slice(b * T, b * T + n), batch: 1, seqLen: n }, (x: Tensor) => x);
+      const alone = trunk({ ids: ids.slice(b * T, b * T + n), batch: 1, seqLen: n });
       const C = TINY.hidden_size;
       expectClose(`${type} row ${b}`, h.data.subarray(b * T * C, (b * T + n) * C), alone.data, { atol: 2e-6, rtol: 1e-5 });
       assert.ok(h.data.subarray((b * T + n) * C, (b + 1) * T * C).every((v: number) => v === 0), `${type} row ${b}: padding is 0`);

@@ -15,6 +15,7 @@ import { readMetrics } from '../../src/train/trainer.js';
 import { GptuneError } from '../../src/util/errors.js';
 import { expectClose } from '../helpers/close.js';
 import { fixturePath } from '../helpers/fixtures.js';
+import { withConfig } from '../helpers/classifier_fixtures.js';
 import type { PreparedTaskTraining } from '../../src/run/train_task.js';
 import { openTaskModel } from '../../src/run/task_open.js';
 import { classificationTrainBatch } from '../../src/data/classification_batches.js';
@@ -196,4 +197,40 @@ test('LoRA on a masked-LM checkpoint: the fresh pooler is saved with the adapter
   assert.deepEqual(opened.newlyInitialized, []);
   const b = firstBatch(p);
   expectClose('base + adapter logits', logitsOf(opened.model, b), logitsOf(p.model, b), { atol: 1e-6 });
+});
+
+test('head dropout replays with the seed: two runs give the same losses, and a resumed run the uninterrupted one', async () => {
+  const dir = tmp(), data = idsRows(dir, 24);
+  const models = {
+    bert: withConfig(fixturePath('enc', 'bert-seqcls'), (c) => { c.hidden_dropout_prob = 0.1; c.classifier_dropout = 0.5; }),
+    distilbert: withConfig(fixturePath('enc', 'distilbert-seqcls'), (c) => { c.dropout = 0.1; c.seq_classif_dropout = 0.5; }),
+  };
+  for (const [name, model] of Object.entries(models)) {
+    const flags = (out: string, extra: Record<string, unknown> = {}) => ({ model, data, out: join(dir, `${name}-${out}`), method: 'full', lr: 5e-3, maxSteps: 4, schedule: 'constant', ...extra });
+    await train(flags('a'));
+    await train(flags('b'));
+    await train(flags('c', { maxSteps: 2 }));
+    await train(flags('c', { resume: true }));
+    const [a, b, c] = ['a', 'b', 'c'].map((r) => losses(join(dir, `${name}-${r}`)));
+    assert.equal(a.length, 4);
+    assert.deepEqual(b, a, `${name}: same seed, same losses`);
+    assert.deepEqual(c, a, `${name}: resumed at step 2, same losses`);
+    const weights = (r: string) => readFileSync(join(dir, `${name}-${r}`, 'model.safetensors'));
+    assert.ok(weights('c').equals(weights('a')), `${name}: resumed run ends at the same weights`);
+  }
+  // The head's dropout is live: another seed gives other losses.
+  await train({ model: models.bert, data, out: join(dir, 'seed8'), method: 'full', lr: 5e-3, maxSteps: 4, seed: 8 });
+  assert.notDeepEqual(losses(join(dir, 'seed8')), losses(join(dir, 'bert-a')));
+});
+
+test('--gradient-checkpointing on a classification run: the same weights as without it (dropout on)', async () => {
+  const dir = tmp(), data = idsRows(dir, 12);
+  const model = withConfig(fixturePath('enc', 'distilbert-seqcls'), (c) => { c.dropout = 0.1; c.seq_classif_dropout = 0.5; });
+  const weights = (out: string) => readFileSync(join(out, 'model.safetensors'));
+  for (const gradientCheckpointing of [false, true]) {
+    await train({ model, data, out: join(dir, String(gradientCheckpointing)), method: 'full', lr: 5e-3, maxSteps: 2, gradientCheckpointing });
+  }
+  const cfg = JSON.parse(readFileSync(join(dir, 'true', 'train_config.json'), 'utf8'));
+  assert.equal(cfg.gradientCheckpointing, true);
+  assert.ok(weights(join(dir, 'true')).equals(weights(join(dir, 'false'))));
 });
