@@ -10,6 +10,7 @@ const BENCHES: Record<string, () => Promise<BenchModule>> = {
   gemm: () => import('./kernels/gemm.bench.js'),
   attention: () => import('./kernels/attention.bench.js'),
   layernorm: () => import('./kernels/layernorm.bench.js'),
+  quantize: () => import('./kernels/quantize.bench.js'),
   model: () => import('./model.bench.js'),
   rss: () => import('./memory.bench.js'),
   tokenizer: () => import('./tokenizer.bench.js'),

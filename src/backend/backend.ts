@@ -81,6 +81,15 @@ export interface Backend {
   /** out[i] = src[i] widened to f32, src holding n f16 (bf16 false) or bf16 (bf16 true) bit patterns. */
   halfToF32(out: F32, src: Uint16Array, n: number, bf16: boolean): void;
 
+  // ---- quantizing (--base-quant, GGUF export); formats/ggml_quant.ts and formats/nf4.ts are the spec, byte for byte ----
+  /** x[0:n] (n a multiple of 32) -> n/32 ggml blocks in out: Q8_0 (34 bytes each), or Q4_0 (18 bytes) when q4. */
+  quantizeGgml(out: Uint8Array, x: F32, n: number, q4: boolean): void;
+  /**
+   * x[0:n] (n a multiple of 64) -> NF4 with double quantization (formats/nf4.ts quantizeNf4): blocks [n/2],
+   * absmaxCodes [n/64], absmax2 [ceil(n/64/256)]; returns the offset.
+   */
+  quantizeNf4(blocks: Uint8Array, absmaxCodes: Uint8Array, absmax2: F32, x: F32, n: number): number;
+
   // ---- elementwise (n elements) ----
   add(out: F32, a: F32, b: F32, n: number): void;           // out = a + b
   mul(out: F32, a: F32, b: F32, n: number): void;           // out = a * b

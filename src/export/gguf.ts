@@ -11,6 +11,7 @@ import { fuseLora } from '../lora/index.js';
 import { applyTransform, ggufArchOf, mapTensor, type GgufArch } from './gguf_tensors.js';
 import { tokenizerMetadata } from './gguf_tokenizer.js';
 import { writeModelfile } from './modelfile.js';
+import { quantizeGgmlBlocks } from '../backend/quant_weight.js';
 
 export type GgufDType = 'f32' | 'f16' | 'bf16' | 'q8_0' | 'q4_0';
 export const GGUF_DTYPES: readonly GgufDType[] = ['f32', 'f16', 'bf16', 'q8_0', 'q4_0'];
@@ -121,7 +122,7 @@ export function exportGguf(opts: ExportGgufOptions): ExportResult {
     ...archMetadata(arch, cfg),
     ...tokenizerMetadata(tok, { vocabSize: loaded.model.vocabSize, dir: opts.model, eosIds }),
   ];
-  writeGguf(opts.out, { metadata, tensors });
+  writeGguf(opts.out, { metadata, tensors }, quantizeGgmlBlocks);
   const modelfile = writeModelfile(opts.out, { from: opts.out, tokenizer: tok, eosIds });
   return { path: opts.out, modelfile, arch, tensors: tensors.length };
 }

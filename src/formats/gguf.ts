@@ -2,7 +2,7 @@
 // header, typed metadata key-values, tensor infos, then the aligned tensor data. Bytes only: no
 // model knowledge lives here (the export maps names and layouts).
 import { f32ToBF16, f32ToF16 } from './dtype.js';
-import { quantizeQ4_0, quantizeQ8_0 } from './ggml_quant.js';
+import { quantize, quantizeQ4_0, quantizeQ8_0, type QuantType } from './ggml_quant.js';
 
 export { quantizeQ8_0, quantizeQ4_0 };
 import { writeAll, writeFileAtomic } from '../util/fs_atomic.js';
@@ -57,14 +57,16 @@ export function ggmlTensorBytes(name: string, shape: readonly number[], type: Gg
   return (n / t.blockElems) * t.blockBytes;
 }
 
+/** f32 values -> ggml blocks; the writer's caller may pass a faster one with the same bytes (a Backend's quantizeGgml). */
+export type GgmlQuantizer = (type: QuantType, data: Float32Array) => Uint8Array;
+
 /** f32 values -> the bytes of a ggml tensor of the given type (little-endian). */
-export function encodeTensor(data: Float32Array, type: GgmlType): Uint8Array {
+export function encodeTensor(data: Float32Array, type: GgmlType, quantizer: GgmlQuantizer = quantize): Uint8Array {
   switch (type) {
     case 'F32': return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     case 'F16': { const h = f32ToF16(data); return new Uint8Array(h.buffer, h.byteOffset, h.byteLength); }
     case 'BF16': { const h = f32ToBF16(data); return new Uint8Array(h.buffer, h.byteOffset, h.byteLength); }
-    case 'Q8_0': return quantizeQ8_0(data);
-    case 'Q4_0': return quantizeQ4_0(data);
+    case 'Q8_0': case 'Q4_0': return quantizer(type, data);
   }
 }
 
@@ -160,7 +162,7 @@ export function encodeGgufHeader(file: GgufFile): { header: Uint8Array; offsets:
 }
 
 /** Writes a GGUF file to a temporary name beside path and renames it into place. */
-export function writeGguf(path: string, file: GgufFile): void {
+export function writeGguf(path: string, file: GgufFile, quantizer?: GgmlQuantizer): void {
   const { header, sizes, alignment } = encodeGgufHeader(file);
   writeFileAtomic(path, (fd) => {
     writeAll(fd, header);
@@ -168,7 +170,7 @@ export function writeGguf(path: string, file: GgufFile): void {
       const data = t.data();
       const n = t.shape.reduce((a, b) => a * b, 1);
       if (data.length !== n) throw new Error(`GGUF tensor '${t.name}': ${data.length} values for shape [${t.shape.join(', ')}]`);
-      const bytes = encodeTensor(data, t.type);
+      const bytes = encodeTensor(data, t.type, quantizer);
       writeAll(fd, bytes);
       const pad = (alignment - (sizes[i] % alignment)) % alignment;
       if (pad) writeAll(fd, new Uint8Array(pad));

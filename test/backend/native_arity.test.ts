@@ -66,7 +66,7 @@ const CONTROLS = new Set(['isa', 'threads', 'setThreads', 'setIsa', 'fmaPeak', '
 const VARIANTS: Record<string, { method: string; extra: string[] }> = { gemmHalf: { method: 'gemm', extra: ['f16'] }, gemmQuant: { method: 'gemm', extra: ['q4'] },
   gemmNf4: { method: 'gemm', extra: ['absmaxCodes', 'absmax2', 'code8', 'offset'] } };
 // Native kernels that take one trailing argument more than their Backend method (the B operand's kind).
-const EXTRA: Record<string, string[]> = { gemmBf16: ['bKind'], packBf16: ['bKind'] };
+const EXTRA: Record<string, string[]> = { gemmBf16: ['bKind'], packBf16: ['bKind'], quantizeNf4: ['code8'] };
 
 test('every native kernel takes the arguments of its Backend method, by count and name', () => {
   const want = interfaceParams();

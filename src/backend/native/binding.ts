@@ -5,8 +5,10 @@ import { existsSync } from 'node:fs';
 import { packagePath } from '../../util/package_root.js';
 import type { Backend, F32 } from '../backend.js';
 
-export type NativeKernels = Omit<Backend, 'name' | 'threads' | 'gemm' | 'gemmBf16' | 'packBf16' | 'bf16Hardware'>;
+export type NativeKernels = Omit<Backend, 'name' | 'threads' | 'gemm' | 'gemmBf16' | 'packBf16' | 'bf16Hardware' | 'quantizeNf4'>;
 export interface NativeAddon extends NativeKernels {
+  /** Backend.quantizeNf4, with code8 the signed dynamic map (formats/nf4.ts DYNAMIC_MAP). */
+  quantizeNf4(blocks: Uint8Array, absmaxCodes: Uint8Array, absmax2: F32, x: F32, n: number, code8: F32): number;
   gemm(c: F32, a: F32, b: F32, m: number, n: number, k: number, transA: boolean, transB: boolean, accumulate: boolean): void;
   /** gemmBf16 with B as f32 (bKind 0), 16-bit patterns: bf16 (1) or IEEE f16 (2), or packBf16's panels (3). */
   gemmBf16(c: F32, a: F32, b: F32 | Uint16Array | Uint32Array, m: number, n: number, k: number, transA: boolean, transB: boolean,

@@ -38,6 +38,8 @@ export function nativeBackend(addon: NativeAddon): Backend {
     },
     get bf16Hardware() { return addon.bf16Hardware() === 1; },
     addBias: k.addBias, sumRows: k.sumRows, halfToF32: k.halfToF32,
+    quantizeGgml: k.quantizeGgml,
+    quantizeNf4: (blocks, absmaxCodes, absmax2, x, n) => k.quantizeNf4(blocks, absmaxCodes, absmax2, x, n, DYNAMIC_MAP),
     add: k.add, mul: k.mul, scale: k.scale, axpy: k.axpy, addMul: k.addMul, sum: k.sum, sumSquares: k.sumSquares,
     geluForward: k.geluForward, geluBackward: k.geluBackward, siluForward: k.siluForward, siluBackward: k.siluBackward,
     geluErfForward: k.geluErfForward, geluErfBackward: k.geluErfBackward, tanhForward: k.tanhForward, tanhBackward: k.tanhBackward,

@@ -5,6 +5,7 @@ import { add, addMul, axpy, mul, scale, sum, sumSquares } from './elementwise.js
 import { gemm, gemmBf16, packBf16 } from './gemm.js';
 import { addBias, sumRows } from './bias.js';
 import { halfToF32 } from './convert.js';
+import { quantizeGgml, quantizeNf4 } from './quantize.js';
 import { geluBackward, geluErfBackward, geluErfForward, geluForward, siluBackward, siluForward, tanhBackward, tanhForward } from './activations.js';
 import { layerNormBackward, layerNormForward } from './layernorm.js';
 import { rmsNormBackward, rmsNormForward } from './rmsnorm.js';
@@ -21,6 +22,7 @@ export const referenceBackend: Backend = {
   name: 'reference',
   threads: 1,
   gemm, gemmBf16, packBf16, bf16Hardware: false, addBias, sumRows, halfToF32,
+  quantizeGgml, quantizeNf4,
   add, mul, scale, axpy, addMul, sum, sumSquares,
   geluForward, geluBackward, siluForward, siluBackward, geluErfForward, geluErfBackward, tanhForward, tanhBackward,
   layerNormForward, layerNormBackward, rmsNormForward, rmsNormBackward,
