@@ -7,7 +7,9 @@ import { bf16ToF32, f16ToF32, f32ToBF16, f32ToF16 } from '../../src/formats/dtyp
 import { nativeVariants, requireNative } from '../helpers/backends.js';
 import { checkStoredGemm } from '../helpers/stored_gemm.js';
 
-const SHAPES: Array<[number, number, number]> = [[1, 1, 1], [1, 300, 77], [1, 50, 4100], [7, 1, 33], [5, 13, 9], [64, 200, 96], [130, 97, 300], [3, 2000, 64], [64, 600, 160]];
+// M = 1 rows: the streaming GEMV's edges (row groups of 4 and the rest; column passes of 256, 128, 64,
+// 32, 16 and a masked tail; depth tails under and over 16).
+const SHAPES: Array<[number, number, number]> = [[1, 1, 1], [1, 300, 77], [1, 50, 4100], [1, 1011, 59], [1, 7, 1000], [1, 499, 45], [7, 1, 33], [5, 13, 9], [64, 200, 96], [130, 97, 300], [3, 2000, 64], [64, 600, 160]];
 
 function halfOf(x: Float32Array, dtype: HalfWeight['dtype']): { w: HalfWeight; wide: Float32Array } {
   const bits = dtype === 'BF16' ? f32ToBF16(x) : f32ToF16(x);

@@ -116,45 +116,48 @@ template <typename Rows> AxpyFn<Rows> pick_axpy() {
 
 constexpr int64_t kGrain = 1 << 16;  // multiply-adds per thread below which one thread does it all
 
-// y [rows] = (acc ? y : 0) + X [rows, cols] @ x [cols]
+// y [rows] = (acc ? y : 0) + X [rows, cols] @ x [cols]; `stream` (gemv_stream.cc) where the ISA has one.
 template <typename Rows>
-void dot_any(float* y, Rows X, const float* x, int64_t rows, int64_t cols, bool acc) {
+void dot_any(float* y, Rows X, const float* x, int64_t rows, int64_t cols, bool acc, GemvRowsFn stream = nullptr,
+             const void* Xs = nullptr) {
+  const int64_t grain = std::max<int64_t>(1, kGrain / std::max<int64_t>(cols, 1));
+  if (stream) {
+    parallel_for(rows, grain, [&](int64_t r0, int64_t r1) { stream(y, Xs, x, cols, r0, r1, acc); });
+    return;
+  }
   const DotFn<Rows> f = pick_dot<Rows>();
-  parallel_for(rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(cols, 1)),
-               [&](int64_t r0, int64_t r1) { f(y, X, x, cols, r0, r1, acc); });
+  parallel_for(rows, grain, [&](int64_t r0, int64_t r1) { f(y, X, x, cols, r0, r1, acc); });
 }
 
 // y [cols] = (acc ? y : 0) + x [rows] @ X [rows, cols]
 template <typename Rows>
-void axpy_any(float* y, Rows X, const float* x, int64_t rows, int64_t cols, bool acc) {
+void axpy_any(float* y, Rows X, const float* x, int64_t rows, int64_t cols, bool acc, GemvColsFn stream = nullptr,
+              const void* Xs = nullptr) {
   const AxpyFn<Rows> f = pick_axpy<Rows>();
   // Threads take whole 64-column stripes so no two write the same cache line.
   const int64_t stripes = (cols + 63) / 64;
   parallel_for(stripes, std::max<int64_t>(1, kGrain / 64 / std::max<int64_t>(rows, 1)), [&](int64_t s0, int64_t s1) {
-    f(y, X, x, rows, s0 * 64, std::min(cols, s1 * 64), acc);
+    const int64_t j0 = s0 * 64, j1 = std::min(cols, s1 * 64);
+    if (stream) stream(y, Xs, x, rows, cols, j0, j1, acc);
+    else f(y, X, x, rows, j0, j1, acc);
   });
 }
 
 }  // namespace
 
 void gemv_dot(float* y, const float* X, const float* x, int64_t rows, int64_t cols, bool acc) {
-  dot_any(y, F32Rows{X, cols}, x, rows, cols, acc);
+  dot_any(y, F32Rows{X, cols}, x, rows, cols, acc, pick_dot_stream(STORED_F32), X);
 }
 void gemv_axpy(float* y, const float* X, const float* x, int64_t rows, int64_t cols, bool acc) {
-  axpy_any(y, F32Rows{X, cols}, x, rows, cols, acc);
+  axpy_any(y, F32Rows{X, cols}, x, rows, cols, acc, pick_axpy_stream(STORED_F32), X);
 }
 void gemv_dot_stored(float* y, const void* X, Stored kind, const float* x, int64_t rows, int64_t cols, bool acc) {
   const GemvRowsFn f = kind == STORED_Q8_0 || kind == STORED_Q4_0 ? pick_dot_blocks(kind)
-                       : kind == STORED_NF4 && cols % 64 == 0 ? pick_dot_nf4() : nullptr;
-  if (f) {
-    parallel_for(rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(cols, 1)),
-                 [&](int64_t r0, int64_t r1) { f(y, X, x, cols, r0, r1, acc); });
-    return;
-  }
-  dot_any(y, StoredRows{X, cols, kind}, x, rows, cols, acc);
+                       : kind == STORED_NF4 && cols % 64 == 0 ? pick_dot_nf4() : pick_dot_stream(kind);
+  dot_any(y, StoredRows{X, cols, kind}, x, rows, cols, acc, f, X);
 }
 void gemv_axpy_stored(float* y, const void* X, Stored kind, const float* x, int64_t rows, int64_t cols, bool acc) {
-  axpy_any(y, StoredRows{X, cols, kind}, x, rows, cols, acc);
+  axpy_any(y, StoredRows{X, cols, kind}, x, rows, cols, acc, pick_axpy_stream(kind), X);
 }
 
 void gemv_dot_bf16(float* y, const void* X, Stored kind, const float* x, int64_t rows, int64_t cols, bool acc) {

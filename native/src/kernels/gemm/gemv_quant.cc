@@ -2,6 +2,8 @@
 // multiplied in registers, never stored. The sums are gemv.cc's dot_rows<L> on the dequantized row,
 // lane for lane (partial sums s[l] over elements p + l, then the same pairwise fold), so the result is
 // bit for bit the f32 GEMV's on the dequantized weight.
+#include <cstring>
+#include "simd/vec.h"  // immintrin.h, with GCC 12's warnings inside its AVX-512 headers silenced
 #include "kernels/gemm/quant_blocks.h"
 
 namespace gptune {
@@ -9,6 +11,15 @@ namespace gemm {
 
 #if GPTUNE_X86
 namespace {
+
+// A block's f16 scale by vcvtph2ps in the loop (f16_to_f32 is an out-of-line call per block); exact either way.
+#define GPTUNE_AVX512_F16C __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,bmi2,f16c")))
+#define GPTUNE_AVX2_F16C __attribute__((target("avx2,fma,bmi2,f16c")))
+__attribute__((always_inline, target("f16c"))) inline float block_scale(const uint8_t* blk) {
+  uint16_t h;
+  std::memcpy(&h, blk, 2);
+  return _cvtsh_ss(h);
+}
 
 // Folds L partial sums as dot_rows does: s[l] += s[l + w] for w = L/2 .. 1.
 template <int L>
@@ -20,14 +31,14 @@ inline float fold(float* s) {
 
 // AVX-512: dot_rows<32>, two 16-lane accumulators (block elements 0..15 and 16..31).
 template <bool Q4>
-GPTUNE_AVX512 void dot_blocks_avx512(float* y, const void* Xv, const float* x, int64_t cols, int64_t r0, int64_t r1, bool acc) {
+GPTUNE_AVX512_F16C void dot_blocks_avx512(float* y, const void* Xv, const float* x, int64_t cols, int64_t r0, int64_t r1, bool acc) {
   const uint8_t* X = static_cast<const uint8_t*>(Xv);
   const int64_t nb = cols / 32, bytes = Q4 ? 18 : 34;
   for (int64_t r = r0; r < r1; ++r) {
     const uint8_t* blk = X + r * nb * bytes;
     __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; ++b, blk += bytes) {
-      const __m512 d = _mm512_set1_ps(scale_of(blk));
+      const __m512 d = _mm512_set1_ps(block_scale(blk));
       __m128i lo, hi;
       block_quants<Q4>(blk, lo, hi);
       const __m512 w0 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(lo)), d);
@@ -44,14 +55,14 @@ GPTUNE_AVX512 void dot_blocks_avx512(float* y, const void* Xv, const float* x, i
 
 // AVX2: dot_rows<16>, two 8-lane accumulators; a block is two steps of 16 elements.
 template <bool Q4>
-GPTUNE_AVX2 void dot_blocks_avx2(float* y, const void* Xv, const float* x, int64_t cols, int64_t r0, int64_t r1, bool acc) {
+GPTUNE_AVX2_F16C void dot_blocks_avx2(float* y, const void* Xv, const float* x, int64_t cols, int64_t r0, int64_t r1, bool acc) {
   const uint8_t* X = static_cast<const uint8_t*>(Xv);
   const int64_t nb = cols / 32, bytes = Q4 ? 18 : 34;
   for (int64_t r = r0; r < r1; ++r) {
     const uint8_t* blk = X + r * nb * bytes;
     __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; ++b, blk += bytes) {
-      const __m256 d = _mm256_set1_ps(scale_of(blk));
+      const __m256 d = _mm256_set1_ps(block_scale(blk));
       __m128i lo, hi;
       block_quants<Q4>(blk, lo, hi);
       const __m128i parts[4] = {lo, _mm_srli_si128(lo, 8), hi, _mm_srli_si128(hi, 8)};

@@ -86,6 +86,11 @@ void round_to_bf16(float* x, int64_t n);
 using GemvRowsFn = void (*)(float* y, const void* X, const float* x, int64_t cols, int64_t r0, int64_t r1, bool acc);
 GemvRowsFn pick_dot_blocks(Stored kind);
 GemvRowsFn pick_dot_nf4();
+// The streaming kernels for kind F32 / BF16 / F16 on AVX2 and AVX-512 (gemv_stream.cc), widening in
+// registers; null on the scalar ISA. Axpy form: y[j] (+)= sum_r x[r] * X[r, j] for j in [j0, j1).
+using GemvColsFn = void (*)(float* y, const void* X, const float* x, int64_t rows, int64_t cols, int64_t j0, int64_t j1, bool acc);
+GemvRowsFn pick_dot_stream(Stored kind);
+GemvColsFn pick_axpy_stream(Stored kind);
 
 // C[M,N] = (accumulate ? C : 0) + op(A) @ op(B) on the pool's threads, with the kit cpu_isa() picks.
 void sgemm(float* c, const float* a, const float* b, int64_t m, int64_t n, int64_t k,
