@@ -3,7 +3,7 @@
 # blocks of 256 framed as <s> ... </s>, DataCollatorForLanguageModeling (15%, 80/10/10), AdamW lr 1e-3,
 # 40 warm-up steps then cosine to 0 over 700 steps, batch 16, gradient norm clipped at 1. It prints the
 # loss curve, to tell a property of the recipe (both stay on the unigram plateau) from a gptune bug.
-#   python3 scripts/examples/hf_mlm_pretrain.py runs/spam/enc-base corpus/english [steps]
+#   python3 scripts/examples/hf_mlm_pretrain.py runs/spam/enc-base corpus/english [steps] [block length]
 import glob, json, math, os, sys, time
 import torch
 from transformers import (AutoTokenizer, DataCollatorForLanguageModeling, RobertaConfig, RobertaForMaskedLM,
@@ -11,6 +11,7 @@ from transformers import (AutoTokenizer, DataCollatorForLanguageModeling, Robert
 
 run_dir, corpus_dir = sys.argv[1], sys.argv[2]
 steps = int(sys.argv[3]) if len(sys.argv) > 3 else 700
+seq_len = int(sys.argv[4]) if len(sys.argv) > 4 else 256
 torch.manual_seed(42)
 torch.set_num_threads(2)
 tok = AutoTokenizer.from_pretrained(run_dir)
@@ -21,11 +22,11 @@ model = RobertaForMaskedLM(RobertaConfig(**{k: v for k, v in cfg.items() if k no
 stream = []
 for f in sorted(glob.glob(os.path.join(corpus_dir, '*'))):
     stream += tok(open(f, encoding='utf8').read(), add_special_tokens=False)['input_ids'] + [tok.eos_token_id]
-inner = 254
+inner = seq_len - 2
 blocks = [[tok.bos_token_id] + stream[i:i + inner] + [tok.eos_token_id] for i in range(0, len(stream) - inner + 1, inner)]
 n_val = max(1, round(0.01 * len(blocks)))
 train, val = blocks[:-n_val], blocks[-n_val:]
-print(f'{len(stream)} tokens -> {len(train)} train / {len(val)} val blocks of 256', flush=True)
+print(f'{len(stream)} tokens -> {len(train)} train / {len(val)} val blocks of {seq_len}', flush=True)
 
 collate = DataCollatorForLanguageModeling(tok, mlm_probability=0.15)
 opt = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)
